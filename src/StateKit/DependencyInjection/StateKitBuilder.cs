@@ -1,0 +1,78 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StateKit.Diagnostics;
+using StateKit.Distributed;
+using StateKit.Memory;
+
+namespace StateKit.DependencyInjection;
+
+/// <summary>Chooses and configures the store behind <see cref="ISessionStore"/>. Returned by <c>AddStateKit</c>.</summary>
+public sealed class StateKitBuilder
+{
+    internal StateKitBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>Gets the service collection, for packages that add stores of their own.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Keeps sessions in this process's memory (<see cref="InMemorySessionStore"/>).</summary>
+    /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
+    /// <returns>This builder.</returns>
+    public StateKitBuilder UseInMemory(Action<InMemorySessionStoreOptions>? configure = null)
+        => UseStore<InMemorySessionStoreOptions>(
+            InMemorySessionStore.Kind,
+            configure,
+            (sp, options) => new InMemorySessionStore(options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<InMemorySessionStore>>()));
+
+    /// <summary>
+    /// Keeps sessions in the registered <see cref="IDistributedCache"/> (<see cref="DistributedCacheSessionStore"/>).
+    /// Register the cache itself as usual, e.g. <c>AddDistributedSqlServerCache</c>.
+    /// </summary>
+    /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
+    /// <returns>This builder.</returns>
+    public StateKitBuilder UseDistributedCache(Action<DistributedCacheSessionStoreOptions>? configure = null)
+        => UseStore<DistributedCacheSessionStoreOptions>(
+            "distributed-cache",
+            configure,
+            (sp, options) => new DistributedCacheSessionStore(
+                sp.GetService<IDistributedCache>() ?? throw new InvalidOperationException(
+                    "UseDistributedCache needs an IDistributedCache service. Register one first, e.g. services.AddDistributedMemoryCache() or AddStackExchangeRedisCache(...)."),
+                options,
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ILogger<DistributedCacheSessionStore>>()));
+
+    /// <summary>
+    /// Registers a store with options of its own: the options are bound, validated at start-up (every invalid setting
+    /// reported in one exception) and handed to <paramref name="factory"/>. Store packages build their <c>UseXxx</c> on this.
+    /// </summary>
+    /// <typeparam name="TOptions">The store's options.</typeparam>
+    /// <param name="kind">The store's kind (<c>memory</c>, <c>redis</c>...): what metrics and traces tag it with unless <see cref="SessionStoreOptions.Name"/> is set.</param>
+    /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
+    /// <param name="factory">Creates the store from the validated options.</param>
+    /// <returns>This builder.</returns>
+    public StateKitBuilder UseStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(string kind, Action<TOptions>? configure, Func<IServiceProvider, TOptions, ISessionStore> factory)
+        where TOptions : SessionStoreOptions
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(factory);
+        var optionsBuilder = Services.AddOptions<TOptions>();
+        if (configure is not null)
+        {
+            optionsBuilder.Configure(configure);
+        }
+
+        optionsBuilder.ValidateOnStart();
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, SessionStoreOptionsValidator<TOptions>>());
+        Services.RemoveAll<ISessionStore>();
+        Services.AddSingleton<ISessionStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<TOptions>>().Value;
+            return new InstrumentedSessionStore(factory(sp, options), options.Name ?? kind);
+        });
+        return this;
+    }
+}

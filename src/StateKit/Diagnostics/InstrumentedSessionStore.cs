@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StateKit.Diagnostics;
+
+/// <summary>
+/// Records metrics and traces around any store, so that every strategy is measured the same way without each store
+/// carrying its own instrumentation. The DI registration wraps every store in one.
+/// </summary>
+internal sealed class InstrumentedSessionStore(ISessionStore inner, string storeName) : ISessionStore
+{
+    private readonly KeyValuePair<string, object?> _storeTag = new(StateKitTelemetry.StoreTag, storeName);
+
+    public ISessionStore Inner => inner;
+
+    public SessionStoreCapabilities Capabilities => inner.Capabilities;
+
+    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
+    {
+        using var activity = StateKitTelemetry.ActivitySource.StartActivity("statekit.load");
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var session = await inner.LoadAsync(ticket, cancellationToken).ConfigureAwait(false);
+            var result = session is null ? "miss" : "hit";
+            activity?.SetTag(StateKitTelemetry.ResultTag, result);
+            StateKitTelemetry.Loads.Add(1, _storeTag, new(StateKitTelemetry.ResultTag, result));
+            RecordDuration("load", started, null);
+            return session;
+        }
+        catch (Exception e)
+        {
+            Fail(activity, "load", started, e);
+            throw;
+        }
+    }
+
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        using var activity = StateKitTelemetry.ActivitySource.StartActivity("statekit.commit");
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await inner.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+            var outcome = result.Outcome switch
+            {
+                SessionCommitOutcome.NoChange => "no_change",
+                SessionCommitOutcome.Committed => "committed",
+                SessionCommitOutcome.Deleted => "deleted",
+                SessionCommitOutcome.Conflict => "conflict",
+                _ => "not_found",
+            };
+            activity?.SetTag(StateKitTelemetry.ResultTag, outcome);
+            StateKitTelemetry.Commits.Add(1, _storeTag, new(StateKitTelemetry.ResultTag, outcome));
+            if (result.Outcome == SessionCommitOutcome.Conflict)
+            {
+                StateKitTelemetry.Conflicts.Add(1, _storeTag);
+            }
+            else if (result.Outcome == SessionCommitOutcome.Committed)
+            {
+                long bytes = 0;
+                foreach (var value in commit.Upserts.Values)
+                {
+                    bytes += value.Length;
+                }
+
+                StateKitTelemetry.CommitBytes.Record(bytes, _storeTag);
+            }
+
+            RecordDuration("commit", started, null);
+            return result;
+        }
+        catch (Exception e)
+        {
+            Fail(activity, "commit", started, e);
+            throw;
+        }
+    }
+
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
+        => inner.RevokeAsync(sessionId, cancellationToken);
+
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
+        => inner.RevokeUserAsync(userId, cancellationToken);
+
+    private void Fail(Activity? activity, string operation, long started, Exception e)
+    {
+        activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
+        RecordDuration(operation, started, e.GetType().FullName);
+    }
+
+    private void RecordDuration(string operation, long started, string? errorType)
+    {
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (errorType is null)
+        {
+            StateKitTelemetry.Duration.Record(seconds, _storeTag, new(StateKitTelemetry.OperationTag, operation));
+        }
+        else
+        {
+            StateKitTelemetry.Duration.Record(seconds, _storeTag, new(StateKitTelemetry.OperationTag, operation), new(StateKitTelemetry.ErrorTypeTag, errorType));
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Reflection;
+
+namespace StateKit.Diagnostics;
+
+/// <summary>Owns StateKit's one <see cref="Meter"/> and one <see cref="ActivitySource"/>.</summary>
+internal static class StateKitTelemetry
+{
+    public const string StoreTag = "statekit.store";
+    public const string ResultTag = "statekit.result";
+    public const string OperationTag = "statekit.operation";
+    public const string ErrorTypeTag = "error.type";
+
+    private static readonly string? Version = typeof(StateKitTelemetry).Assembly
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+
+    public static readonly ActivitySource ActivitySource = new(StateKitDiagnostics.ActivitySourceName, Version);
+
+    public static readonly Meter Meter = new(StateKitDiagnostics.MeterName, Version);
+
+    public static readonly Counter<long> Loads = Meter.CreateCounter<long>(
+        "statekit.session.loads", "{load}", "Session loads, tagged with whether a live session was found (hit) or not (miss).");
+
+    public static readonly Counter<long> Commits = Meter.CreateCounter<long>(
+        "statekit.session.commits", "{commit}", "Session commits that reached a store, tagged with their outcome.");
+
+    public static readonly Counter<long> Conflicts = Meter.CreateCounter<long>(
+        "statekit.session.conflicts", "{conflict}", "Commits refused because the session changed since it was loaded.");
+
+    public static readonly Histogram<long> CommitBytes = Meter.CreateHistogram<long>(
+        "statekit.session.commit.bytes", "By", "Bytes of session values a commit wrote (the delta, not the whole session).");
+
+    public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
+        "statekit.session.operation.duration", "s", "How long a store operation took, tagged with the operation and, on failure, the error type.");
+
+    public static readonly Counter<long> Evictions = Meter.CreateCounter<long>(
+        "statekit.session.evictions", "{session}", "Live sessions a bounded store evicted to stay within its bounds.");
+}

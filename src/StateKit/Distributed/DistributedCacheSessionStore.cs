@@ -1,0 +1,270 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Diagnostics;
+using StateKit.Serialization;
+
+namespace StateKit.Distributed;
+
+/// <summary>
+/// Keeps each session as one blob in any <see cref="IDistributedCache"/> (SQL Server, Cosmos DB, NCache, memory...).
+/// </summary>
+/// <remarks>
+/// <para>
+/// What the cache cannot do, this store does not pretend to: <see cref="IDistributedCache"/> has no atomic
+/// compare-and-set, so concurrent commits of one session are last-writer-wins for the whole blob, and every commit
+/// reads the blob before writing it (two round trips). Idle expiry is the cache's sliding expiration, which a load
+/// refreshes; the absolute lifetime is both the entry's absolute expiration and checked on every load.
+/// </para>
+/// <para>Use a server-side store with its own package (Redis) where concurrent requests of one user must not lose updates.</para>
+/// </remarks>
+public sealed class DistributedCacheSessionStore : ISessionStore
+{
+    private readonly IDistributedCache _cache;
+    private readonly DistributedCacheSessionStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary>Initializes a new instance of the <see cref="DistributedCacheSessionStore"/> class.</summary>
+    /// <param name="cache">The cache that holds the sessions.</param>
+    /// <param name="options">The store's settings; validated here.</param>
+    /// <param name="timeProvider">The clock, or <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid; the message lists each one.</exception>
+    public DistributedCacheSessionStore(
+        IDistributedCache cache,
+        DistributedCacheSessionStoreOptions options,
+        TimeProvider? timeProvider = null,
+        ILogger<DistributedCacheSessionStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(options);
+        options.ThrowIfInvalid();
+        _cache = cache;
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        Capabilities = new SessionStoreCapabilities
+        {
+            Location = StateLocation.Server,
+            MaxPayloadBytes = options.MaxPayloadBytes,
+            // True of the out-of-process caches this store exists for; not of MemoryDistributedCache.
+            SurvivesNodeLoss = true,
+            Concurrency = ConcurrencyGuarantee.LastWriterWins,
+            Revocation = RevocationSupport.ById,
+            SupportsBlindWrites = false,
+        };
+    }
+
+    /// <inheritdoc />
+    public SessionStoreCapabilities Capabilities { get; }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
+    {
+        if (!SessionIds.IsWellFormed(ticket))
+        {
+            Log.TicketRejected(_logger, "malformed");
+            return null;
+        }
+
+        // The cache's own read slides the idle deadline: one round trip.
+        var stored = await ReadAsync(ticket, cancellationToken).ConfigureAwait(false);
+        return stored is null ? null : WithLastAccess(stored, _time.GetUtcNow());
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        if (!commit.HasChanges)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        var now = _time.GetUtcNow();
+        if (commit.Ticket is null)
+        {
+            var values = SessionPayload.Apply(null, commit);
+            if (values.Count == 0)
+            {
+                return SessionCommitResult.NoChange;
+            }
+
+            CheckPayload(values);
+            var created = new SessionSnapshot(SessionIds.NewId(), 1, values)
+            {
+                CreatedAt = now,
+                LastAccessedAt = now,
+                AbsoluteExpiresAt = now + _options.AbsoluteLifetime,
+                IdleTimeout = _options.IdleTimeout,
+                UserId = commit.BindUserId,
+            };
+            await WriteAsync(created, cancellationToken).ConfigureAwait(false);
+            return Committed(created, created.Id);
+        }
+
+        if (!SessionIds.IsWellFormed(commit.Ticket))
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        if (commit.Revoke)
+        {
+            await RemoveAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
+            return SessionCommitResult.Deleted;
+        }
+
+        // No compare-and-set in IDistributedCache: read, merge, write. The version check narrows the race, it cannot close it.
+        var current = await ReadAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        if (commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version)
+        {
+            return SessionCommitResult.Conflict;
+        }
+
+        var merged = SessionPayload.Apply(current.Values, commit);
+        if (merged.Count == 0)
+        {
+            await RemoveAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
+            return SessionCommitResult.Deleted;
+        }
+
+        CheckPayload(merged);
+        var next = new SessionSnapshot(commit.RotateId ? SessionIds.NewId() : current.Id, current.Version + 1, merged)
+        {
+            CreatedAt = current.CreatedAt,
+            LastAccessedAt = now,
+            AbsoluteExpiresAt = current.AbsoluteExpiresAt,
+            IdleTimeout = current.IdleTimeout,
+            UserId = commit.BindUserId ?? current.UserId,
+        };
+        await WriteAsync(next, cancellationToken).ConfigureAwait(false);
+        if (commit.RotateId)
+        {
+            await RemoveAsync(current.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        return Committed(next, commit.RotateId ? next.Id : null);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        if (!SessionIds.IsWellFormed(sessionId) || await ReadAsync(sessionId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return false;
+        }
+
+        await RemoveAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">Always: an <see cref="IDistributedCache"/> cannot list a user's sessions.</exception>
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException(
+            "DistributedCacheSessionStore cannot revoke by user: IDistributedCache has no way to find a user's sessions. Use a store whose Capabilities.Revocation includes ByUser (in-memory, Redis).");
+
+    private static SessionSnapshot WithLastAccess(SessionSnapshot s, DateTimeOffset now) => new(s.Id, s.Version, s.Values)
+    {
+        CreatedAt = s.CreatedAt,
+        LastAccessedAt = now,
+        AbsoluteExpiresAt = s.AbsoluteExpiresAt,
+        IdleTimeout = s.IdleTimeout,
+        UserId = s.UserId,
+    };
+
+    private static SessionCommitResult Committed(SessionSnapshot session, string? newTicket) => new()
+    {
+        Outcome = SessionCommitOutcome.Committed,
+        Ticket = newTicket,
+        SessionId = session.Id,
+        Version = session.Version,
+        ExpiresAt = session.ExpiresAt,
+    };
+
+    private void CheckPayload(System.Collections.Generic.IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
+    {
+        var size = SessionPayload.Size(values);
+        if (size > _options.MaxPayloadBytes)
+        {
+            Log.PayloadTooLarge(_logger, size, _options.MaxPayloadBytes);
+            throw new SessionPayloadTooLargeException(size, _options.MaxPayloadBytes);
+        }
+    }
+
+    private string Key(string id) => _options.KeyPrefix + id;
+
+    private async ValueTask<SessionSnapshot?> ReadAsync(string id, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        byte[]? data;
+        try
+        {
+            data = await _cache.GetAsync(Key(id), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Unavailable("load", e);
+        }
+
+        if (data is null)
+        {
+            return null;
+        }
+
+        // A payload that does not parse, or that names another session, is never trusted.
+        if (!SessionPayloadFormat.TryRead(data, out var session) || session!.Id != id)
+        {
+            Log.CorruptPayload(_logger);
+            return null;
+        }
+
+        return _time.GetUtcNow() >= session.AbsoluteExpiresAt ? null : session;
+    }
+
+    private async ValueTask WriteAsync(SessionSnapshot session, CancellationToken cancellationToken)
+    {
+        var entryOptions = new DistributedCacheEntryOptions
+        {
+            AbsoluteExpiration = session.AbsoluteExpiresAt,
+            SlidingExpiration = session.IdleTimeout,
+        };
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await _cache.SetAsync(Key(session.Id), SessionPayloadFormat.Write(session), entryOptions, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Unavailable("commit", e);
+        }
+    }
+
+    private async ValueTask RemoveAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _cache.RemoveAsync(Key(id), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Unavailable("revoke", e);
+        }
+    }
+
+    private SessionStoreUnavailableException Unavailable(string operation, Exception e)
+    {
+        Log.BackendFailed(_logger, operation, e);
+        return new SessionStoreUnavailableException($"The distributed cache failed during {operation}: {e.Message}", e);
+    }
+}

@@ -1,0 +1,44 @@
+using System;
+using System.Collections.Generic;
+
+namespace StateKit;
+
+/// <summary>The changes one request made to a session, and what they were based on.</summary>
+/// <remarks><see cref="StateSession"/> builds these; a store receives them in <see cref="ISessionStore.CommitAsync"/>.</remarks>
+public sealed class SessionCommit
+{
+    private static readonly IReadOnlyDictionary<string, ReadOnlyMemory<byte>> NoUpserts = new Dictionary<string, ReadOnlyMemory<byte>>();
+
+    /// <summary>Gets the ticket the client presented, or <see langword="null"/> when the client had none (a new session).</summary>
+    public string? Ticket { get; init; }
+
+    /// <summary>
+    /// Gets the session as the request loaded it, or <see langword="null"/> for a blind write: a request that changed keys without reading.
+    /// </summary>
+    public SessionSnapshot? Base { get; init; }
+
+    /// <summary>Gets the keys to write, with their new serialized values.</summary>
+    public IReadOnlyDictionary<string, ReadOnlyMemory<byte>> Upserts { get; init; } = NoUpserts;
+
+    /// <summary>Gets the keys to delete.</summary>
+    public IReadOnlyCollection<string> Removals { get; init; } = [];
+
+    /// <summary>Gets a value indicating whether every stored key is dropped before <see cref="Upserts"/> are applied.</summary>
+    public bool ClearExisting { get; init; }
+
+    /// <summary>Gets a value indicating whether the session moves to a new id (after sign-in), invalidating the old ticket.</summary>
+    public bool RotateId { get; init; }
+
+    /// <summary>Gets a value indicating whether the session is deleted. Other changes are ignored.</summary>
+    public bool Revoke { get; init; }
+
+    /// <summary>Gets the user to bind the session to, or <see langword="null"/> to leave the binding as it is.</summary>
+    public string? BindUserId { get; init; }
+
+    /// <summary>Gets how a stale <see cref="Base"/> is treated.</summary>
+    /// <value>The default value is <see cref="SessionCommitMode.MergeKeys"/>.</value>
+    public SessionCommitMode Mode { get; init; } = SessionCommitMode.MergeKeys;
+
+    /// <summary>Gets a value indicating whether the commit asks the store to do anything at all.</summary>
+    public bool HasChanges => Revoke || RotateId || ClearExisting || BindUserId is not null || Upserts.Count > 0 || Removals.Count > 0;
+}

@@ -1,0 +1,20 @@
+namespace StateKit;
+
+/// <summary>What a commit did.</summary>
+public enum SessionCommitOutcome
+{
+    /// <summary>Nothing changed; nothing was written and the client keeps its ticket.</summary>
+    NoChange = 0,
+
+    /// <summary>The changes were written.</summary>
+    Committed = 1,
+
+    /// <summary>The session was deleted (revoked, or its last key removed); the client should drop its ticket.</summary>
+    Deleted = 2,
+
+    /// <summary>The stored version moved past the commit's base under <see cref="SessionCommitMode.RequireBaseVersion"/>; nothing was written.</summary>
+    Conflict = 3,
+
+    /// <summary>The session the ticket named no longer exists (expired or revoked); nothing was written, and it was not resurrected.</summary>
+    NotFound = 4,
+}

@@ -1,0 +1,37 @@
+using System;
+
+namespace StateKit;
+
+/// <summary>The outcome of <see cref="ISessionStore.CommitAsync"/>.</summary>
+public readonly record struct SessionCommitResult
+{
+    /// <summary>Gets what the commit did.</summary>
+    public SessionCommitOutcome Outcome { get; init; }
+
+    /// <summary>
+    /// Gets the ticket the client must carry from now on, or <see langword="null"/> when it keeps the one it presented
+    /// (and, after <see cref="SessionCommitOutcome.Deleted"/>, must drop).
+    /// </summary>
+    public string? Ticket { get; init; }
+
+    /// <summary>Gets the session's id after the commit, or <see langword="null"/> when there is no session.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>Gets the stored version after the commit; 0 when there is no session.</summary>
+    public long Version { get; init; }
+
+    /// <summary>Gets when the session ends if it is not accessed again, or <see langword="null"/> when there is no session.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>Gets the result of a commit that had nothing to do.</summary>
+    public static SessionCommitResult NoChange => new() { Outcome = SessionCommitOutcome.NoChange };
+
+    /// <summary>Gets the result of a commit whose session no longer exists.</summary>
+    public static SessionCommitResult NotFound => new() { Outcome = SessionCommitOutcome.NotFound };
+
+    /// <summary>Gets the result of a commit rejected because its base version is stale.</summary>
+    public static SessionCommitResult Conflict => new() { Outcome = SessionCommitOutcome.Conflict };
+
+    /// <summary>Gets the result of a commit that deleted its session.</summary>
+    public static SessionCommitResult Deleted => new() { Outcome = SessionCommitOutcome.Deleted };
+}

@@ -1,0 +1,56 @@
+using System;
+using System.Collections.Generic;
+
+namespace StateKit;
+
+/// <summary>A session as a store loaded it: identity, version, timestamps and the serialized value of each key.</summary>
+/// <remarks>Snapshots are immutable; stores may hand the same instance to several readers.</remarks>
+public sealed class SessionSnapshot
+{
+    /// <summary>Initializes a new instance of the <see cref="SessionSnapshot"/> class.</summary>
+    /// <param name="id">The session's stable id.</param>
+    /// <param name="version">The version of the stored session; every commit increments it.</param>
+    /// <param name="values">The serialized value of each key. The snapshot keeps the reference: do not mutate it afterwards.</param>
+    public SessionSnapshot(string id, long version, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(values);
+        Id = id;
+        Version = version;
+        Values = values;
+    }
+
+    /// <summary>Gets the session's stable id: a random value of at least 128 bits for stores that mint their own ids.</summary>
+    public string Id { get; }
+
+    /// <summary>Gets the version of the stored session. It starts at 1 and every commit increments it.</summary>
+    public long Version { get; }
+
+    /// <summary>Gets the serialized value of each key.</summary>
+    public IReadOnlyDictionary<string, ReadOnlyMemory<byte>> Values { get; }
+
+    /// <summary>Gets when the session was created.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Gets when the session was last loaded or committed.</summary>
+    public DateTimeOffset LastAccessedAt { get; init; }
+
+    /// <summary>Gets the absolute deadline: the session ends then, however active it is.</summary>
+    public DateTimeOffset AbsoluteExpiresAt { get; init; }
+
+    /// <summary>Gets the idle timeout: the session ends when it is not accessed for this long.</summary>
+    public TimeSpan IdleTimeout { get; init; }
+
+    /// <summary>Gets the user the session is bound to, or <see langword="null"/> for an anonymous session.</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>Gets when the session ends if it is not accessed again: the earlier of the idle and the absolute deadline.</summary>
+    public DateTimeOffset ExpiresAt
+    {
+        get
+        {
+            var idle = LastAccessedAt + IdleTimeout;
+            return idle < AbsoluteExpiresAt ? idle : AbsoluteExpiresAt;
+        }
+    }
+}

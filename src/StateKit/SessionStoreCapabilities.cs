@@ -1,0 +1,26 @@
+namespace StateKit;
+
+/// <summary>What a store guarantees, stated as data so that tiering, resilience and documentation need not guess.</summary>
+public sealed record SessionStoreCapabilities
+{
+    /// <summary>Gets where the state lives between requests.</summary>
+    public required StateLocation Location { get; init; }
+
+    /// <summary>Gets the largest serialized session, in bytes, the store accepts. A larger commit fails with <see cref="SessionPayloadTooLargeException"/>.</summary>
+    public required int MaxPayloadBytes { get; init; }
+
+    /// <summary>Gets a value indicating whether a session survives the loss of the application node that wrote it.</summary>
+    public required bool SurvivesNodeLoss { get; init; }
+
+    /// <summary>Gets what happens when two requests of one session commit at the same time.</summary>
+    public required ConcurrencyGuarantee Concurrency { get; init; }
+
+    /// <summary>Gets which kinds of revocation the store supports.</summary>
+    public required RevocationSupport Revocation { get; init; }
+
+    /// <summary>
+    /// Gets a value indicating whether the store applies a delta to the stored session without the request loading it first
+    /// (a "blind" write). Stores that cannot still accept such commits but read the session before writing.
+    /// </summary>
+    public required bool SupportsBlindWrites { get; init; }
+}

@@ -1,0 +1,365 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StateKit;
+
+/// <summary>
+/// One request's view of a session: typed reads and writes, tracked per key, loaded lazily and committed as a delta.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Nothing is read from the store until the first read (<see cref="LoadAsync"/>, <see cref="GetAsync{T}(string, JsonTypeInfo{T}, CancellationToken)"/>).
+/// A request that only writes never loads: its commit is a blind delta, which stores that support it apply in one operation.
+/// A request that neither reads nor writes costs nothing.
+/// </para>
+/// <para>
+/// Values are stored as UTF-8 JSON. A value that was read is never re-serialized; only keys passed to <c>Set</c> or
+/// <see cref="Remove"/> are written. Mutating an object returned by <c>Get</c> changes nothing until it is passed to <c>Set</c>.
+/// </para>
+/// <para>Instances are not thread-safe: one request, one session.</para>
+/// </remarks>
+public sealed class StateSession
+{
+    private readonly ISessionStore _store;
+    private string? _ticket;
+    private SessionSnapshot? _snapshot;
+    private string? _id;
+    private bool _loaded;
+    private Dictionary<string, ReadOnlyMemory<byte>>? _upserts;
+    private HashSet<string>? _removals;
+    private bool _cleared;
+    private bool _rotate;
+    private bool _revoke;
+    private string? _bindUserId;
+
+    /// <summary>Initializes a new instance of the <see cref="StateSession"/> class. Does no I/O.</summary>
+    /// <param name="store">The store the session lives in.</param>
+    /// <param name="ticket">The ticket the client presented, or <see langword="null"/> when it had none.</param>
+    public StateSession(ISessionStore store, string? ticket)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _ticket = string.IsNullOrEmpty(ticket) ? null : ticket;
+    }
+
+    /// <summary>Gets the store the session lives in.</summary>
+    public ISessionStore Store => _store;
+
+    /// <summary>Gets the ticket the client must carry: the one it presented until a commit issues another, <see langword="null"/> when there is none.</summary>
+    public string? Ticket => _ticket;
+
+    /// <summary>Gets a value indicating whether the session has been read from the store during this request.</summary>
+    public bool IsLoaded => _loaded;
+
+    /// <summary>Gets a value indicating whether the store held a live session for the ticket. Only meaningful once <see cref="IsLoaded"/>.</summary>
+    public bool Exists => _snapshot is not null;
+
+    /// <summary>Gets the session's id once loaded or committed, else <see langword="null"/>.</summary>
+    public string? Id => _id;
+
+    /// <summary>Gets the session as loaded (identity, version, timestamps), or <see langword="null"/> when not loaded or there is none.</summary>
+    public SessionSnapshot? Loaded => _snapshot;
+
+    /// <summary>Gets a value indicating whether this request changed anything a commit would write.</summary>
+    public bool HasChanges => _revoke || _rotate || _cleared || _bindUserId is not null || _upserts?.Count > 0 || _removals?.Count > 0;
+
+    /// <summary>
+    /// Gets the keys the session holds, including this request's changes. Requires the session to be loaded.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The session has not been loaded.</exception>
+    public IReadOnlyCollection<string> Keys
+    {
+        get
+        {
+            ThrowIfNotLoaded();
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            if (!_cleared && _snapshot is not null)
+            {
+                keys.UnionWith(_snapshot.Values.Keys);
+            }
+
+            if (_removals is not null)
+            {
+                keys.ExceptWith(_removals);
+            }
+
+            if (_upserts is not null)
+            {
+                keys.UnionWith(_upserts.Keys);
+            }
+
+            return keys;
+        }
+    }
+
+    /// <summary>Reads the session from the store, once. Later calls return at once.</summary>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>A task that completes when the session is loaded.</returns>
+    public ValueTask LoadAsync(CancellationToken cancellationToken = default)
+    {
+        if (_loaded)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (_ticket is null)
+        {
+            _loaded = true;
+            return ValueTask.CompletedTask;
+        }
+
+        return LoadCoreAsync(cancellationToken);
+    }
+
+    /// <summary>Gets the serialized value of a key.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The UTF-8 JSON (or raw bytes written with <see cref="SetBytes"/>) when found.</param>
+    /// <returns><see langword="true"/> when the key has a value.</returns>
+    /// <exception cref="InvalidOperationException">The key was not written by this request and the session has not been loaded.</exception>
+    public bool TryGetBytes(string key, out ReadOnlyMemory<byte> value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (_upserts is not null && _upserts.TryGetValue(key, out value))
+        {
+            return true;
+        }
+
+        value = default;
+        if (_removals is not null && _removals.Contains(key))
+        {
+            return false;
+        }
+
+        ThrowIfNotLoaded();
+        return !_cleared && _snapshot is not null && _snapshot.Values.TryGetValue(key, out value);
+    }
+
+    /// <summary>Sets the raw bytes of a key.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The bytes. The session keeps a copy.</param>
+    public void SetBytes(string key, ReadOnlySpan<byte> value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        _removals?.Remove(key);
+        (_upserts ??= new(StringComparer.Ordinal))[key] = value.ToArray();
+    }
+
+    /// <summary>Reads and deserializes a key. Requires the session to be loaded unless this request set the key.</summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="typeInfo">Source-generated metadata for <typeparamref name="T"/>.</param>
+    /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
+    /// <exception cref="InvalidOperationException">The session has not been loaded.</exception>
+    public T? Get<T>(string key, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        return TryGetBytes(key, out var bytes) ? JsonSerializer.Deserialize(bytes.Span, typeInfo) : default;
+    }
+
+    /// <summary>Reads and deserializes a key with reflection-based System.Text.Json.</summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="options">Serializer options, or <see langword="null"/> for <see cref="JsonSerializerOptions.Web"/>.</param>
+    /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
+    /// <exception cref="InvalidOperationException">The session has not been loaded.</exception>
+    [RequiresUnreferencedCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
+    [RequiresDynamicCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
+    public T? Get<T>(string key, JsonSerializerOptions? options = null)
+        => TryGetBytes(key, out var bytes) ? JsonSerializer.Deserialize<T>(bytes.Span, options ?? JsonSerializerOptions.Web) : default;
+
+    /// <summary>Loads the session if needed, then reads and deserializes a key.</summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="typeInfo">Source-generated metadata for <typeparamref name="T"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the load.</param>
+    /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
+    public async ValueTask<T?> GetAsync<T>(string key, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
+    {
+        await LoadAsync(cancellationToken).ConfigureAwait(false);
+        return Get(key, typeInfo);
+    }
+
+    /// <summary>Loads the session if needed, then reads and deserializes a key with reflection-based System.Text.Json.</summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="options">Serializer options, or <see langword="null"/> for <see cref="JsonSerializerOptions.Web"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the load.</param>
+    /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
+    [RequiresUnreferencedCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
+    [RequiresDynamicCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
+    public async ValueTask<T?> GetAsync<T>(string key, JsonSerializerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        await LoadAsync(cancellationToken).ConfigureAwait(false);
+        return Get<T>(key, options);
+    }
+
+    /// <summary>Serializes and sets a key. Does not load the session.</summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="typeInfo">Source-generated metadata for <typeparamref name="T"/>.</param>
+    public void Set<T>(string key, T value, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        SetBytes(key, JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
+    }
+
+    /// <summary>Serializes and sets a key with reflection-based System.Text.Json. Does not load the session.</summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="options">Serializer options, or <see langword="null"/> for <see cref="JsonSerializerOptions.Web"/>.</param>
+    [RequiresUnreferencedCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
+    [RequiresDynamicCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
+    public void Set<T>(string key, T value, JsonSerializerOptions? options = null)
+        => SetBytes(key, JsonSerializer.SerializeToUtf8Bytes(value, options ?? JsonSerializerOptions.Web));
+
+    /// <summary>Removes a key. Does not load the session.</summary>
+    /// <param name="key">The key.</param>
+    public void Remove(string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        _upserts?.Remove(key);
+        (_removals ??= new(StringComparer.Ordinal)).Add(key);
+    }
+
+    /// <summary>Removes every key. Committing a session with no keys deletes it.</summary>
+    public void Clear()
+    {
+        _upserts?.Clear();
+        _removals?.Clear();
+        _cleared = true;
+    }
+
+    /// <summary>Moves the session to a new id on commit, keeping its data and invalidating the old ticket. Call it after sign-in.</summary>
+    public void RotateId() => _rotate = true;
+
+    /// <summary>Deletes the session on commit. Call it at sign-out.</summary>
+    public void Revoke() => _revoke = true;
+
+    /// <summary>Binds the session to a user on commit, so that <see cref="ISessionStore.RevokeUserAsync"/> can end it.</summary>
+    /// <param name="userId">The user's stable id.</param>
+    public void BindUser(string userId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        _bindUserId = userId;
+    }
+
+    /// <summary>
+    /// Writes this request's changes, merging them per key with whatever concurrent requests committed, and returns the ticket to carry next.
+    /// A session with no changes costs nothing.
+    /// </summary>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The outcome. <see cref="Ticket"/> is updated to match.</returns>
+    /// <exception cref="SessionPayloadTooLargeException">The session would exceed the store's limit; nothing was written and the changes are kept.</exception>
+    /// <exception cref="SessionStoreUnavailableException">The store could not be reached; the changes are kept.</exception>
+    public ValueTask<SessionCommitResult> CommitAsync(CancellationToken cancellationToken = default)
+        => CommitAsync(SessionCommitMode.MergeKeys, cancellationToken);
+
+    /// <summary>Writes this request's changes with the given conflict mode.</summary>
+    internal async ValueTask<SessionCommitResult> CommitAsync(SessionCommitMode mode, CancellationToken cancellationToken)
+    {
+        if (!HasChanges)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        // A ticket that loaded as "no session" names nothing: write as a brand-new session.
+        var ticket = _loaded && _snapshot is null ? null : _ticket;
+        SessionCommitResult result;
+        if (_revoke)
+        {
+            result = ticket is null
+                ? SessionCommitResult.Deleted
+                : await _store.CommitAsync(new SessionCommit { Ticket = ticket, Base = _snapshot, Revoke = true }, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            result = await CommitChangesAsync(ticket, mode, cancellationToken).ConfigureAwait(false);
+
+            // The session expired or was revoked after the ticket was issued. Its old data stays gone; this
+            // request's own writes start a new session rather than vanishing.
+            if (result.Outcome == SessionCommitOutcome.NotFound && ticket is not null && mode == SessionCommitMode.MergeKeys)
+            {
+                result = await CommitChangesAsync(null, mode, cancellationToken).ConfigureAwait(false);
+                if (result.Outcome == SessionCommitOutcome.NoChange)
+                {
+                    result = SessionCommitResult.Deleted;
+                }
+            }
+        }
+
+        if (result.Outcome != SessionCommitOutcome.Conflict)
+        {
+            AfterCommit(result);
+        }
+
+        return result;
+    }
+
+    private ValueTask<SessionCommitResult> CommitChangesAsync(string? ticket, SessionCommitMode mode, CancellationToken cancellationToken)
+    {
+        if (ticket is null && (_upserts is null || _upserts.Count == 0))
+        {
+            // A new session with no keys would be deleted at once: do not create it.
+            return ValueTask.FromResult(SessionCommitResult.NoChange);
+        }
+
+        var commit = new SessionCommit
+        {
+            Ticket = ticket,
+            Base = ticket is null ? null : _snapshot,
+            Upserts = _upserts is { Count: > 0 } ? _upserts : new Dictionary<string, ReadOnlyMemory<byte>>(),
+            Removals = ticket is not null && _removals is { Count: > 0 } ? _removals : [],
+            ClearExisting = ticket is not null && _cleared,
+            RotateId = ticket is not null && _rotate,
+            BindUserId = _bindUserId,
+            Mode = mode,
+        };
+        return _store.CommitAsync(commit, cancellationToken);
+    }
+
+    private void AfterCommit(SessionCommitResult result)
+    {
+        switch (result.Outcome)
+        {
+            case SessionCommitOutcome.Deleted:
+            case SessionCommitOutcome.NotFound:
+                _ticket = null;
+                break;
+            case SessionCommitOutcome.Committed when result.Ticket is not null:
+                _ticket = result.Ticket;
+                break;
+        }
+
+        _id = _ticket is null ? null : result.SessionId ?? _id;
+
+        // What was written is now the store's; the next read goes back to it.
+        _upserts = null;
+        _removals = null;
+        _cleared = _rotate = _revoke = false;
+        _bindUserId = null;
+        _snapshot = null;
+        _loaded = _ticket is null;
+    }
+
+    private async ValueTask LoadCoreAsync(CancellationToken cancellationToken)
+    {
+        _snapshot = await _store.LoadAsync(_ticket!, cancellationToken).ConfigureAwait(false);
+        _id = _snapshot?.Id;
+        _loaded = true;
+    }
+
+    private void ThrowIfNotLoaded()
+    {
+        if (!_loaded)
+        {
+            throw new InvalidOperationException("The session has not been loaded. Await LoadAsync (or use GetAsync) before reading; writes need no load.");
+        }
+    }
+}

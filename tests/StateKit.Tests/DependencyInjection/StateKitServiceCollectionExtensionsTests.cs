@@ -1,0 +1,79 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StateKit.DependencyInjection;
+using StateKit.Testing;
+
+namespace StateKit.Tests.DependencyInjection;
+
+public sealed class StateKitServiceCollectionExtensionsTests
+{
+    [Fact]
+    public async Task AddStateKit_WithoutAChoice_RegistersAWorkingInMemoryStore()
+    {
+        await using var provider = new ServiceCollection().AddStateKitAndReturn(null).BuildServiceProvider();
+
+        var store = provider.GetRequiredService<ISessionStore>();
+        var session = store.Open(null);
+        session.Set("n", 1, ContractJsonContext.Default.Int32);
+        var result = await session.CommitAsync();
+
+        Assert.Equal(StateLocation.Process, store.Capabilities.Location);
+        Assert.Equal(1, await store.Open(result.Ticket).GetAsync("n", ContractJsonContext.Default.Int32));
+        Assert.Same(store, provider.GetRequiredService<ISessionStore>());
+    }
+
+    [Fact]
+    public async Task AddStateKit_InvalidOptions_FailStartupValidationWithEveryMessage()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit.UseInMemory(o =>
+        {
+            o.IdleTimeout = TimeSpan.FromMinutes(-1);
+            o.MaxSessions = 0;
+        }));
+        await using var provider = services.BuildServiceProvider();
+
+        // What IHost runs at start-up for ValidateOnStart.
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(async () => await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync());
+
+        Assert.Equal(2, error.Failures.Count());
+        Assert.Contains("IdleTimeout must be positive", error.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxSessions must be positive", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UseDistributedCache_WithoutACache_SaysWhatToRegister()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit.UseDistributedCache());
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<ISessionStore>());
+
+        Assert.Contains("AddDistributedMemoryCache", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UseDistributedCache_WithACache_RegistersTheDistributedStoreOnly()
+    {
+        var services = new ServiceCollection();
+        services.AddDistributedMemoryCache();
+        services.AddStateKit(kit => kit.UseInMemory().UseDistributedCache(o => o.KeyPrefix = "app:"));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Single(services, d => d.ServiceType == typeof(ISessionStore));
+        Assert.Equal(StateLocation.Server, provider.GetRequiredService<ISessionStore>().Capabilities.Location);
+    }
+}
+
+internal static class ServiceCollectionTestExtensions
+{
+    public static IServiceCollection AddStateKitAndReturn(this IServiceCollection services, Action<StateKitBuilder>? configure)
+    {
+        services.AddStateKit(configure);
+        return services;
+    }
+}

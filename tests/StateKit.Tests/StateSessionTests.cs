@@ -1,0 +1,148 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using StateKit.Memory;
+using StateKit.Testing;
+
+namespace StateKit.Tests;
+
+public sealed class StateSessionTests
+{
+    private readonly CountingSessionStore _store = new(new InMemorySessionStore(new InMemorySessionStoreOptions(), new FakeTimeProvider()));
+
+    [Fact]
+    public async Task Untouched_CostsNoStoreCall()
+    {
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+
+        var result = await session.CommitAsync();
+
+        Assert.Equal(SessionCommitOutcome.NoChange, result.Outcome);
+        Assert.Equal(0, _store.Loads);
+        Assert.Equal(1, _store.Commits); // the seed only
+    }
+
+    [Fact]
+    public async Task WriteOnly_CommitsABlindDeltaWithoutLoading()
+    {
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        session.Set("b", 2, ContractJsonContext.Default.Int32);
+        session.Remove("gone");
+
+        await session.CommitAsync();
+
+        Assert.Equal(0, _store.Loads);
+        Assert.Null(_store.LastCommit!.Base);
+        Assert.Equal(["b"], _store.LastCommit.Upserts.Keys);
+        Assert.Equal(["gone"], _store.LastCommit.Removals);
+    }
+
+    [Fact]
+    public async Task ReadThenWriteOneKey_SendsOnlyThatKey()
+    {
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        Assert.Equal(1, await session.GetAsync("a", ContractJsonContext.Default.Int32));
+        Assert.Equal(1, await session.GetAsync("a", ContractJsonContext.Default.Int32));
+        session.Set("b", 2, ContractJsonContext.Default.Int32);
+
+        await session.CommitAsync();
+
+        Assert.Equal(1, _store.Loads);
+        Assert.NotNull(_store.LastCommit!.Base);
+        Assert.Equal(["b"], _store.LastCommit.Upserts.Keys);
+    }
+
+    [Fact]
+    public void Get_BeforeLoad_ThrowsAndSaysWhatToDo()
+    {
+        var session = _store.Open("AAAAAAAAAAAAAAAAAAAAAA");
+
+        var error = Assert.Throws<InvalidOperationException>(() => session.Get("a", ContractJsonContext.Default.Int32));
+
+        Assert.Contains("LoadAsync", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Get_OfAKeyThisRequestSet_NeedsNoLoad()
+    {
+        var session = _store.Open("AAAAAAAAAAAAAAAAAAAAAA");
+        session.Set("a", 5, ContractJsonContext.Default.Int32);
+
+        Assert.Equal(5, session.Get("a", ContractJsonContext.Default.Int32));
+        Assert.Equal(0, _store.Loads);
+    }
+
+    [Fact]
+    public async Task NoTicket_LoadsAsEmptyWithoutAStoreCall()
+    {
+        var session = _store.Open(null);
+
+        Assert.Equal(0, await session.GetAsync("a", ContractJsonContext.Default.Int32));
+        Assert.False(session.Exists);
+        Assert.Empty(session.Keys);
+        Assert.Equal(0, _store.Loads);
+    }
+
+    [Fact]
+    public async Task SetThenRemove_BeforeCommit_LeavesNothingToWrite()
+    {
+        var session = _store.Open(null);
+        session.Set("a", 1, ContractJsonContext.Default.Int32);
+        session.Remove("a");
+
+        Assert.False(session.TryGetBytes("a", out _));
+        Assert.Equal(SessionCommitOutcome.NoChange, (await session.CommitAsync()).Outcome);
+        Assert.Equal(0, _store.Commits);
+    }
+
+    [Fact]
+    public async Task ReflectionOverloads_RoundTripWithWebDefaults()
+    {
+        var session = _store.Open(null);
+        session.Set("cart", new Cart("ana", [new CartLine("x", 1, 2m)]));
+        await session.CommitAsync();
+
+        var reloaded = _store.Open(session.Ticket);
+        var cart = await reloaded.GetAsync<Cart>("cart");
+
+        Assert.Equal("ana", cart!.Owner);
+        Assert.True(reloaded.TryGetBytes("cart", out var raw));
+        Assert.Contains("\"owner\"", System.Text.Encoding.UTF8.GetString(raw.Span), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Commit_AfterSuccess_ClearsTrackedChangesAndKeepsId()
+    {
+        var session = _store.Open(null);
+        session.Set("a", 1, ContractJsonContext.Default.Int32);
+        var result = await session.CommitAsync();
+
+        Assert.False(session.HasChanges);
+        Assert.Equal(result.SessionId, session.Id);
+        Assert.Equal(SessionCommitOutcome.NoChange, (await session.CommitAsync()).Outcome);
+        Assert.Equal(1, await session.GetAsync("a", ContractJsonContext.Default.Int32));
+    }
+
+    [Fact]
+    public async Task Keys_ReflectThisRequestsChanges()
+    {
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        await session.LoadAsync();
+        session.Set("b", 2, ContractJsonContext.Default.Int32);
+        session.Remove("a");
+
+        Assert.Equal(["b"], session.Keys.ToArray());
+    }
+
+    private async Task<string> SeedAsync()
+    {
+        var session = _store.Open(null);
+        session.Set("a", 1, ContractJsonContext.Default.Int32);
+        return (await session.CommitAsync()).Ticket!;
+    }
+}
