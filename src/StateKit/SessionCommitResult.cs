@@ -23,6 +23,12 @@ public readonly record struct SessionCommitResult
     /// <summary>Gets when the session ends if it is not accessed again, or <see langword="null"/> when there is no session.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 
+    /// <summary>
+    /// Gets the session's absolute deadline, or <see langword="null"/> when there is no session or the store does not say.
+    /// Transports bound a ticket's lifetime by it (a cookie's expiry): unlike <see cref="ExpiresAt"/>, loads never move it.
+    /// </summary>
+    public DateTimeOffset? AbsoluteExpiresAt { get; init; }
+
     /// <summary>Gets the result of a commit that had nothing to do.</summary>
     public static SessionCommitResult NoChange => new() { Outcome = SessionCommitOutcome.NoChange };
 

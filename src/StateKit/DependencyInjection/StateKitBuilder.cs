@@ -11,13 +11,39 @@ using StateKit.Memory;
 
 namespace StateKit.DependencyInjection;
 
-/// <summary>Chooses and configures the store behind <see cref="ISessionStore"/>. Returned by <c>AddStateKit</c>.</summary>
+/// <summary>
+/// Chooses and configures the store behind <see cref="ISessionStore"/> (the default store) or behind one named store.
+/// Returned by <c>AddStateKit</c>; <see cref="AddStore"/> gives one for each named store.
+/// </summary>
 public sealed class StateKitBuilder
 {
-    internal StateKitBuilder(IServiceCollection services) => Services = services;
+    internal StateKitBuilder(IServiceCollection services, string storeName)
+    {
+        Services = services;
+        StoreName = storeName;
+    }
 
     /// <summary>Gets the service collection, for packages that add stores of their own.</summary>
     public IServiceCollection Services { get; }
+
+    /// <summary>Gets the name of the store this builder configures; <see cref="SessionStores.DefaultName"/> for the default store.</summary>
+    public string StoreName { get; }
+
+    /// <summary>
+    /// Adds a named store beside the default one, e.g. a client-side store for preferences next to Redis for the cart.
+    /// Resolve it with <see cref="SessionStores.GetStore"/> or <c>[FromKeyedServices(name)] ISessionStore</c>; the
+    /// ASP.NET Core transport carries one ticket per store name.
+    /// </summary>
+    /// <param name="name">The store's name: letters, digits, '-' and '_'.</param>
+    /// <param name="configure">Chooses and configures the named store.</param>
+    /// <returns>This builder (the default store's), to chain more stores.</returns>
+    public StateKitBuilder AddStore(string name, Action<StateKitBuilder> configure)
+    {
+        SessionStores.ValidateName(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(new StateKitBuilder(Services, name));
+        return this;
+    }
 
     /// <summary>Keeps sessions in this process's memory (<see cref="InMemorySessionStore"/>).</summary>
     /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
@@ -59,7 +85,8 @@ public sealed class StateKitBuilder
     {
         ArgumentException.ThrowIfNullOrEmpty(kind);
         ArgumentNullException.ThrowIfNull(factory);
-        var optionsBuilder = Services.AddOptions<TOptions>();
+        var name = StoreName;
+        var optionsBuilder = Services.AddOptions<TOptions>(name);
         if (configure is not null)
         {
             optionsBuilder.Configure(configure);
@@ -67,12 +94,26 @@ public sealed class StateKitBuilder
 
         optionsBuilder.ValidateOnStart();
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, SessionStoreOptionsValidator<TOptions>>());
-        Services.RemoveAll<ISessionStore>();
-        Services.AddSingleton<ISessionStore>(sp =>
+        SessionStores.Register(Services, name);
+
+        // The store is built once, from the options of its own name, and wrapped for metrics and traces.
+        ISessionStore Create(IServiceProvider sp)
         {
-            var options = sp.GetRequiredService<IOptions<TOptions>>().Value;
-            return new InstrumentedSessionStore(factory(sp, options), options.Name ?? kind);
-        });
+            var options = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
+            return new InstrumentedSessionStore(factory(sp, options), options.Name ?? (name.Length == 0 ? kind : name));
+        }
+
+        if (name.Length == 0)
+        {
+            Services.RemoveAll<ISessionStore>();
+            Services.AddSingleton(Create);
+        }
+        else
+        {
+            Services.RemoveAllKeyed<ISessionStore>(name);
+            Services.AddKeyedSingleton<ISessionStore>(name, (sp, _) => Create(sp));
+        }
+
         return this;
     }
 }

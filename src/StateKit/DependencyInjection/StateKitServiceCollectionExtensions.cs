@@ -20,7 +20,8 @@ public static class StateKitServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
-        var builder = new StateKitBuilder(services);
+        services.TryAddSingleton(sp => new SessionStores(sp, sp.GetServices<SessionStores.StoreNameRegistration>()));
+        var builder = new StateKitBuilder(services, SessionStores.DefaultName);
         if (configure is not null)
         {
             configure(builder);

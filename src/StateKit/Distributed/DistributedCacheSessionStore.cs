@@ -190,6 +190,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
         SessionId = session.Id,
         Version = session.Version,
         ExpiresAt = session.ExpiresAt,
+        AbsoluteExpiresAt = session.AbsoluteExpiresAt,
     };
 
     private void CheckPayload(System.Collections.Generic.IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)

@@ -261,6 +261,7 @@ public sealed class InMemorySessionStore : ISessionStore
         SessionId = entry.Id,
         Version = entry.Version,
         ExpiresAt = entry.ExpiresAt,
+        AbsoluteExpiresAt = entry.AbsoluteExpiresAt,
     };
 
     private void CheckPayload(long payload)

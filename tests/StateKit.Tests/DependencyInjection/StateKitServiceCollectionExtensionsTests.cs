@@ -77,3 +77,59 @@ internal static class ServiceCollectionTestExtensions
         return services;
     }
 }
+
+public sealed class NamedStoreRegistrationTests
+{
+    [Fact]
+    public async Task AddStore_RegistersAKeyedStoreWithItsOwnOptions()
+    {
+        var services = new ServiceCollection();
+        services.AddDistributedMemoryCache();
+        services.AddStateKit(kit => kit
+            .UseInMemory(o => o.MaxPayloadBytes = 1_000)
+            .AddStore("prefs", s => s.UseDistributedCache(o => o.MaxPayloadBytes = 2_000)));
+        await using var provider = services.BuildServiceProvider();
+        var stores = provider.GetRequiredService<SessionStores>();
+
+        Assert.Equal(new[] { SessionStores.DefaultName, "prefs" }, stores.Names.Order().ToArray());
+        Assert.Equal(1_000, stores.GetStore().Capabilities.MaxPayloadBytes);
+        Assert.Equal(2_000, stores.GetStore("prefs").Capabilities.MaxPayloadBytes);
+        Assert.Same(stores.GetStore("prefs"), provider.GetRequiredKeyedService<ISessionStore>("prefs"));
+        Assert.Equal(StateLocation.Server, provider.GetRequiredKeyedService<ISessionStore>("prefs").Capabilities.Location);
+    }
+
+    [Fact]
+    public void GetStore_UnknownName_ListsTheRegisteredOnes()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit.AddStore("cart", s => s.UseInMemory()));
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<SessionStores>().GetStore("prefs"));
+
+        Assert.Contains("cart", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("has space")]
+    [InlineData("semi;colon")]
+    [InlineData("")]
+    public void AddStore_NameUnfitForACookie_IsRejected(string name)
+    {
+        var services = new ServiceCollection();
+
+        Assert.ThrowsAny<ArgumentException>(() => services.AddStateKit(kit => kit.AddStore(name, s => s.UseInMemory())));
+    }
+
+    [Fact]
+    public async Task AddStore_InvalidNamedOptions_FailStartupValidation()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit.AddStore("prefs", s => s.UseInMemory(o => o.MaxSessions = 0)));
+        await using var provider = services.BuildServiceProvider();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(async () => await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync());
+
+        Assert.Contains("MaxSessions", error.Message, StringComparison.Ordinal);
+    }
+}
