@@ -1,0 +1,20 @@
+using System;
+using Microsoft.Extensions.Logging;
+
+namespace StateKit.AspNetCore;
+
+/// <summary>The ASP.NET Core package's log events. Ids and names are a shipped contract: never renumber, only add.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 300, EventName = "CommitFailed", Level = LogLevel.Error, Message = "The session of store '{Store}' could not be saved; the response was replaced by status {StatusCode}.")]
+    public static partial void CommitFailed(ILogger logger, string store, int statusCode, Exception exception);
+
+    [LoggerMessage(EventId = 301, EventName = "TicketNotSent", Level = LogLevel.Error, Message = "The session of store '{Store}' changed its ticket after the response had started, so the client did not receive it. Touch the session before writing a streamed response.")]
+    public static partial void TicketNotSent(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 302, EventName = "InboundTicketTooLong", Level = LogLevel.Debug, Message = "A ticket of {Length} characters for store '{Store}' is over MaxTicketLength and was ignored.")]
+    public static partial void InboundTicketTooLong(ILogger logger, string store, int length);
+
+    [LoggerMessage(EventId = 303, EventName = "SynchronousSessionLoad", Level = LogLevel.Warning, Message = "HttpContext.Session was read before it was loaded, so it loaded synchronously, blocking a thread. Call 'await HttpContext.Session.LoadAsync()' first.")]
+    public static partial void SynchronousSessionLoad(ILogger logger);
+}

@@ -1,0 +1,211 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+using StateKit.DependencyInjection;
+
+namespace StateKit.AspNetCore;
+
+/// <summary>
+/// One request's sessions, one per store name, created on first access. Also serves <see cref="ISessionFeature"/>,
+/// so <c>HttpContext.Session</c> runs on the default store.
+/// </summary>
+/// <remarks>
+/// The first access buffers the response body, so that the commit can happen after the handler but before anything
+/// reaches the client: a new ticket can still be set, and a failed commit replaces the response instead of being lost
+/// behind a 200 already on the wire. A request that never touches its session is not buffered and costs no store call.
+/// </remarks>
+internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime runtime) : ISessionFeature, IDisposable
+{
+    private Dictionary<string, Tracked>? _sessions;
+    private ISession? _session;
+    private IHttpResponseBodyFeature? _originalBody;
+    private FileBufferingWriteStream? _buffer;
+
+    ISession ISessionFeature.Session
+    {
+        get => _session ??= new StateKitSession(GetSession(SessionStores.DefaultName), runtime.Logger);
+        set => _session = value;
+    }
+
+    public StateSession GetSession(string storeName)
+    {
+        ArgumentNullException.ThrowIfNull(storeName);
+        _sessions ??= new(StringComparer.Ordinal);
+        if (_sessions.TryGetValue(storeName, out var tracked))
+        {
+            return tracked.Session;
+        }
+
+        var store = runtime.Stores.GetStore(storeName);
+        var ticket = runtime.Channel.Read(context, storeName);
+        if (ticket is not null && ticket.Length > runtime.Options.MaxTicketLength)
+        {
+            Log.InboundTicketTooLong(runtime.Logger, storeName, ticket.Length);
+            ticket = null;
+        }
+
+        BufferResponse();
+        tracked = new Tracked(store.Open(ticket), ticket);
+        _sessions.Add(storeName, tracked);
+        return tracked.Session;
+    }
+
+    /// <summary>Commits every touched session, sends the tickets that changed, then releases the buffered response.</summary>
+    public async Task CompleteAsync()
+    {
+        if (_sessions is null)
+        {
+            return;
+        }
+
+        string current = SessionStores.DefaultName;
+        try
+        {
+            foreach (var (name, tracked) in _sessions)
+            {
+                current = name;
+                if (tracked.Session.HasChanges)
+                {
+                    tracked.Result = await tracked.Session.CommitAsync(context.RequestAborted).ConfigureAwait(false);
+                }
+            }
+
+            foreach (var (name, tracked) in _sessions)
+            {
+                current = name;
+                SendTicket(name, tracked);
+            }
+        }
+        catch (StateKitException e)
+        {
+            await FailAsync(current, e).ConfigureAwait(false);
+            return;
+        }
+
+        await ReleaseAsync().ConfigureAwait(false);
+    }
+
+    public void Dispose() => Abandon();
+
+    /// <summary>The handler threw: give the response back to the error handlers, commit nothing.</summary>
+    public void Abandon()
+    {
+        if (_originalBody is not null)
+        {
+            context.Features.Set(_originalBody);
+            _originalBody = null;
+        }
+
+        _buffer?.Dispose();
+        _buffer = null;
+    }
+
+    private void SendTicket(string name, Tracked tracked)
+    {
+        var ticket = tracked.Session.Ticket;
+        if (string.Equals(ticket, tracked.Presented, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (context.Response.HasStarted)
+        {
+            Log.TicketNotSent(runtime.Logger, name);
+            return;
+        }
+
+        if (ticket is null)
+        {
+            runtime.Channel.Delete(context, name);
+            return;
+        }
+
+        if (ticket.Length > runtime.Options.MaxTicketLength)
+        {
+            throw new SessionTicketTooLargeException(ticket.Length, runtime.Options.MaxTicketLength);
+        }
+
+        runtime.Channel.Write(context, name, ticket, tracked.Result.AbsoluteExpiresAt);
+    }
+
+    private void BufferResponse()
+    {
+        if (_buffer is not null || context.Response.HasStarted)
+        {
+            return;
+        }
+
+        _originalBody = context.Features.Get<IHttpResponseBodyFeature>();
+        if (_originalBody is null)
+        {
+            return;
+        }
+
+        // Memory first, spilling to a temp file past 32 KB, as MVC's output buffering does.
+        _buffer = new FileBufferingWriteStream();
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(_buffer, _originalBody));
+    }
+
+    private async Task ReleaseAsync()
+    {
+        if (_buffer is null || _originalBody is null)
+        {
+            return;
+        }
+
+        context.Features.Set(_originalBody);
+        await using (_buffer.ConfigureAwait(false))
+        {
+            if (_buffer.Length > 0 || !context.Response.HasStarted)
+            {
+                await _buffer.DrainBufferAsync(_originalBody.Writer, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+
+        _buffer = null;
+        _originalBody = null;
+    }
+
+    private async Task FailAsync(string storeName, Exception error)
+    {
+        var statusCode = runtime.Options.CommitFailureStatusCode;
+        Log.CommitFailed(runtime.Logger, storeName, statusCode, error);
+        Abandon();
+        if (context.Response.HasStarted)
+        {
+            // Nothing can be replaced any more; the log is all that is left, so make the connection say something is wrong.
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = statusCode;
+        if (runtime.Options.OnCommitFailure is { } onFailure)
+        {
+            await onFailure(context, error).ConfigureAwait(false);
+            return;
+        }
+
+        await Results.Problem(
+            statusCode: statusCode,
+            title: "The session could not be saved.",
+            detail: error is SessionStoreUnavailableException
+                ? "The session store is unavailable. Nothing was saved; try again shortly."
+                : "The session could not be saved. Nothing was saved.",
+            type: "https://statekit.dev/errors/" + error.GetType().Name)
+            .ExecuteAsync(context).ConfigureAwait(false);
+    }
+
+    private sealed class Tracked(StateSession session, string? presented)
+    {
+        public StateSession Session { get; } = session;
+
+        public string? Presented { get; } = presented;
+
+        public SessionCommitResult Result { get; set; }
+    }
+}

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Options;
+
+namespace StateKit.AspNetCore;
+
+/// <summary>Reports every invalid transport setting at start-up, in one exception.</summary>
+internal sealed class StateKitHttpOptionsValidator : IValidateOptions<StateKitHttpOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StateKitHttpOptions options)
+    {
+        var errors = options.GetValidationErrors();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,33 @@
+using System;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StateKit.DependencyInjection;
+
+namespace StateKit.AspNetCore;
+
+/// <summary>What every request's <see cref="StateKitFeature"/> shares: options, stores, the ticket channel, the logger.</summary>
+internal sealed class StateKitHttpRuntime
+{
+    public StateKitHttpRuntime(IOptions<StateKitHttpOptions> options, SessionStores stores, IHostEnvironment? environment = null, ILogger<StateKitHttpRuntime>? logger = null)
+    {
+        // Reading Value runs StateKitHttpOptionsValidator: invalid options never get this far.
+        Options = options.Value;
+        Stores = stores;
+        Logger = logger ?? (ILogger)NullLogger.Instance;
+        Channel = Options.Transport switch
+        {
+            TicketTransport.Header => new HeaderTicketChannel(Options),
+            _ => new CookieTicketChannel(Options, environment),
+        };
+    }
+
+    public StateKitHttpOptions Options { get; }
+
+    public SessionStores Stores { get; }
+
+    public ITicketChannel Channel { get; }
+
+    public ILogger Logger { get; }
+}
