@@ -1,0 +1,42 @@
+using System;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using StateKit.AspNetCore;
+using StateKit.DependencyInjection;
+
+namespace ShoppingCart;
+
+/// <summary>Picks the session strategy from configuration: <c>--store memory</c> (the default).</summary>
+internal static class Strategies
+{
+    public static Strategy Configure(WebApplicationBuilder builder)
+    {
+        var name = (builder.Configuration["store"] ?? "memory").Trim().ToLowerInvariant();
+        builder.Services.AddStateKit(kit =>
+        {
+            switch (name)
+            {
+                case "memory":
+                    kit.UseInMemory();
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory.");
+            }
+
+            kit.AddHttp();
+        });
+        return Strategy.Of(name);
+    }
+}
+
+internal sealed record Strategy(string Name, string Survives)
+{
+    public static Strategy Of(string name) => name switch
+    {
+        "memory" => new(name, "state lives in this process: a restart loses every cart"),
+        "redis" => new(name, "state lives in Redis: it survives app restarts and node loss"),
+        "jwt" => new(name, "state lives in a signed token the browser keeps: it survives restarts, and the browser can read it"),
+        "clientside" => new(name, "state lives in an encrypted blob the browser keeps: it survives restarts"),
+        _ => new(name, "unknown"),
+    };
+}

@@ -1,0 +1,86 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+
+namespace StateKit.Samples.Tests;
+
+/// <summary>Headless Chromium from Debian's packages, driven by the system chromedriver. Never downloads anything.</summary>
+internal sealed class Browser : IDisposable
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+    public const string DriverDirectory = "/usr/bin";
+    public const string DriverName = "chromedriver";
+
+    private readonly string _profile = Path.Combine(Path.GetTempPath(), "statekit-chromium-" + Guid.NewGuid().ToString("N"));
+
+    public Browser()
+    {
+        var options = new ChromeOptions { BinaryLocation = ChromiumPath };
+        options.AddArguments(
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-quic", "--window-size=1200,900", "--user-data-dir=" + _profile);
+        var service = ChromeDriverService.CreateDefaultService(DriverDirectory, DriverName);
+        service.SuppressInitialDiagnosticInformation = true;
+        service.HideCommandPromptWindow = true;
+        Driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+
+    public ChromeDriver Driver { get; }
+
+    public static bool IsInstalled => File.Exists(ChromiumPath) && File.Exists(Path.Combine(DriverDirectory, DriverName));
+
+    public string Text(string id) => Driver.FindElement(By.Id(id)).Text;
+
+    public void Click(string id) => Driver.FindElement(By.Id(id)).Click();
+
+    /// <summary>Polls the page until the element's text is <paramref name="expected"/>, or fails saying what it saw.</summary>
+    public void WaitForText(string id, string expected, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var seen = string.Empty;
+        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(15)))
+        {
+            try
+            {
+                seen = Text(id);
+                if (seen == expected)
+                {
+                    return;
+                }
+            }
+            catch (NoSuchElementException)
+            {
+            }
+            catch (StaleElementReferenceException)
+            {
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw new TimeoutException($"#{id} showed '{seen}', not '{expected}'.");
+    }
+
+    public string Screenshot(string name)
+    {
+        var path = Path.Combine(Repository.ArtifactsDirectory, name + ".png");
+        Driver.GetScreenshot().SaveAsFile(path);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        Driver.Quit();
+        Driver.Dispose();
+        try
+        {
+            Directory.Delete(_profile, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
