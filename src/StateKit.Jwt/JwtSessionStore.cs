@@ -78,7 +78,10 @@ public sealed class JwtSessionStore : ISessionStore
             // IdentityModel reads the system clock; lifetimes must follow the store's TimeProvider instead.
             LifetimeValidator = ValidateLifetime,
             RequireSignedTokens = true,
-            ValidAlgorithms = [.. options.AllowedAlgorithms],
+            // IdentityModel checks JWE key-management and content algorithms against the same list: pin those too.
+            ValidAlgorithms = options.Encryption is null
+                ? [.. options.AllowedAlgorithms]
+                : [.. options.AllowedAlgorithms, options.Encryption.Alg, options.Encryption.Enc],
             IssuerSigningKeys = [.. options.SigningKeys],
 
             // The kid must name a key of the ring; never fall back to trying every key.
