@@ -16,6 +16,20 @@ internal static class StateKitDefaults
     public const string DistributedCacheKeyPrefix = "statekit:";
     public const int UpdateMaxAttempts = 10;
 
+    public const string DenyListKeyPrefix = "statekit:deny:";
+
+    // One cookie: browsers keep a cookie's name and value up to 4096 bytes; 4000 leaves room for the name.
+    // Larger tickets need the chunking cookie transport (StateKit.AspNetCore) and a larger budget.
+    public const int ClientSideMaxTicketLength = 4000;
+
+    // What fits MaxTicketLength with room for a few dozen keys: 2048 bytes seal to about 2,850 characters.
+    public const int ClientSideMaxPayloadBytes = 2048;
+
+    // Compressing less than this rarely pays for the deflate header and the CPU.
+    public const int ClientSideCompressionThresholdBytes = 1024;
+
+    public const string ClientSidePurpose = "StateKit.ClientSide";
+
     // Rough per-entry overhead (node, dictionary, snapshot, id) charged against InMemory MaxBytes.
     public const int InMemoryEntryOverheadBytes = 256;
 }

@@ -54,6 +54,30 @@ public abstract class SessionStoreContract
         return result.Ticket!;
     }
 
+    /// <summary>Gets a value indicating whether the state lives in the ticket itself (a sealed blob, a JWT), read from the capabilities.</summary>
+    protected bool ClientHeld => Store.Capabilities.Location == StateLocation.Client;
+
+    /// <summary>Gets a value indicating whether the store can kill a ticket by its session id (server state, or a deny list).</summary>
+    protected bool RevokesById => Store.Capabilities.Revocation.HasFlag(RevocationSupport.ById);
+
+    /// <summary>
+    /// Where the state lives in the ticket, a load cannot move the client's idle deadline: a commit re-seals the ticket
+    /// instead. Elsewhere the load already slid it and the ticket stays the same.
+    /// </summary>
+    protected async Task<string> SlideAsync(string ticket)
+    {
+        if (!ClientHeld)
+        {
+            return ticket;
+        }
+
+        var session = Store.Open(ticket);
+        session.Set("n", await session.GetAsync("n", ContractJsonContext.Default.Int32), ContractJsonContext.Default.Int32);
+        var result = await session.CommitAsync();
+        Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+        return session.Ticket!;
+    }
+
     /// <summary>Loads a ticket and reads one int key, or null when there is no session or key.</summary>
     protected async Task<int?> ReadIntAsync(string ticket, string key)
     {
@@ -183,6 +207,7 @@ public abstract class SessionStoreContract
         {
             await AdvanceAsync(IdleTimeout * 0.75);
             Assert.Equal(1, await ReadIntAsync(ticket, "n"));
+            ticket = await SlideAsync(ticket);
         }
     }
 
@@ -196,6 +221,7 @@ public abstract class SessionStoreContract
             await AdvanceAsync(IdleTimeout / 2);
             elapsed += IdleTimeout / 2;
             Assert.Equal(1, await ReadIntAsync(ticket, "n"));
+            ticket = await SlideAsync(ticket);
         }
 
         await AdvanceAsync(AbsoluteLifetime - elapsed + TimeSpan.FromSeconds(1));
@@ -250,6 +276,18 @@ public abstract class SessionStoreContract
         var r1 = await first.CommitAsync();
         var r2 = await second.CommitAsync();
 
+        if (ClientHeld)
+        {
+            // Nothing server-side to merge into: each commit hands back its own whole, self-consistent ticket.
+            Assert.NotEqual(r1.Ticket, r2.Ticket);
+            Assert.Equal(1, await ReadIntAsync(r1.Ticket!, "a"));
+            Assert.Null(await ReadIntAsync(r1.Ticket!, "b"));
+            Assert.Equal(2, await ReadIntAsync(r2.Ticket!, "b"));
+            Assert.Null(await ReadIntAsync(r2.Ticket!, "a"));
+            Assert.Equal(0, await ReadIntAsync(r2.Ticket!, "seed"));
+            return;
+        }
+
         var current = r2.Ticket ?? r1.Ticket ?? ticket;
         Assert.Equal(1, await ReadIntAsync(current, "a"));
         Assert.Equal(2, await ReadIntAsync(current, "b"));
@@ -281,6 +319,12 @@ public abstract class SessionStoreContract
         var revoker = Store.Open(ticket);
         revoker.Revoke();
         await revoker.CommitAsync();
+        Assert.Null(revoker.Ticket);
+        if (!RevokesById)
+        {
+            // A ticket held by the client outlives a revoke nothing server-side remembers; the capabilities say so.
+            return;
+        }
 
         var late = Store.Open(ticket);
         late.Set("late", 1, ContractJsonContext.Default.Int32);
@@ -327,7 +371,10 @@ public abstract class SessionStoreContract
 
         Assert.Equal(SessionCommitOutcome.Deleted, result.Outcome);
         Assert.Null(session.Ticket);
-        Assert.Null(await Store.LoadAsync(ticket));
+        if (!ClientHeld || RevokesById)
+        {
+            Assert.Null(await Store.LoadAsync(ticket));
+        }
     }
 
     [Fact]
@@ -372,8 +419,11 @@ public abstract class SessionStoreContract
         Assert.NotNull(result.Ticket);
         Assert.NotEqual(ticket, result.Ticket);
         Assert.NotEqual(oldId, result.SessionId);
-        Assert.Null(await Store.LoadAsync(ticket));
         Assert.Equal(7, await ReadIntAsync(result.Ticket!, "cart"));
+        if (!ClientHeld || RevokesById)
+        {
+            Assert.Null(await Store.LoadAsync(ticket));
+        }
     }
 
     [Fact]
@@ -387,7 +437,10 @@ public abstract class SessionStoreContract
 
         Assert.Equal(SessionCommitOutcome.Deleted, result.Outcome);
         Assert.Null(session.Ticket);
-        Assert.Null(await Store.LoadAsync(ticket));
+        if (!ClientHeld || RevokesById)
+        {
+            Assert.Null(await Store.LoadAsync(ticket));
+        }
     }
 
     [Fact]
@@ -531,8 +584,21 @@ public abstract class SessionStoreContract
     {
         var ticket = await CreateSessionAsync(("counter", 0));
 
-        await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(async () =>
+        var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(async () =>
             await Store.UpdateAsync(ticket, Increment, maxAttempts: 1_000))));
+
+        if (ClientHeld)
+        {
+            // Honest last-writer-wins: every update started from the same ticket, so each returned ticket counts exactly 1,
+            // and whichever the client keeps wins.
+            foreach (var result in results)
+            {
+                Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+                Assert.Equal(1, await ReadIntAsync(result.Ticket!, "counter"));
+            }
+
+            return;
+        }
 
         var count = await ReadIntAsync(ticket, "counter");
         if (Store.Capabilities.Concurrency == ConcurrencyGuarantee.CompareAndSet)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StateKit.ClientSide;
 using StateKit.Diagnostics;
 using StateKit.Distributed;
 using StateKit.Memory;
@@ -70,6 +71,26 @@ public sealed class StateKitBuilder
                 options,
                 sp.GetService<TimeProvider>(),
                 sp.GetService<ILogger<DistributedCacheSessionStore>>()));
+
+    /// <summary>
+    /// Keeps each session inside an AES-GCM sealed ticket the client carries (<see cref="ClientSideSessionStore"/>).
+    /// Configure keys (or register an <see cref="IClientSideKeyProvider"/>); with none the application fails at start-up.
+    /// </summary>
+    /// <param name="configure">Sets keys, purpose and limits.</param>
+    /// <returns>This builder.</returns>
+    public StateKitBuilder UseClientSide(Action<ClientSideSessionStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        UseStore<ClientSideSessionStoreOptions>(
+            ClientSideSessionStore.Kind,
+            configure,
+            (sp, options) => new ClientSideSessionStore(options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ClientSideSessionStore>>()));
+
+        // Before validation runs, so that a key provider registered in DI counts as a key source.
+        Services.AddOptions<ClientSideSessionStoreOptions>()
+            .PostConfigure<IServiceProvider>((options, sp) => options.KeyProvider ??= sp.GetService<IClientSideKeyProvider>());
+        return this;
+    }
 
     /// <summary>
     /// Registers a store with options of its own: the options are bound, validated at start-up (every invalid setting

@@ -23,4 +23,11 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5, EventName = "BackendFailed", Level = LogLevel.Error, Message = "The session store's backend failed during {Operation}.")]
     public static partial void BackendFailed(ILogger logger, string operation, Exception exception);
+
+    // 20-39: client-held stores. Key ids are not secrets (every ticket carries one); key material never reaches a log.
+    [LoggerMessage(EventId = 20, EventName = "EphemeralKeyInUse", Level = LogLevel.Warning, Message = "The client-side store is sealing with an ephemeral development key: every restart signs everyone out and other nodes cannot open its tickets. Configure Keys before going to production.")]
+    public static partial void EphemeralKeyInUse(ILogger logger);
+
+    [LoggerMessage(EventId = 21, EventName = "TicketOpenedWithRetiredKey", Level = LogLevel.Debug, Message = "A ticket sealed with retired key {KeyId} was opened; its next commit re-seals it with key {CurrentKeyId}.")]
+    public static partial void TicketOpenedWithRetiredKey(ILogger logger, int keyId, int currentKeyId);
 }

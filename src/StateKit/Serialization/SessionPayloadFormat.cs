@@ -19,14 +19,27 @@ internal static class SessionPayloadFormat
 
     public static byte[] Write(SessionSnapshot session)
     {
+        var buffer = new byte[GetSize(session)];
+        Write(session, buffer);
+        return buffer;
+    }
+
+    /// <summary>The exact number of bytes <see cref="Write(SessionSnapshot, Span{byte})"/> writes.</summary>
+    public static int GetSize(SessionSnapshot session)
+    {
         var size = FixedSize + StringSize(session.Id) + NullableStringSize(session.UserId) + VarIntSize((ulong)session.Values.Count);
         foreach (var (key, value) in session.Values)
         {
             size += StringSize(key) + VarIntSize((ulong)value.Length) + value.Length;
         }
 
-        var buffer = new byte[size];
-        var span = buffer.AsSpan();
+        return size;
+    }
+
+    /// <summary>Writes the payload into <paramref name="buffer"/>, which must hold <see cref="GetSize"/> bytes, so callers can frame it without a copy.</summary>
+    public static void Write(SessionSnapshot session, Span<byte> buffer)
+    {
+        var span = buffer;
         span[0] = CurrentVersion;
         span = span[1..];
         WriteInt64(ref span, session.Version);
@@ -53,8 +66,6 @@ internal static class SessionPayloadFormat
             value.Span.CopyTo(span);
             span = span[value.Length..];
         }
-
-        return buffer;
     }
 
     /// <summary>Reads a payload; any malformation (truncation, bad lengths, unknown version, bad UTF-8) returns <see langword="false"/>.</summary>
@@ -156,7 +167,7 @@ internal static class SessionPayloadFormat
         return VarIntSize((ulong)length + 1) + length;
     }
 
-    private static int VarIntSize(ulong value)
+    internal static int VarIntSize(ulong value)
     {
         var size = 1;
         while (value >= 0x80)

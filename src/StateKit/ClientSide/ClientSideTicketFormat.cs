@@ -1,0 +1,372 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.IO;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using StateKit.Serialization;
+
+namespace StateKit.ClientSide;
+
+/// <summary>
+/// The sealed ticket, version 1 (docs/client-held.md): base64url of
+/// <c>version (1) | key id (4, big-endian) | nonce (12) | AES-256-GCM ciphertext | tag (16)</c>, where the plaintext is
+/// <c>encoding (1) | session payload</c> (the payload raw, Deflate- or Brotli-compressed) and the associated data is
+/// <c>version | key id | "StateKit.ClientSide.v1" 0x00 purpose</c>.
+/// </summary>
+internal static class ClientSideTicketFormat
+{
+    public const byte CurrentVersion = 1;
+    public const int KeyIdSize = 4;
+    public const int NonceSize = 12;
+    public const int TagSize = 16;
+    public const int HeaderSize = 1 + KeyIdSize + NonceSize;
+    public const int Overhead = HeaderSize + TagSize;
+
+    public const byte EncodingRaw = 0;
+    public const byte EncodingDeflate = 1;
+    public const byte EncodingBrotli = 2;
+
+    // The authenticated part of the header: version and key id (the nonce is authenticated as the nonce).
+    private const int AuthenticatedHeaderSize = 1 + KeyIdSize;
+
+    private static readonly byte[] Domain = "StateKit.ClientSide.v1\0"u8.ToArray();
+
+    /// <summary>The associated data after the header: a domain label then the purpose, so tickets never cross purposes.</summary>
+    public static byte[] CreatePurposeData(string purpose) => [.. Domain, .. Encoding.UTF8.GetBytes(purpose)];
+
+    /// <summary>The largest plaintext a ticket may decompress to: the payload limit plus generous framing.</summary>
+    public static int PlaintextBound(int maxPayloadBytes) => (int)Math.Min(int.MaxValue / 4, (2L * maxPayloadBytes) + 4096);
+
+    /// <summary>The shortest ticket a session of <paramref name="payloadBytes"/> (key + value, one key) can seal to, uncompressed.</summary>
+    public static int SmallestTicketLength(int payloadBytes)
+    {
+        // encoding, fixed fields, a 22-character id, no user, one entry: key length, value length, key + value bytes.
+        var plaintext = 1 + (1 + (5 * sizeof(long))) + 1 + SessionIds.Length + 1 + 1 + 1 + SessionPayloadFormat.VarIntSize((ulong)Math.Max(0, payloadBytes - 1)) + payloadBytes;
+        return Base64Url.GetEncodedLength(Overhead + plaintext);
+    }
+
+    /// <summary>Seals a session with <paramref name="key"/> and <paramref name="nonce"/>.</summary>
+    /// <exception cref="SessionPayloadTooLargeException">The ticket would be longer than <paramref name="maxTicketLength"/>, or the serialized session larger than the plaintext bound.</exception>
+    public static string Seal(
+        SessionSnapshot session,
+        ClientSideKeyRing.Key key,
+        ReadOnlySpan<byte> nonce,
+        ReadOnlySpan<byte> purposeData,
+        ClientSideCompression compression,
+        int compressionThreshold,
+        int maxTicketLength,
+        int plaintextBound)
+    {
+        var payloadSize = SessionPayloadFormat.GetSize(session);
+        if (1 + payloadSize > plaintextBound)
+        {
+            throw new SessionPayloadTooLargeException(1 + payloadSize, plaintextBound, "serialized session (2 x MaxPayloadBytes + 4096)");
+        }
+
+        var plain = ArrayPool<byte>.Shared.Rent(1 + payloadSize);
+        byte[]? packed = null;
+        byte[]? sealedBytes = null;
+        try
+        {
+            plain[0] = EncodingRaw;
+            SessionPayloadFormat.Write(session, plain.AsSpan(1, payloadSize));
+            ReadOnlySpan<byte> body = plain.AsSpan(0, 1 + payloadSize);
+            if (compression != ClientSideCompression.None && payloadSize >= compressionThreshold)
+            {
+                packed = Compress(compression, plain.AsSpan(1, payloadSize), out var packedLength);
+                if (packedLength < payloadSize)
+                {
+                    body = packed.AsSpan(0, packedLength);
+                }
+            }
+
+            var length = Overhead + body.Length;
+            var ticketLength = Base64Url.GetEncodedLength(length);
+            if (ticketLength > maxTicketLength)
+            {
+                throw new SessionPayloadTooLargeException(ticketLength, maxTicketLength, "MaxTicketLength");
+            }
+
+            sealedBytes = ArrayPool<byte>.Shared.Rent(length);
+            var output = sealedBytes.AsSpan(0, length);
+            output[0] = CurrentVersion;
+            BinaryPrimitives.WriteInt32BigEndian(output[1..], key.Id);
+            nonce.CopyTo(output[AuthenticatedHeaderSize..]);
+
+            Span<byte> aad = stackalloc byte[256];
+            aad = AssociatedData(output[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
+            var aes = key.Rent();
+            try
+            {
+                aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], aad);
+            }
+            finally
+            {
+                key.Return(aes);
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+
+            return Base64Url.EncodeToString(output);
+        }
+        finally
+        {
+            // The plaintext is the session: do not leave it in a pooled buffer for the next renter.
+            ArrayPool<byte>.Shared.Return(plain, clearArray: true);
+            if (packed is not null)
+            {
+                ArrayPool<byte>.Shared.Return(packed, clearArray: true);
+            }
+
+            if (sealedBytes is not null)
+            {
+                ArrayPool<byte>.Shared.Return(sealedBytes);
+            }
+        }
+    }
+
+    /// <summary>Opens a ticket. Every failure returns <see langword="false"/> with a reason for the debug log; nothing throws.</summary>
+    public static bool TryOpen(
+        string? ticket,
+        ClientSideKeyRing ring,
+        ReadOnlySpan<byte> purposeData,
+        int maxTicketLength,
+        int plaintextBound,
+        out SessionSnapshot? session,
+        out int keyId,
+        out string reason)
+    {
+        session = null;
+        keyId = -1;
+        if (string.IsNullOrEmpty(ticket))
+        {
+            reason = "empty";
+            return false;
+        }
+
+        // Length first: an oversized ticket costs one comparison, never a decode or a decryption.
+        if (ticket.Length > maxTicketLength)
+        {
+            reason = "too long";
+            return false;
+        }
+
+        if (!IsCanonicalBase64Url(ticket) || ticket.Length < Base64Url.GetEncodedLength(Overhead + 1))
+        {
+            reason = "malformed";
+            return false;
+        }
+
+        var length = Base64Url.GetMaxDecodedLength(ticket.Length);
+        var bytes = ArrayPool<byte>.Shared.Rent(length);
+        var plain = ArrayPool<byte>.Shared.Rent(length - Overhead);
+        try
+        {
+            if (!Base64Url.TryDecodeFromChars(ticket, bytes, out var written) || written != length)
+            {
+                reason = "malformed";
+                return false;
+            }
+
+            var input = bytes.AsSpan(0, length);
+            if (input[0] != CurrentVersion)
+            {
+                reason = "unknown version";
+                return false;
+            }
+
+            keyId = BinaryPrimitives.ReadInt32BigEndian(input[1..]);
+            if (!ring.TryGet(keyId, out var key))
+            {
+                reason = "unknown key";
+                return false;
+            }
+
+            var cipherLength = length - Overhead;
+            var body = plain.AsSpan(0, cipherLength);
+            Span<byte> aad = stackalloc byte[256];
+            aad = AssociatedData(input[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
+            var aes = key.Rent();
+            try
+            {
+                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), input.Slice(HeaderSize, cipherLength), input[^TagSize..], body, aad);
+            }
+            catch (CryptographicException)
+            {
+                reason = "failed authentication";
+                return false;
+            }
+            finally
+            {
+                key.Return(aes);
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+
+            if (!TryReadBody(body, plaintextBound, out session))
+            {
+                reason = "unreadable payload";
+                return false;
+            }
+
+            reason = string.Empty;
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<byte>.Shared.Return(plain, clearArray: true);
+        }
+    }
+
+    private static readonly SearchValues<char> Base64UrlAlphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+    /// <summary>
+    /// Accepts only the one encoding our encoder produces: the base64url alphabet, no padding, no whitespace, and zero
+    /// unused bits in the last character. Without this, several strings would open as the same ticket.
+    /// </summary>
+    public static bool IsCanonicalBase64Url(ReadOnlySpan<char> text)
+    {
+        // One vectorized scan for the alphabet; only the last character's unused bits need a look of their own.
+        if (text.Length % 4 == 1 || text.ContainsAnyExcept(Base64UrlAlphabet))
+        {
+            return false;
+        }
+
+        if (text.IsEmpty)
+        {
+            return true;
+        }
+
+        var c = text[^1];
+        var last = c switch
+        {
+            >= 'A' and <= 'Z' => c - 'A',
+            >= 'a' and <= 'z' => c - 'a' + 26,
+            >= '0' and <= '9' => c - '0' + 52,
+            '-' => 62,
+            _ => 63,
+        };
+
+        return (text.Length % 4) switch
+        {
+            2 => (last & 0x0F) == 0,
+            3 => (last & 0x03) == 0,
+            _ => true,
+        };
+    }
+
+    private static Span<byte> AssociatedData(ReadOnlySpan<byte> header, ReadOnlySpan<byte> purposeData, Span<byte> scratch, out byte[]? rented)
+    {
+        var length = header.Length + purposeData.Length;
+        rented = null;
+        if (length > scratch.Length)
+        {
+            rented = ArrayPool<byte>.Shared.Rent(length);
+            scratch = rented;
+        }
+
+        header.CopyTo(scratch);
+        purposeData.CopyTo(scratch[header.Length..]);
+        return scratch[..length];
+    }
+
+    private static byte[] Compress(ClientSideCompression compression, ReadOnlySpan<byte> payload, out int length)
+    {
+        if (compression == ClientSideCompression.Brotli)
+        {
+            var output = ArrayPool<byte>.Shared.Rent(1 + BrotliEncoder.GetMaxCompressedLength(payload.Length));
+            output[0] = EncodingBrotli;
+            if (!BrotliEncoder.TryCompress(payload, output.AsSpan(1), out var written, quality: 4, window: 22))
+            {
+                throw new InvalidOperationException("Brotli could not compress into its own worst-case bound.");
+            }
+
+            length = 1 + written;
+            return output;
+        }
+
+        using var stream = new MemoryStream(payload.Length);
+        stream.WriteByte(EncodingDeflate);
+        using (var deflate = new DeflateStream(stream, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            deflate.Write(payload);
+        }
+
+        length = (int)stream.Length;
+        var result = ArrayPool<byte>.Shared.Rent(length);
+        stream.GetBuffer().AsSpan(0, length).CopyTo(result);
+        return result;
+    }
+
+    private static bool TryReadBody(ReadOnlySpan<byte> body, int plaintextBound, out SessionSnapshot? session)
+    {
+        session = null;
+        if (body.IsEmpty)
+        {
+            return false;
+        }
+
+        switch (body[0])
+        {
+            case EncodingRaw:
+                return SessionPayloadFormat.TryRead(body[1..], out session);
+            case EncodingDeflate:
+            case EncodingBrotli:
+                var output = ArrayPool<byte>.Shared.Rent(plaintextBound);
+                try
+                {
+                    // Bounded: whatever the input claims, at most plaintextBound bytes come out (no decompression bomb).
+                    return TryDecompress(body[0], body[1..], output.AsSpan(0, plaintextBound), out var written)
+                        && SessionPayloadFormat.TryRead(output.AsSpan(0, written), out session);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(output, clearArray: true);
+                }
+
+            default:
+                return false;
+        }
+    }
+
+    private static bool TryDecompress(byte encoding, ReadOnlySpan<byte> input, Span<byte> output, out int written)
+    {
+        written = 0;
+        if (encoding == EncodingBrotli)
+        {
+            // False when the input is invalid or would not fit the bound.
+            return BrotliDecoder.TryDecompress(input, output, out written);
+        }
+
+        try
+        {
+            using var source = new MemoryStream(input.ToArray(), writable: false);
+            using var deflate = new DeflateStream(source, CompressionMode.Decompress);
+            while (written < output.Length)
+            {
+                var read = deflate.Read(output[written..]);
+                if (read == 0)
+                {
+                    return true;
+                }
+
+                written += read;
+            }
+
+            // Full: anything left means the payload is over the bound.
+            return deflate.ReadByte() < 0;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+}
