@@ -1,6 +1,9 @@
 using System;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.IdentityModel.Tokens;
+using StateKit.ClientSide;
+using StateKit.Jwt;
 using StateKit.AspNetCore;
 using StateKit.DependencyInjection;
 
@@ -19,14 +22,29 @@ internal static class Strategies
                 case "memory":
                     kit.UseInMemory();
                     break;
+                case "clientside":
+                    kit.UseClientSide(o => o.Keys.Add(new ClientSideKey(1, Key(builder, "ClientSideKey"))));
+                    break;
+                case "jwt":
+                    kit.UseJwt(o =>
+                    {
+                        o.Issuer = "https://shoppingcart.sample";
+                        o.Audience = "shoppingcart";
+                        o.SigningKeys.Add(new SymmetricSecurityKey(Key(builder, "JwtSigningKey")) { KeyId = "sample-1" });
+                    });
+                    break;
                 default:
-                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory.");
+                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory, clientside, jwt.");
             }
 
             kit.AddHttp();
         });
         return Strategy.Of(name);
     }
+
+    private static byte[] Key(WebApplicationBuilder builder, string name)
+        => Convert.FromBase64String(builder.Configuration["ShoppingCart:" + name] ?? throw new InvalidOperationException(
+            $"ShoppingCart:{name} is not configured. appsettings.Development.json has a sample key; in production set your own 32-byte key, base64, e.g. through the environment variable ShoppingCart__{name}."));
 }
 
 internal sealed record Strategy(string Name, string Survives)

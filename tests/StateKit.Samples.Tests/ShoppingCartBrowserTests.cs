@@ -11,6 +11,8 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
 {
     [BrowserTheory]
     [InlineData("memory", false)]
+    [InlineData("clientside", true)]
+    [InlineData("jwt", true)]
     public async Task Cart_SurvivesReloadAndRestart_AsTheStrategyPromises(string store, bool survivesRestart)
     {
         var port = Repository.FreePort();

@@ -1,0 +1,90 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Threading.Tasks;
+
+namespace StateKit.AspNetCore.Tests;
+
+/// <summary>The HTTP life of a session, run against every store.</summary>
+public sealed class PerStoreMiddlewareTests
+{
+    [Theory]
+    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
+    public async Task Cookie_SetOnFirstWrite_UntouchedOnUntouchedRequests(string store)
+    {
+        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit), Endpoints.Map);
+
+        await app.Client.PostAsync("/set/cart/book");
+        Assert.Single(app.Client.LastSetCookies);
+        var ticket = app.Client.Cookies["statekit"];
+
+        await app.Client.GetAsync("/none");
+        Assert.Empty(app.Client.LastSetCookies);
+        Assert.Equal("book", await app.Client.GetStringAsync("/get/cart"));
+        Assert.Empty(app.Client.LastSetCookies);
+        Assert.Equal(ticket, app.Client.Cookies["statekit"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
+    public async Task Cookie_ReplacedAfterRotateId(string store)
+    {
+        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit), Endpoints.Map);
+        await app.Client.PostAsync("/set/cart/book");
+        var before = app.Client.Cookies["statekit"];
+
+        await app.Client.PostAsync("/rotate");
+
+        Assert.Single(app.Client.LastSetCookies);
+        Assert.NotEqual(before, app.Client.Cookies["statekit"]);
+        Assert.Equal("book", await app.Client.GetStringAsync("/get/cart"));
+        if (!app.Store.Capabilities.Revocation.HasFlag(RevocationSupport.ById))
+        {
+            return; // a client-held ticket without a deny list outlives rotation; its capabilities say so
+        }
+
+        Assert.Null(await app.Store.LoadAsync(before));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
+    public async Task Cookie_DeletedAfterRevoke(string store)
+    {
+        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit), Endpoints.Map);
+        await app.Client.PostAsync("/set/cart/book");
+
+        await app.Client.PostAsync("/revoke");
+
+        Assert.Contains("expires=Thu, 01 Jan 1970", Assert.Single(app.Client.LastSetCookies), StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(app.Client.Cookies);
+        Assert.Equal("(none)", await app.Client.GetStringAsync("/get/cart"));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
+    public async Task PayloadOverTheStoreLimit_IsAnErrorResponseNotA200(string store)
+    {
+        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit, maxPayloadBytes: 64), Endpoints.Map);
+
+        using var response = await app.Client.PostAsync("/set/cart/" + new string('x', 200));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Empty(app.Client.LastSetCookies);
+    }
+
+    [Fact]
+    public async Task LargeClientHeldTicket_IsChunkedAcrossCookiesAndReassembled()
+    {
+        await using var app = await TestApp.StartAsync(kit => TestStores.Configure("clientside", kit, maxPayloadBytes: 32 * 1024), Endpoints.Map);
+        var big = new string('a', 9_000);
+
+        await app.Client.PostAsync("/set/blob/" + big);
+
+        // ASP.NET Core's chunk format: "statekit=chunks-N" plus "statekitC1".."statekitCN", each under 4 KB.
+        Assert.StartsWith("chunks-", app.Client.Cookies["statekit"], StringComparison.Ordinal);
+        var chunks = app.Client.Cookies.Keys.Where(k => k.StartsWith("statekitC", StringComparison.Ordinal)).ToList();
+        Assert.True(chunks.Count >= 3, $"expected at least 3 chunks, got {chunks.Count}");
+        Assert.All(app.Client.LastSetCookies, c => Assert.True(c.Length < 4_200, $"a cookie of {c.Length} characters"));
+        Assert.Equal(big, await app.Client.GetStringAsync("/get/blob"));
+    }
+}
