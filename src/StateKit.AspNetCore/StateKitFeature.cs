@@ -68,10 +68,10 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             foreach (var (name, tracked) in _sessions)
             {
                 current = name;
-                if (tracked.Session.HasChanges)
-                {
-                    tracked.Result = await tracked.Session.CommitAsync(context.RequestAborted).ConfigureAwait(false);
-                }
+                RefreshIfClientHeld(tracked.Session);
+
+                // Costs nothing when the session has nothing to write.
+                tracked.Result = await tracked.Session.CommitAsync(context.RequestAborted).ConfigureAwait(false);
             }
 
             foreach (var (name, tracked) in _sessions)
@@ -102,6 +102,21 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
 
         _buffer?.Dispose();
         _buffer = null;
+    }
+
+    /// <summary>
+    /// A client-held ticket carries its own idle deadline, which a read cannot move. Re-issue it once a quarter of the idle
+    /// window has passed, so a user who only reads is not signed out, without a new cookie on every request.
+    /// </summary>
+    private void RefreshIfClientHeld(StateSession session)
+    {
+        if (session.Loaded is { } loaded
+            && !session.HasChanges
+            && session.Store.Capabilities.Location == StateLocation.Client
+            && runtime.Time.GetUtcNow() - loaded.LastAccessedAt >= loaded.IdleTimeout / 4)
+        {
+            session.Refresh();
+        }
     }
 
     private void SendTicket(string name, Tracked tracked)

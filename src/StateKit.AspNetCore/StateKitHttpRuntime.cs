@@ -10,11 +10,12 @@ namespace StateKit.AspNetCore;
 /// <summary>What every request's <see cref="StateKitFeature"/> shares: options, stores, the ticket channel, the logger.</summary>
 internal sealed class StateKitHttpRuntime
 {
-    public StateKitHttpRuntime(IOptions<StateKitHttpOptions> options, SessionStores stores, IHostEnvironment? environment = null, ILogger<StateKitHttpRuntime>? logger = null)
+    public StateKitHttpRuntime(IOptions<StateKitHttpOptions> options, SessionStores stores, TimeProvider? time = null, IHostEnvironment? environment = null, ILogger<StateKitHttpRuntime>? logger = null)
     {
         // Reading Value runs StateKitHttpOptionsValidator: invalid options never get this far.
         Options = options.Value;
         Stores = stores;
+        Time = time ?? TimeProvider.System;
         Logger = logger ?? (ILogger)NullLogger.Instance;
         Channel = Options.Transport switch
         {
@@ -28,6 +29,8 @@ internal sealed class StateKitHttpRuntime
     public SessionStores Stores { get; }
 
     public ITicketChannel Channel { get; }
+
+    public TimeProvider Time { get; }
 
     public ILogger Logger { get; }
 }

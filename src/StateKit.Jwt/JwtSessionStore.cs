@@ -127,7 +127,7 @@ public sealed class JwtSessionStore : ISessionStore
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges)
+        if (!commit.HasChanges && !commit.Refresh)
         {
             return SessionCommitResult.NoChange;
         }
@@ -181,7 +181,7 @@ public sealed class JwtSessionStore : ISessionStore
         }
 
         CheckPayload(merged);
-        var next = new SessionSnapshot(commit.RotateId ? NewId() : current.Id, current.Version + 1, merged)
+        var next = new SessionSnapshot(commit.RotateId ? NewId() : current.Id, commit.HasChanges ? current.Version + 1 : current.Version, merged)
         {
             CreatedAt = current.CreatedAt,
             LastAccessedAt = now,

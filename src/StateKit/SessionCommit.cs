@@ -35,6 +35,13 @@ public sealed class SessionCommit
     /// <summary>Gets the user to bind the session to, or <see langword="null"/> to leave the binding as it is.</summary>
     public string? BindUserId { get; init; }
 
+    /// <summary>
+    /// Gets a value indicating whether the client must get a ticket whose idle deadline starts now, even when nothing else
+    /// changed. Client-held stores, whose idle deadline lives in the ticket, re-issue it; stores that slide the deadline on
+    /// load ignore it. Not counted by <see cref="HasChanges"/>.
+    /// </summary>
+    public bool Refresh { get; init; }
+
     /// <summary>Gets how a stale <see cref="Base"/> is treated.</summary>
     /// <value>The default value is <see cref="SessionCommitMode.MergeKeys"/>.</value>
     public SessionCommitMode Mode { get; init; } = SessionCommitMode.MergeKeys;

@@ -35,6 +35,7 @@ public sealed class StateSession
     private bool _cleared;
     private bool _rotate;
     private bool _revoke;
+    private bool _refresh;
     private string? _bindUserId;
 
     /// <summary>Initializes a new instance of the <see cref="StateSession"/> class. Does no I/O.</summary>
@@ -242,6 +243,13 @@ public sealed class StateSession
     /// <summary>Deletes the session on commit. Call it at sign-out.</summary>
     public void Revoke() => _revoke = true;
 
+    /// <summary>
+    /// Asks the store to re-issue the ticket on commit with an idle deadline starting now, even if nothing changed. Only
+    /// client-held stores need it (their deadline travels in the ticket); other stores already slid it on load and ignore it.
+    /// The ASP.NET Core middleware calls it for client-held sessions a request read without changing.
+    /// </summary>
+    public void Refresh() => _refresh = true;
+
     /// <summary>Binds the session to a user on commit, so that <see cref="ISessionStore.RevokeUserAsync"/> can end it.</summary>
     /// <param name="userId">The user's stable id.</param>
     public void BindUser(string userId)
@@ -264,7 +272,7 @@ public sealed class StateSession
     /// <summary>Writes this request's changes with the given conflict mode.</summary>
     internal async ValueTask<SessionCommitResult> CommitAsync(SessionCommitMode mode, CancellationToken cancellationToken)
     {
-        if (!HasChanges)
+        if (!HasChanges && !_refresh)
         {
             return SessionCommitResult.NoChange;
         }
@@ -319,6 +327,7 @@ public sealed class StateSession
             ClearExisting = ticket is not null && _cleared,
             RotateId = ticket is not null && _rotate,
             BindUserId = _bindUserId,
+            Refresh = _refresh,
             Mode = mode,
         };
         return _store.CommitAsync(commit, cancellationToken);
@@ -342,7 +351,7 @@ public sealed class StateSession
         // What was written is now the store's; the next read goes back to it.
         _upserts = null;
         _removals = null;
-        _cleared = _rotate = _revoke = false;
+        _cleared = _rotate = _revoke = _refresh = false;
         _bindUserId = null;
         _snapshot = null;
         _loaded = _ticket is null;

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace StateKit.AspNetCore.Tests;
 
@@ -86,5 +87,37 @@ public sealed class PerStoreMiddlewareTests
         Assert.True(chunks.Count >= 3, $"expected at least 3 chunks, got {chunks.Count}");
         Assert.All(app.Client.LastSetCookies, c => Assert.True(c.Length < 4_200, $"a cookie of {c.Length} characters"));
         Assert.Equal(big, await app.Client.GetStringAsync("/get/blob"));
+    }
+}
+
+public sealed class ClientHeldRefreshTests
+{
+    [Theory]
+    [InlineData("clientside")]
+    [InlineData("jwt")]
+    public async Task ReadOnlyRequests_ReissueTheTicketOncePerQuarterIdleWindow_SoReadersStaySignedIn(string store)
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await TestApp.StartAsync(
+            kit => TestStores.Configure(store, kit),
+            Endpoints.Map,
+            services: s => s.AddSingleton<TimeProvider>(time));
+        await app.Client.PostAsync("/set/cart/book");
+
+        // Within a quarter of the 20-minute idle window: read, no new cookie.
+        time.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal("book", await app.Client.GetStringAsync("/get/cart"));
+        Assert.Empty(app.Client.LastSetCookies);
+
+        // Past it: the read re-issues the ticket, so the user is not signed out while only reading.
+        for (var i = 0; i < 4; i++)
+        {
+            time.Advance(TimeSpan.FromMinutes(15));
+            Assert.Equal("book", await app.Client.GetStringAsync("/get/cart"));
+            Assert.Single(app.Client.LastSetCookies);
+        }
+
+        time.Advance(TimeSpan.FromMinutes(21));
+        Assert.Equal("(none)", await app.Client.GetStringAsync("/get/cart"));
     }
 }

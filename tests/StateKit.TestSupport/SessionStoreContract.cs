@@ -72,7 +72,8 @@ public abstract class SessionStoreContract
         }
 
         var session = Store.Open(ticket);
-        session.Set("n", await session.GetAsync("n", ContractJsonContext.Default.Int32), ContractJsonContext.Default.Int32);
+        await session.LoadAsync();
+        session.Refresh();
         var result = await session.CommitAsync();
         Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
         return session.Ticket!;
@@ -209,6 +210,36 @@ public abstract class SessionStoreContract
             Assert.Equal(1, await ReadIntAsync(ticket, "n"));
             ticket = await SlideAsync(ticket);
         }
+    }
+
+    [Fact]
+    public async Task Refresh_UnchangedSession_KeepsItAliveWithoutAWriteWhereLoadsSlide()
+    {
+        var ticket = await CreateSessionAsync(("n", 1));
+        await AdvanceAsync(IdleTimeout * 0.75);
+        var session = Store.Open(ticket);
+        await session.LoadAsync();
+        session.Refresh();
+
+        var result = await session.CommitAsync();
+
+        if (ClientHeld)
+        {
+            // The deadline lives in the ticket: a new ticket carries it, with the data and version unchanged.
+            Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+            Assert.NotEqual(ticket, session.Ticket);
+            Assert.Equal(1, result.Version);
+        }
+        else
+        {
+            // The load already slid the deadline server-side: nothing to write, no new ticket.
+            Assert.Equal(SessionCommitOutcome.NoChange, result.Outcome);
+            Assert.Equal(ticket, session.Ticket);
+        }
+
+        await AdvanceAsync(IdleTimeout * 0.75);
+        Assert.Equal(1, await ReadIntAsync(session.Ticket!, "n"));
+        Assert.Equal(1, (await Store.LoadAsync(session.Ticket!))!.Version);
     }
 
     [Fact]

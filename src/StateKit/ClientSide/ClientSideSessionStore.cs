@@ -106,7 +106,7 @@ public sealed class ClientSideSessionStore : ISessionStore
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges)
+        if (!commit.HasChanges && !commit.Refresh)
         {
             return SessionCommitResult.NoChange;
         }
@@ -165,7 +165,7 @@ public sealed class ClientSideSessionStore : ISessionStore
         }
 
         CheckPayload(merged);
-        var next = new SessionSnapshot(commit.RotateId ? SessionIds.NewId() : current.Id, current.Version + 1, merged)
+        var next = new SessionSnapshot(commit.RotateId ? SessionIds.NewId() : current.Id, commit.HasChanges ? current.Version + 1 : current.Version, merged)
         {
             CreatedAt = current.CreatedAt,
             LastAccessedAt = now,
