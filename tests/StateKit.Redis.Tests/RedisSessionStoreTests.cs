@@ -163,40 +163,41 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
         var ttl = await Db.KeyTimeToLiveAsync(key);
         Assert.InRange(ttl!.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(300));
 
-        await WaitUntilAsync(async () => !await Db.KeyExistsAsync(key), TimeSpan.FromSeconds(3));
+        await WaitUntilAsync(async () => !await Db.KeyExistsAsync(key), TimeSpan.FromSeconds(5));
         Assert.Null(await store.LoadAsync(ticket));
     }
 
     [Fact]
     public async Task ServerTtl_Load_SlidesTheIdleTtl()
     {
-        var store = CreateStore(o => { o.IdleTimeout = TimeSpan.FromMilliseconds(400); o.AbsoluteLifetime = TimeSpan.FromSeconds(30); }, TimeProvider.System);
+        // Generous windows: a loaded CI machine must not turn scheduling delays into expiries.
+        var store = CreateStore(o => { o.IdleTimeout = TimeSpan.FromMilliseconds(1500); o.AbsoluteLifetime = TimeSpan.FromSeconds(30); }, TimeProvider.System);
         var ticket = await CreateAsync(store, ("n", 1));
         var key = $"{_prefix}s:{{{ticket}}}";
-        await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System);
+        await Task.Delay(TimeSpan.FromMilliseconds(400), TimeProvider.System);
         var before = await Db.KeyTimeToLiveAsync(key);
 
         Assert.NotNull(await store.LoadAsync(ticket));
 
         var after = await Db.KeyTimeToLiveAsync(key);
         Assert.True(after > before, $"the load should have slid the TTL ({before} -> {after})");
-        Assert.InRange(after!.Value, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(400));
+        Assert.InRange(after!.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1500));
     }
 
     [Fact]
     public async Task ServerTtl_AbsoluteLifetime_CapsTheTtlOnTheRealServer()
     {
-        var store = CreateStore(o => { o.IdleTimeout = TimeSpan.FromMilliseconds(400); o.AbsoluteLifetime = TimeSpan.FromMilliseconds(500); }, TimeProvider.System);
+        var store = CreateStore(o => { o.IdleTimeout = TimeSpan.FromMilliseconds(1500); o.AbsoluteLifetime = TimeSpan.FromMilliseconds(1600); }, TimeProvider.System);
         var ticket = await CreateAsync(store, ("n", 1));
         var key = $"{_prefix}s:{{{ticket}}}";
-        await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System);
+        await Task.Delay(TimeSpan.FromMilliseconds(700), TimeProvider.System);
 
         Assert.NotNull(await store.LoadAsync(ticket));
 
-        // The idle window would allow 400 ms more; the absolute deadline allows about 200.
+        // The idle window would allow 1500 ms more; the absolute deadline allows at most 900.
         var ttl = await Db.KeyTimeToLiveAsync(key);
-        Assert.InRange(ttl!.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(210));
-        await WaitUntilAsync(async () => !await Db.KeyExistsAsync(key), TimeSpan.FromSeconds(3));
+        Assert.InRange(ttl!.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(910));
+        await WaitUntilAsync(async () => !await Db.KeyExistsAsync(key), TimeSpan.FromSeconds(5));
         Assert.Null(await store.LoadAsync(ticket));
     }
 
