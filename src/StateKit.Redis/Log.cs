@@ -1,0 +1,29 @@
+using System;
+using Microsoft.Extensions.Logging;
+
+namespace StateKit.Redis;
+
+/// <summary>
+/// The Redis store's log events, ids 100 and up (the core uses 1-99). Ids and names are a shipped contract: never
+/// renumber, only add. Session ids are bearer secrets, so no event carries one.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, EventName = "RedisTicketRejected", Level = LogLevel.Debug, Message = "A ticket was rejected before reaching Redis and loads as no session: {Reason}.")]
+    public static partial void TicketRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 101, EventName = "RedisScriptReloaded", Level = LogLevel.Debug, Message = "Redis did not know the '{Script}' script (NOSCRIPT); sent it in full once.")]
+    public static partial void ScriptReloaded(ILogger logger, string script);
+
+    [LoggerMessage(EventId = 102, EventName = "RedisPayloadTooLarge", Level = LogLevel.Warning, Message = "A commit was refused: the session would be {Size} bytes, over the limit of {Limit} bytes.")]
+    public static partial void PayloadTooLarge(ILogger logger, long size, long limit);
+
+    [LoggerMessage(EventId = 103, EventName = "RedisUnavailable", Level = LogLevel.Error, Message = "Redis at {Endpoints} failed during {Operation}.")]
+    public static partial void Unavailable(ILogger logger, string endpoints, string operation, Exception exception);
+
+    [LoggerMessage(EventId = 104, EventName = "RedisRotationRetried", Level = LogLevel.Debug, Message = "A session was written during its id rotation; copying it again (attempt {Attempt}).")]
+    public static partial void RotationRetried(ILogger logger, int attempt);
+
+    [LoggerMessage(EventId = 105, EventName = "RedisUserIndexPruned", Level = LogLevel.Debug, Message = "Pruned {Count} dead session ids from a user index.")]
+    public static partial void UserIndexPruned(ILogger logger, int count);
+}

@@ -1,0 +1,251 @@
+namespace StateKit.Redis;
+
+/// <summary>
+/// The Lua scripts behind every store operation. Each runs atomically on the one node that owns its key's slot, so each
+/// operation is one round trip and never leaves a half-applied change. Layout and return codes: docs/redis.md.
+/// </summary>
+/// <remarks>
+/// Hash fields: <c>d:&lt;key&gt;</c> holds a value, <c>w:&lt;key&gt;</c> the version that last wrote or removed it,
+/// <c>m:&lt;name&gt;</c> metadata (<c>v</c> version, <c>c</c> created, <c>a</c> last access, <c>x</c> absolute expiry,
+/// <c>i</c> idle timeout, <c>n</c> payload bytes, <c>k</c> key count, <c>u</c> user id, <c>z</c> version of the last clear).
+/// Times are Unix milliseconds of the store's <see cref="System.TimeProvider"/>, passed in as <c>now</c>: the server's
+/// clock is only used for the relative TTL, which is a backstop that deletes what the logical check already treats as gone.
+/// </remarks>
+internal static class RedisScripts
+{
+    // Integers travel as decimal strings: Lua 5.1 would print large doubles in exponent form.
+    private const string Prelude = """
+        local function s(n) return string.format('%d', n) end
+        local function alive(a, x, i, now) return now < x and now < a + i end
+        """;
+
+    /// <summary>
+    /// KEYS[1] session; ARGV[1] now. Returns nil when absent or expired (deleting it), else
+    /// { version, created, lastAccess(now), absolute, idle, user or '', key1, value1, ... } and slides the idle deadline.
+    /// </summary>
+    public static readonly RedisScript Load = new("load", Prelude + """
+
+        local h = KEYS[1]
+        local now = tonumber(ARGV[1])
+        local all = redis.call('HGETALL', h)
+        if #all == 0 then return false end
+        local m = {}
+        local out = { false, false, false, false, false, false }
+        for j = 1, #all, 2 do
+          local f = all[j]
+          local p = string.sub(f, 1, 2)
+          if p == 'd:' then
+            out[#out + 1] = string.sub(f, 3)
+            out[#out + 1] = all[j + 1]
+          elseif p == 'm:' then
+            m[string.sub(f, 3)] = all[j + 1]
+          end
+        end
+        local a, x, i = tonumber(m['a']), tonumber(m['x']), tonumber(m['i'])
+        if not (m['v'] and a and x and i) then return false end
+        if not alive(a, x, i, now) then
+          redis.call('DEL', h)
+          return false
+        end
+        if now > a then a = now end
+        redis.call('HSET', h, 'm:a', s(a))
+        redis.call('PEXPIRE', h, s(math.min(i, x - now)))
+        out[1] = m['v']; out[2] = m['c']; out[3] = s(a); out[4] = m['x']; out[5] = m['i']; out[6] = m['u'] or ''
+        return out
+        """);
+
+    /// <summary>
+    /// KEYS[1] new session; ARGV: now, idle ms, absolute expiry, user or '', payload bytes, n, then n key/value pairs.
+    /// Returns 1, or 0 when the key already exists (an id collision: nothing written).
+    /// </summary>
+    public static readonly RedisScript Create = new("create", Prelude + """
+
+        local h = KEYS[1]
+        if redis.call('EXISTS', h) == 1 then return 0 end
+        local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local n = tonumber(ARGV[6])
+        for j = 0, n - 1 do
+          local k = ARGV[7 + 2 * j]
+          redis.call('HSET', h, 'd:' .. k, ARGV[8 + 2 * j], 'w:' .. k, '1')
+        end
+        redis.call('HSET', h, 'm:v', '1', 'm:c', ARGV[1], 'm:a', ARGV[1], 'm:x', ARGV[3], 'm:i', ARGV[2],
+          'm:n', ARGV[5], 'm:k', s(n), 'm:z', '0')
+        if ARGV[4] ~= '' then redis.call('HSET', h, 'm:u', ARGV[4]) end
+        redis.call('PEXPIRE', h, s(math.min(idle, abs - now)))
+        return 1
+        """);
+
+    /// <summary>
+    /// KEYS[1] session; ARGV: now, base version (0 = blind), require base (0/1), per-key conflicts (0/1), clear (0/1),
+    /// max payload bytes, user to bind or '', upsert count, removal count, upsert key/value pairs, removal keys.
+    /// Returns {1, version, expiresAt, previous user or ''} committed; {0, previous user or ''} deleted (no key left);
+    /// {-1} not found or expired (nothing written, never resurrected); {-2} conflict; {-3, size} over the payload limit.
+    /// Nothing is written unless the whole commit applies.
+    /// </summary>
+    public static readonly RedisScript Commit = new("commit", Prelude + """
+
+        local h = KEYS[1]
+        local now, base = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local meta = redis.call('HMGET', h, 'm:v', 'm:a', 'm:x', 'm:i', 'm:n', 'm:k', 'm:u', 'm:z')
+        local v = tonumber(meta[1])
+        if not v then return { -1 } end
+        local a, x, i = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
+        if not alive(a, x, i, now) then
+          redis.call('DEL', h)
+          return { -1 }
+        end
+        if ARGV[3] == '1' and v ~= base then return { -2 } end
+        local clear = ARGV[5] == '1'
+        local nu, nr = tonumber(ARGV[8]), tonumber(ARGV[9])
+        local fr = 10 + 2 * nu
+        if ARGV[4] == '1' and base > 0 and v ~= base then
+          if (tonumber(meta[8]) or 0) > base then return { -2 } end
+          if clear then
+            local all = redis.call('HGETALL', h)
+            for j = 1, #all, 2 do
+              if string.sub(all[j], 1, 2) == 'w:' and tonumber(all[j + 1]) > base then return { -2 } end
+            end
+          end
+          for j = 0, nu - 1 do
+            local w = redis.call('HGET', h, 'w:' .. ARGV[10 + 2 * j])
+            if w and tonumber(w) > base then return { -2 } end
+          end
+          for j = fr, fr + nr - 1 do
+            local w = redis.call('HGET', h, 'w:' .. ARGV[j])
+            if w and tonumber(w) > base then return { -2 } end
+          end
+        end
+        local size, count = tonumber(meta[5]), tonumber(meta[6])
+        if clear then size, count = 0, 0 end
+        local cur = {}
+        local function len(k)
+          local c = cur[k]
+          if c == nil then
+            if clear then c = false else
+              local old = redis.call('HGET', h, 'd:' .. k)
+              if old then c = #old else c = false end
+            end
+          end
+          return c
+        end
+        if not clear then
+          for j = fr, fr + nr - 1 do
+            local k = ARGV[j]
+            local c = len(k)
+            if c then size = size - #k - c; count = count - 1 end
+            cur[k] = false
+          end
+        end
+        for j = 0, nu - 1 do
+          local k, val = ARGV[10 + 2 * j], ARGV[11 + 2 * j]
+          local c = len(k)
+          if c then size = size - #k - c else count = count + 1 end
+          size = size + #k + #val
+          cur[k] = #val
+        end
+        local user = meta[7] or ''
+        if count <= 0 then
+          redis.call('DEL', h)
+          return { 0, user }
+        end
+        if size > tonumber(ARGV[6]) then return { -3, size } end
+        local nv = v + 1
+        local sv = s(nv)
+        if clear then
+          local fields = redis.call('HKEYS', h)
+          for _, f in ipairs(fields) do
+            local p = string.sub(f, 1, 2)
+            if p == 'd:' or p == 'w:' then redis.call('HDEL', h, f) end
+          end
+          redis.call('HSET', h, 'm:z', sv)
+        else
+          for j = fr, fr + nr - 1 do
+            local k = ARGV[j]
+            redis.call('HDEL', h, 'd:' .. k)
+            redis.call('HSET', h, 'w:' .. k, sv)
+          end
+        end
+        for j = 0, nu - 1 do
+          local k = ARGV[10 + 2 * j]
+          redis.call('HSET', h, 'd:' .. k, ARGV[11 + 2 * j], 'w:' .. k, sv)
+        end
+        if now > a then a = now end
+        redis.call('HSET', h, 'm:v', sv, 'm:a', s(a), 'm:n', s(size), 'm:k', s(count))
+        if ARGV[7] ~= '' then redis.call('HSET', h, 'm:u', ARGV[7]) end
+        redis.call('PEXPIRE', h, s(math.min(i, x - now)))
+        return { 1, sv, s(math.min(a + i, x)), user }
+        """);
+
+    /// <summary>
+    /// KEYS[1] session; ARGV[1] now, ARGV[2] the user it must be bound to, or '' for any. Deletes the session. Returns nil
+    /// when absent or bound to another user (a stale user-index entry: left alone), else {1 when it was live or 0, user or ''}.
+    /// </summary>
+    public static readonly RedisScript Revoke = new("revoke", Prelude + """
+
+        local h = KEYS[1]
+        local meta = redis.call('HMGET', h, 'm:v', 'm:a', 'm:x', 'm:i', 'm:u')
+        if not meta[1] then return false end
+        if ARGV[2] ~= '' and meta[5] ~= ARGV[2] then return false end
+        redis.call('DEL', h)
+        local a, x, i = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
+        local live = 0
+        if a and x and i and alive(a, x, i, tonumber(ARGV[1])) then live = 1 end
+        return { live, meta[5] or '' }
+        """);
+
+    /// <summary>
+    /// Rotation, step 1. KEYS[1] old session; ARGV[1] now. Returns every raw field and value of a live session, or nil
+    /// (deleting it when expired). Changes nothing else.
+    /// </summary>
+    public static readonly RedisScript Export = new("export", Prelude + """
+
+        local h = KEYS[1]
+        local meta = redis.call('HMGET', h, 'm:v', 'm:a', 'm:x', 'm:i')
+        if not meta[1] then return false end
+        local a, x, i = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
+        if not alive(a, x, i, tonumber(ARGV[1])) then
+          redis.call('DEL', h)
+          return false
+        end
+        return redis.call('HGETALL', h)
+        """);
+
+    /// <summary>
+    /// Rotation, step 2. KEYS[1] new session; ARGV: now, then raw field/value pairs from <see cref="Export"/>.
+    /// Writes the copy (expiring like the original) unless the key exists. Returns 1, or 0 on an id collision.
+    /// </summary>
+    public static readonly RedisScript Import = new("import", Prelude + """
+
+        local h = KEYS[1]
+        if redis.call('EXISTS', h) == 1 then return 0 end
+        for j = 2, #ARGV, 2 do redis.call('HSET', h, ARGV[j], ARGV[j + 1]) end
+        local meta = redis.call('HMGET', h, 'm:x', 'm:i')
+        local now = tonumber(ARGV[1])
+        redis.call('PEXPIRE', h, s(math.max(1, math.min(tonumber(meta[2]), tonumber(meta[1]) - now))))
+        return 1
+        """);
+
+    /// <summary>
+    /// Rotation, step 4. KEYS[1] old session; ARGV[1] the version that was copied. Deletes the old session only if nobody
+    /// wrote it since the copy. Returns 1 deleted, 0 changed meanwhile (kept), -1 gone.
+    /// </summary>
+    public static readonly RedisScript Retire = new("retire", """
+        local v = redis.call('HGET', KEYS[1], 'm:v')
+        if not v then return -1 end
+        if v ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[1])
+        return 1
+        """);
+
+    /// <summary>
+    /// KEYS[1] user index; ARGV: session id, ttl ms. Adds the id and extends (never shortens) the index's TTL.
+    /// Returns every id the index holds, for pruning.
+    /// </summary>
+    public static readonly RedisScript IndexAdd = new("index-add", """
+        local k = KEYS[1]
+        redis.call('SADD', k, ARGV[1])
+        local ttl = tonumber(ARGV[2])
+        if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ARGV[2]) end
+        return redis.call('SMEMBERS', k)
+        """);
+}

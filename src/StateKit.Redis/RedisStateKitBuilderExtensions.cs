@@ -1,0 +1,66 @@
+using System;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using StateKit.DependencyInjection;
+
+namespace StateKit.Redis;
+
+/// <summary>Registers the Redis store with <c>AddStateKit(kit =&gt; kit.UseRedis(...))</c>.</summary>
+public static class RedisStateKitBuilderExtensions
+{
+    /// <summary>
+    /// Keeps sessions in Redis (<see cref="RedisSessionStore"/>), connecting with a configuration string. The store opens one
+    /// multiplexer for the application, on first use, and closes it with the service provider.
+    /// </summary>
+    /// <param name="builder">The StateKit builder.</param>
+    /// <param name="configuration">A StackExchange.Redis configuration string, e.g. <c>localhost:6379</c>.</param>
+    /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseRedis(this StateKitBuilder builder, string configuration, Action<RedisSessionStoreOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        return builder.UseRedis(options =>
+        {
+            options.Configuration = configuration;
+            configure?.Invoke(options);
+        });
+    }
+
+    /// <summary>
+    /// Keeps sessions in Redis (<see cref="RedisSessionStore"/>), over the <see cref="IConnectionMultiplexer"/> registered in DI,
+    /// or else over <see cref="RedisSessionStoreOptions.Configuration"/>. Options are validated at start-up.
+    /// </summary>
+    /// <param name="builder">The StateKit builder.</param>
+    /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder UseRedis(this StateKitBuilder builder, Action<RedisSessionStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisSessionStoreOptions>, RedisConnectionValidator>());
+
+        // The connection is its own singleton so that the container disposes it (only when the store created it).
+        services.TryAddSingleton(sp =>
+        {
+            var redis = sp.GetService<IConnectionMultiplexer>();
+            if (redis is not null)
+            {
+                return new RedisConnection(redis);
+            }
+
+            var options = sp.GetRequiredService<IOptions<RedisSessionStoreOptions>>().Value;
+            return new RedisConnection(options.Configuration!);
+        });
+        return builder.UseStore<RedisSessionStoreOptions>(
+            RedisDefaults.Kind,
+            configure,
+            (sp, options) => new RedisSessionStore(
+                sp.GetRequiredService<RedisConnection>(),
+                options,
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ILogger<RedisSessionStore>>()));
+    }
+}

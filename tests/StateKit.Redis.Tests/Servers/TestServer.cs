@@ -1,0 +1,194 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Garnet;
+
+namespace StateKit.Redis.Tests.Servers;
+
+/// <summary>
+/// One Redis-compatible server on a free loopback port: a real <c>redis-server</c> process (its own temp dir, no
+/// persistence) when the binary is on PATH, else an embedded Garnet server with Lua enabled.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly Process? _process;
+    private readonly GarnetServer? _garnet;
+    private readonly DirectoryInfo? _dir;
+
+    private TestServer(int port, Process? process, GarnetServer? garnet, DirectoryInfo? dir)
+    {
+        Port = port;
+        _process = process;
+        _garnet = garnet;
+        _dir = dir;
+    }
+
+    public int Port { get; }
+
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>Gets <c>redis-server</c> or <c>garnet</c>.</summary>
+    public string Kind => _process is not null ? "redis-server" : "garnet";
+
+    public bool IsRealRedis => _process is not null;
+
+    /// <summary>Starts a standalone server: redis-server when present, else Garnet (unless a real server is required).</summary>
+    public static async Task<TestServer> StartStandaloneAsync()
+    {
+        if (RedisServerAvailability.IsOnPath)
+        {
+            return await StartRedisAsync([]).ConfigureAwait(false);
+        }
+
+        if (RedisServerAvailability.IsRequired)
+        {
+            throw new InvalidOperationException(RedisServerAvailability.MissingMessage);
+        }
+
+        return await StartGarnetAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a real redis-server with extra arguments (e.g. cluster mode).</summary>
+    public static async Task<TestServer> StartRedisAsync(string[] extraArgs)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            var dir = Directory.CreateTempSubdirectory("statekit-redis-");
+            var info = new ProcessStartInfo(RedisServerAvailability.RedisServerPath!)
+            {
+                WorkingDirectory = dir.FullName,
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var arg in (string[])["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", dir.FullName, "--logfile", "redis.log", "--daemonize", "no"])
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            foreach (var arg in extraArgs)
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(info)!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var server = new TestServer(port, process, null, dir);
+            if (await server.WaitForPingAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
+            {
+                return server;
+            }
+
+            await server.DisposeAsync().ConfigureAwait(false);
+            if (attempt == 3)
+            {
+                throw new InvalidOperationException($"redis-server did not answer PING on port {port} after 3 attempts.");
+            }
+        }
+    }
+
+    public static async Task<TestServer> StartGarnetAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            try
+            {
+                var garnet = new GarnetServer(["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua"]);
+                garnet.Start();
+                var server = new TestServer(port, null, garnet, null);
+                if (await server.WaitForPingAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
+                {
+                    return server;
+                }
+
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception) when (attempt < 3)
+            {
+            }
+
+            if (attempt == 3)
+            {
+                throw new InvalidOperationException($"Garnet did not answer PING on port {port} after 3 attempts.");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            try
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            _process.Dispose();
+        }
+
+        _garnet?.Dispose();
+        try
+        {
+            _dir?.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task<bool> WaitForPingAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (_process is { HasExited: true })
+            {
+                return false;
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port).ConfigureAwait(false);
+                var stream = client.GetStream();
+                await stream.WriteAsync("PING\r\n"u8.ToArray()).ConfigureAwait(false);
+                var buffer = new byte[64];
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                var read = await stream.ReadAsync(buffer, cts.Token).ConfigureAwait(false);
+                if (Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+            {
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+}
