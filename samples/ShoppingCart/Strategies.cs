@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.Tokens;
 using StateKit.ClientSide;
 using StateKit.Jwt;
+using StateKit.Redis;
 using StateKit.AspNetCore;
 using StateKit.DependencyInjection;
 
@@ -22,6 +23,9 @@ internal static class Strategies
                 case "memory":
                     kit.UseInMemory();
                     break;
+                case "redis":
+                    kit.UseRedis(RedisConnection(builder), o => o.KeyPrefix = "shoppingcart:");
+                    break;
                 case "clientside":
                     kit.UseClientSide(o => o.Keys.Add(new ClientSideKey(1, Key(builder, "ClientSideKey"))));
                     break;
@@ -34,12 +38,26 @@ internal static class Strategies
                     });
                     break;
                 default:
-                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory, clientside, jwt.");
+                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory, redis, clientside, jwt.");
             }
 
             kit.AddHttp();
         });
         return Strategy.Of(name);
+    }
+
+    /// <summary>The configured Redis, or an embedded Garnet server started here so that the sample needs nothing installed.</summary>
+    private static string RedisConnection(WebApplicationBuilder builder)
+    {
+        var configured = builder.Configuration.GetConnectionString("redis");
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return configured;
+        }
+
+        var port = EmbeddedGarnet.Start();
+        Console.WriteLine($"No ConnectionStrings:redis given: started an embedded Garnet server on 127.0.0.1:{port}. Carts live as long as this process; pass --ConnectionStrings:redis=host:port to use a real Redis.");
+        return $"127.0.0.1:{port},abortConnect=false";
     }
 
     private static byte[] Key(WebApplicationBuilder builder, string name)

@@ -1,11 +1,12 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 using StateKit.ClientSide;
 using StateKit.DependencyInjection;
 using StateKit.Jwt;
+using StateKit.Redis;
+using StateKit.Redis.Testing;
 
 namespace StateKit.AspNetCore.Tests;
 
@@ -15,8 +16,6 @@ internal static class TestStores
     public static readonly byte[] SealKey = Enumerable.Range(0, 32).Select(i => (byte)(200 - i)).ToArray();
 
     public static readonly byte[] JwtKey = Enumerable.Range(0, 32).Select(i => (byte)(i * 7)).ToArray();
-
-    public static TheoryData<string> Names => new() { "memory", "distributed-cache", "clientside", "jwt" };
 
     public static void Configure(string name, StateKitBuilder kit, int? maxPayloadBytes = null)
     {
@@ -49,5 +48,15 @@ internal static class TestStores
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, null);
         }
+    }
+
+    /// <summary>The Redis store on a test server of its own, with a key prefix no other test uses.</summary>
+    public static void ConfigureRedis(StateKitBuilder kit, RedisFixture redis, int? maxPayloadBytes = null)
+    {
+        kit.UseRedis(redis.Configuration, o =>
+        {
+            o.KeyPrefix = RedisFixture.UniquePrefix("aspnetcore");
+            o.MaxPayloadBytes = maxPayloadBytes ?? o.MaxPayloadBytes;
+        });
     }
 }

@@ -1,5 +1,6 @@
 #if STATEKIT_REDIS_SERVER
 using StateKit.Redis.Tests.Servers;
+using StateKit.Redis.Testing;
 using StateKit.Testing;
 
 namespace StateKit.Redis.Tests;

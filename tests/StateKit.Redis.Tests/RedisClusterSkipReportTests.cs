@@ -1,4 +1,5 @@
 using StateKit.Redis.Tests.Servers;
+using StateKit.Redis.Testing;
 
 namespace StateKit.Redis.Tests;
 

@@ -2,6 +2,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 using StateKit.Redis.Tests.Servers;
+using StateKit.Redis.Testing;
 using StateKit.Testing;
 
 namespace StateKit.Redis.Tests;

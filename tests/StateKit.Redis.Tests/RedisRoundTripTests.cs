@@ -1,5 +1,6 @@
 using System.Threading.Tasks;
 using StateKit.Redis.Tests.Servers;
+using StateKit.Redis.Testing;
 using StateKit.Testing;
 using Xunit.Abstractions;
 

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using StateKit.DependencyInjection;
 using StateKit.Redis.Tests.Servers;
+using StateKit.Redis.Testing;
 using StateKit.Testing;
 
 namespace StateKit.Redis.Tests;

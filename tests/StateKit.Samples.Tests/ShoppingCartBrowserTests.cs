@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Threading.Tasks;
+using StateKit.Redis.Testing;
 using Xunit.Abstractions;
 
 namespace StateKit.Samples.Tests;
@@ -11,12 +12,21 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
 {
     [BrowserTheory]
     [InlineData("memory", false)]
+    [InlineData("redis", true)]
     [InlineData("clientside", true)]
     [InlineData("jwt", true)]
     public async Task Cart_SurvivesReloadAndRestart_AsTheStrategyPromises(string store, bool survivesRestart)
     {
         var port = Repository.FreePort();
         var arguments = new List<string> { "--store", store };
+
+        // The app restarts; Redis does not: a server of the test's own (redis-server, or Garnet where it is missing).
+        await using var redis = store == "redis" ? await TestServer.StartStandaloneAsync() : null;
+        if (redis is not null)
+        {
+            arguments.Add("--ConnectionStrings:redis=" + redis.Endpoint + ",abortConnect=false");
+        }
+
         using var browser = new Browser();
         var app = await SampleProcess.StartAsync("ShoppingCart", port, arguments);
         try

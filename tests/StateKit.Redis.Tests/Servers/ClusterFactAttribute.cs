@@ -1,3 +1,5 @@
+using StateKit.Redis.Testing;
+
 namespace StateKit.Redis.Tests.Servers;
 
 /// <summary>

@@ -7,6 +7,8 @@ using System.Text;
 using System.Threading.Tasks;
 using StackExchange.Redis.Profiling;
 
+using StateKit.Redis.Testing;
+
 namespace StateKit.Redis.Tests.Servers;
 
 /// <summary>

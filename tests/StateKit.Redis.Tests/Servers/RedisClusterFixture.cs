@@ -5,6 +5,8 @@ using System.Linq;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 
+using StateKit.Redis.Testing;
+
 namespace StateKit.Redis.Tests.Servers;
 
 /// <summary>

@@ -2,7 +2,7 @@ using System;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 
-namespace StateKit.Redis.Tests.Servers;
+namespace StateKit.Redis.Testing;
 
 /// <summary>
 /// A standalone server of its own for one test class (redis-server, or Garnet where it is missing), with the one

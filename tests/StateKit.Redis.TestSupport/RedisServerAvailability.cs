@@ -2,10 +2,10 @@ using System;
 using System.IO;
 using System.Linq;
 
-namespace StateKit.Redis.Tests.Servers;
+namespace StateKit.Redis.Testing;
 
 /// <summary>Whether a real <c>redis-server</c> is on PATH, and whether this run insists on one (CI does).</summary>
-internal static class RedisServerAvailability
+public static class RedisServerAvailability
 {
     public const string RequireVariable = "STATEKIT_REQUIRE_REDIS_SERVER";
 

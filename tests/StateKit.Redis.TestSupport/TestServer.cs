@@ -8,7 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Garnet;
 
-namespace StateKit.Redis.Tests.Servers;
+namespace StateKit.Redis.Testing;
 
 /// <summary>
 /// One Redis-compatible server on a free loopback port: a real <c>redis-server</c> process (its own temp dir, no

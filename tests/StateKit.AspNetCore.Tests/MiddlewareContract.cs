@@ -2,18 +2,21 @@ using System;
 using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
+using StateKit.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace StateKit.AspNetCore.Tests;
 
-/// <summary>The HTTP life of a session, run against every store.</summary>
-public sealed class PerStoreMiddlewareTests
+/// <summary>The HTTP life of a session, run against every store: one derived class per store.</summary>
+public abstract class MiddlewareContract
 {
-    [Theory]
-    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
-    public async Task Cookie_SetOnFirstWrite_UntouchedOnUntouchedRequests(string store)
+    /// <summary>Registers the store under test, with an optional payload limit.</summary>
+    protected abstract void Configure(StateKitBuilder kit, int? maxPayloadBytes = null);
+
+    [Fact]
+    public async Task Cookie_SetOnFirstWrite_UntouchedOnUntouchedRequests()
     {
-        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit), Endpoints.Map);
+        await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);
 
         await app.Client.PostAsync("/set/cart/book");
         Assert.Single(app.Client.LastSetCookies);
@@ -26,11 +29,10 @@ public sealed class PerStoreMiddlewareTests
         Assert.Equal(ticket, app.Client.Cookies["statekit"]);
     }
 
-    [Theory]
-    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
-    public async Task Cookie_ReplacedAfterRotateId(string store)
+    [Fact]
+    public async Task Cookie_ReplacedAfterRotateId()
     {
-        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit), Endpoints.Map);
+        await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);
         await app.Client.PostAsync("/set/cart/book");
         var before = app.Client.Cookies["statekit"];
 
@@ -47,11 +49,10 @@ public sealed class PerStoreMiddlewareTests
         Assert.Null(await app.Store.LoadAsync(before));
     }
 
-    [Theory]
-    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
-    public async Task Cookie_DeletedAfterRevoke(string store)
+    [Fact]
+    public async Task Cookie_DeletedAfterRevoke()
     {
-        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit), Endpoints.Map);
+        await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);
         await app.Client.PostAsync("/set/cart/book");
 
         await app.Client.PostAsync("/revoke");
@@ -61,17 +62,36 @@ public sealed class PerStoreMiddlewareTests
         Assert.Equal("(none)", await app.Client.GetStringAsync("/get/cart"));
     }
 
-    [Theory]
-    [MemberData(nameof(TestStores.Names), MemberType = typeof(TestStores))]
-    public async Task PayloadOverTheStoreLimit_IsAnErrorResponseNotA200(string store)
+    [Fact]
+    public async Task PayloadOverTheStoreLimit_IsAnErrorResponseNotA200()
     {
-        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit, maxPayloadBytes: 64), Endpoints.Map);
+        await using var app = await TestApp.StartAsync(kit => Configure(kit, maxPayloadBytes: 64), Endpoints.Map);
 
         using var response = await app.Client.PostAsync("/set/cart/" + new string('x', 200));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Empty(app.Client.LastSetCookies);
     }
+}
+
+public sealed class MemoryMiddlewareTests : MiddlewareContract
+{
+    protected override void Configure(StateKitBuilder kit, int? maxPayloadBytes = null) => TestStores.Configure("memory", kit, maxPayloadBytes);
+}
+
+public sealed class DistributedCacheMiddlewareTests : MiddlewareContract
+{
+    protected override void Configure(StateKitBuilder kit, int? maxPayloadBytes = null) => TestStores.Configure("distributed-cache", kit, maxPayloadBytes);
+}
+
+public sealed class JwtMiddlewareTests : MiddlewareContract
+{
+    protected override void Configure(StateKitBuilder kit, int? maxPayloadBytes = null) => TestStores.Configure("jwt", kit, maxPayloadBytes);
+}
+
+public sealed class ClientSideMiddlewareTests : MiddlewareContract
+{
+    protected override void Configure(StateKitBuilder kit, int? maxPayloadBytes = null) => TestStores.Configure("clientside", kit, maxPayloadBytes);
 
     [Fact]
     public async Task LargeClientHeldTicket_IsChunkedAcrossCookiesAndReassembled()
