@@ -30,4 +30,41 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 21, EventName = "TicketOpenedWithRetiredKey", Level = LogLevel.Debug, Message = "A ticket sealed with retired key {KeyId} was opened; its next commit re-seals it with key {CurrentKeyId}.")]
     public static partial void TicketOpenedWithRetiredKey(ILogger logger, int keyId, int currentKeyId);
+
+    // 60-79: resilience, tiering and the near cache.
+    [LoggerMessage(EventId = 60, EventName = "CircuitOpened", Level = LogLevel.Warning, Message = "The circuit of store {Store} opened: calls are rejected for {BreakDuration}.")]
+    public static partial void CircuitOpened(ILogger logger, string store, TimeSpan breakDuration);
+
+    [LoggerMessage(EventId = 61, EventName = "CircuitHalfOpened", Level = LogLevel.Information, Message = "The circuit of store {Store} is half-open: probing the store.")]
+    public static partial void CircuitHalfOpened(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 62, EventName = "CircuitClosed", Level = LogLevel.Information, Message = "The circuit of store {Store} closed: the store answers again.")]
+    public static partial void CircuitClosed(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 63, EventName = "CircuitIsolated", Level = LogLevel.Warning, Message = "The circuit of store {Store} was isolated by hand: calls are rejected until it is reset.")]
+    public static partial void CircuitIsolated(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 64, EventName = "StoreCallTimedOut", Level = LogLevel.Warning, Message = "A {Operation} on store {Store} did not finish within {Timeout} and was abandoned.")]
+    public static partial void StoreCallTimedOut(ILogger logger, string operation, string store, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 65, EventName = "StoreCallShed", Level = LogLevel.Warning, Message = "A {Operation} on store {Store} was shed: {Limit} calls are already in flight.")]
+    public static partial void StoreCallShed(ILogger logger, string operation, string store, int limit);
+
+    [LoggerMessage(EventId = 66, EventName = "JournalEntryDropped", Level = LogLevel.Error, Message = "Store {Store}: the outage journal is full ({Capacity} sessions); the oldest session's journaled writes were dropped and will not reach the primary.")]
+    public static partial void JournalEntryDropped(ILogger logger, string store, int capacity);
+
+    [LoggerMessage(EventId = 67, EventName = "JournalFull", Level = LogLevel.Error, Message = "Store {Store}: the outage journal is full ({Capacity} sessions); a commit of a new session was refused.")]
+    public static partial void JournalFull(ILogger logger, string store, int capacity);
+
+    [LoggerMessage(EventId = 68, EventName = "Reconciled", Level = LogLevel.Information, Message = "Store {Store} reconciled its outage journal: {Replayed} replayed, {Merged} merged, {Dropped} dropped, {Remaining} remaining.")]
+    public static partial void Reconciled(ILogger logger, string store, int replayed, int merged, int dropped, int remaining);
+
+    [LoggerMessage(EventId = 69, EventName = "ReplayInterrupted", Level = LogLevel.Warning, Message = "Store {Store}: replaying the outage journal stopped because the primary failed again; the rest stays journaled.")]
+    public static partial void ReplayInterrupted(ILogger logger, string store, Exception exception);
+
+    [LoggerMessage(EventId = 70, EventName = "NearCacheFlushed", Level = LogLevel.Information, Message = "Near cache of store {Store} dropped every entry: its invalidation feed may have missed messages.")]
+    public static partial void NearCacheFlushed(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 71, EventName = "InvalidationPublishFailed", Level = LogLevel.Warning, Message = "Near cache of store {Store} could not publish an invalidation; other nodes may serve this session from memory until their entries age out.")]
+    public static partial void InvalidationPublishFailed(ILogger logger, string store, Exception exception);
 }

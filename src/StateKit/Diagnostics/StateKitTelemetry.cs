@@ -36,4 +36,35 @@ internal static class StateKitTelemetry
 
     public static readonly Counter<long> Evictions = Meter.CreateCounter<long>(
         "statekit.session.evictions", "{session}", "Live sessions a bounded store evicted to stay within its bounds.");
+
+    // Resilience and tiering (issue 7).
+    public const string CircuitStateTag = "statekit.circuit.state";
+    public const string ReasonTag = "statekit.reason";
+
+    public static readonly Counter<long> CircuitTransitions = Meter.CreateCounter<long>(
+        "statekit.circuit.transitions", "{transition}", "Circuit breaker state changes, tagged with the state entered.");
+
+    public static readonly Counter<long> Rejections = Meter.CreateCounter<long>(
+        "statekit.resilience.rejections", "{call}", "Store calls refused without reaching the store (open circuit, concurrency limit, timeout, full journal), tagged with the reason.");
+
+    public static readonly Counter<long> FallbackCalls = Meter.CreateCounter<long>(
+        "statekit.resilience.fallback.calls", "{call}", "Loads and commits served by the fallback store while the primary was unavailable.");
+
+    public static readonly UpDownCounter<long> JournalDepth = Meter.CreateUpDownCounter<long>(
+        "statekit.resilience.journal.depth", "{session}", "Sessions with writes journaled during an outage and not yet replayed to the primary store.");
+
+    public static readonly Counter<long> JournalReplayed = Meter.CreateCounter<long>(
+        "statekit.resilience.journal.replayed", "{session}", "Journaled sessions replayed to the primary store without a conflict.");
+
+    public static readonly Counter<long> JournalMerged = Meter.CreateCounter<long>(
+        "statekit.resilience.journal.merged", "{session}", "Journaled sessions replayed after the merge policy resolved a conflict with the primary's newer version.");
+
+    public static readonly Counter<long> JournalDropped = Meter.CreateCounter<long>(
+        "statekit.resilience.journal.dropped", "{session}", "Journaled sessions dropped, tagged with the reason (overflow); each is also logged.");
+
+    public static readonly Counter<long> NearCacheLookups = Meter.CreateCounter<long>(
+        "statekit.nearcache.lookups", "{load}", "Near-cache lookups, tagged hit or miss.");
+
+    public static readonly Counter<long> NearCacheInvalidations = Meter.CreateCounter<long>(
+        "statekit.nearcache.invalidations", "{message}", "Invalidation messages a near cache received (one session, or everything after a reconnect).");
 }

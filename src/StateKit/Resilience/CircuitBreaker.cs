@@ -1,0 +1,319 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Diagnostics;
+
+namespace StateKit.Resilience;
+
+/// <summary>
+/// A circuit breaker for one store: opens when the share of failed calls in a sliding window reaches
+/// <see cref="CircuitBreakerOptions.FailureRatio"/> over at least <see cref="CircuitBreakerOptions.MinimumThroughput"/> calls,
+/// rejects calls for <see cref="CircuitBreakerOptions.BreakDuration"/>, then lets a bounded number of probes through.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The closed path takes no lock and allocates nothing: <see cref="TryEnter"/> reads one field, and an outcome is one
+/// <see cref="Interlocked"/> increment in the current time bucket. Failures alone sum the ten buckets to decide whether to open.
+/// A rejection is a <see cref="CircuitPermit"/> whose <see cref="CircuitPermit.IsAllowed"/> is false, never an exception.
+/// </para>
+/// <para>
+/// Counting is statistical: an outcome that races with the reset of a bucket entering a new tenth of the window may be lost.
+/// That shifts the ratio by at most a call or two and never blocks a caller.
+/// </para>
+/// </remarks>
+public sealed class CircuitBreaker
+{
+    private const int Closed = (int)CircuitState.Closed;
+    private const int Open = (int)CircuitState.Open;
+    private const int HalfOpen = (int)CircuitState.HalfOpen;
+    private const int Isolated = (int)CircuitState.Isolated;
+
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Bucket[] _buckets;
+    private readonly long _bucketTicks;
+    private readonly long _breakTicks;
+    private readonly double _failureRatio;
+    private readonly int _minimumThroughput;
+    private readonly int _maxProbes;
+    private readonly TimeSpan _breakDuration;
+    private readonly KeyValuePair<string, object?> _storeTag;
+
+    private int _state;
+    private long _openUntil;
+    private int _probesInFlight;
+
+    /// <summary>Initializes a new instance of the <see cref="CircuitBreaker"/> class.</summary>
+    /// <param name="name">The name of the store the breaker guards; tags its metrics, logs and events.</param>
+    /// <param name="options">When to open and how to recover; validated here.</param>
+    /// <param name="timeProvider">The clock, or <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid; the message lists each one.</exception>
+    public CircuitBreaker(string name, CircuitBreakerOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.GetValidationErrors();
+        if (errors.Count > 0)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(name, typeof(CircuitBreakerOptions), errors);
+        }
+
+        Name = name;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+        _failureRatio = options.FailureRatio;
+        _minimumThroughput = options.MinimumThroughput;
+        _maxProbes = options.HalfOpenMaxProbes;
+        _breakDuration = options.BreakDuration;
+        _bucketTicks = Math.Max(1, ToTimestampTicks(options.SamplingDuration) / ResilienceDefaults.BucketCount);
+        _breakTicks = Math.Max(1, ToTimestampTicks(options.BreakDuration));
+        _buckets = new Bucket[ResilienceDefaults.BucketCount];
+        for (var i = 0; i < _buckets.Length; i++)
+        {
+            _buckets[i] = new Bucket();
+        }
+
+        _storeTag = new(StateKitTelemetry.StoreTag, name);
+    }
+
+    /// <summary>Raised after every state change, on the thread that caused it. Keep handlers short; they must not throw.</summary>
+    public event EventHandler<CircuitStateChange>? StateChanged;
+
+    /// <summary>Gets the name of the store the breaker guards.</summary>
+    public string Name { get; }
+
+    /// <summary>Gets the current state. An open circuit whose break has ended reports <see cref="CircuitState.Open"/> until a call probes it.</summary>
+    public CircuitState State => (CircuitState)Volatile.Read(ref _state);
+
+    /// <summary>Gets how long until an open circuit lets a probe through; <see cref="TimeSpan.Zero"/> when it is not open.</summary>
+    public TimeSpan RetryAfter
+    {
+        get
+        {
+            if (Volatile.Read(ref _state) != Open)
+            {
+                return TimeSpan.Zero;
+            }
+
+            var remaining = Volatile.Read(ref _openUntil) - _time.GetTimestamp();
+            return remaining <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(remaining / (double)_time.TimestampFrequency);
+        }
+    }
+
+    /// <summary>Asks whether a call may go to the store. Allocation-free; never throws.</summary>
+    /// <returns>A permit; when <see cref="CircuitPermit.IsAllowed"/> is false the call must not be made.</returns>
+    public CircuitPermit TryEnter()
+    {
+        var state = Volatile.Read(ref _state);
+        if (state == Closed)
+        {
+            return CircuitPermit.Allowed;
+        }
+
+        if (state == Open)
+        {
+            if (_time.GetTimestamp() < Volatile.Read(ref _openUntil) || !Transition(Open, HalfOpen))
+            {
+                return Reject(Open);
+            }
+
+            state = HalfOpen;
+        }
+
+        if (state == HalfOpen)
+        {
+            if (Interlocked.Increment(ref _probesInFlight) <= _maxProbes)
+            {
+                return CircuitPermit.Probe;
+            }
+
+            Interlocked.Decrement(ref _probesInFlight);
+            return Reject(HalfOpen);
+        }
+
+        // Isolated, or another thread closed the circuit in between: only the former rejects.
+        return state == Isolated ? Reject(Isolated) : CircuitPermit.Allowed;
+    }
+
+    /// <summary>Reports that a permitted call succeeded, or failed in a way that says nothing about the store's health (a conflict, a too-large payload).</summary>
+    /// <param name="permit">The permit <see cref="TryEnter"/> gave.</param>
+    public void OnSuccess(CircuitPermit permit)
+    {
+        if (permit.IsProbe)
+        {
+            if (Transition(HalfOpen, Closed))
+            {
+                ClearBuckets();
+            }
+
+            return;
+        }
+
+        if (permit.IsAllowed)
+        {
+            Interlocked.Increment(ref CurrentBucket(_time.GetTimestamp()).Successes);
+        }
+    }
+
+    /// <summary>Reports that a permitted call failed in a way that counts against the store: unavailable, timed out.</summary>
+    /// <param name="permit">The permit <see cref="TryEnter"/> gave.</param>
+    public void OnFailure(CircuitPermit permit)
+    {
+        var now = _time.GetTimestamp();
+        if (permit.IsProbe)
+        {
+            Volatile.Write(ref _openUntil, now + _breakTicks);
+            Volatile.Write(ref _probesInFlight, 0);
+            Transition(HalfOpen, Open);
+            return;
+        }
+
+        if (!permit.IsAllowed)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref CurrentBucket(now).Failures);
+        if (Volatile.Read(ref _state) == Closed && ShouldOpen(now))
+        {
+            Volatile.Write(ref _openUntil, now + _breakTicks);
+            Volatile.Write(ref _probesInFlight, 0);
+            Transition(Closed, Open);
+        }
+    }
+
+    /// <summary>Reports that a permitted call ended without an outcome that tells anything (the caller cancelled): a probe slot is freed, nothing is counted.</summary>
+    /// <param name="permit">The permit <see cref="TryEnter"/> gave.</param>
+    public void OnIgnored(CircuitPermit permit)
+    {
+        if (permit.IsProbe && Volatile.Read(ref _state) == HalfOpen)
+        {
+            Interlocked.Decrement(ref _probesInFlight);
+        }
+    }
+
+    /// <summary>Opens the circuit by hand and keeps it open until <see cref="Reset"/>, e.g. for maintenance of the store.</summary>
+    public void Isolate()
+    {
+        var from = Interlocked.Exchange(ref _state, Isolated);
+        if (from != Isolated)
+        {
+            Raise(from, Isolated);
+        }
+    }
+
+    /// <summary>Closes the circuit by hand and forgets every sampled outcome.</summary>
+    public void Reset()
+    {
+        ClearBuckets();
+        var from = Interlocked.Exchange(ref _state, Closed);
+        if (from != Closed)
+        {
+            Raise(from, Closed);
+        }
+    }
+
+    private CircuitPermit Reject(int state)
+    {
+        StateKitTelemetry.Rejections.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, state == Isolated ? "circuit_isolated" : "circuit_open"));
+        return CircuitPermit.Rejected;
+    }
+
+    private bool ShouldOpen(long now)
+    {
+        var epoch = now / _bucketTicks;
+        long total = 0;
+        long failures = 0;
+        foreach (var bucket in _buckets)
+        {
+            var bucketEpoch = Volatile.Read(ref bucket.Epoch);
+            if (bucketEpoch > epoch - _buckets.Length && bucketEpoch <= epoch)
+            {
+                var f = Volatile.Read(ref bucket.Failures);
+                total += f + Volatile.Read(ref bucket.Successes);
+                failures += f;
+            }
+        }
+
+        return total >= _minimumThroughput && failures >= _failureRatio * total;
+    }
+
+    private Bucket CurrentBucket(long now)
+    {
+        var epoch = now / _bucketTicks;
+        var bucket = _buckets[(int)(epoch % _buckets.Length)];
+        var seen = Volatile.Read(ref bucket.Epoch);
+        if (seen < epoch && Interlocked.CompareExchange(ref bucket.Epoch, epoch, seen) == seen)
+        {
+            // This thread moved the bucket to a new tenth of the window: what it held is out of the window now.
+            Interlocked.Exchange(ref bucket.Successes, 0);
+            Interlocked.Exchange(ref bucket.Failures, 0);
+        }
+
+        return bucket;
+    }
+
+    private void ClearBuckets()
+    {
+        foreach (var bucket in _buckets)
+        {
+            Volatile.Write(ref bucket.Epoch, long.MinValue);
+            Interlocked.Exchange(ref bucket.Successes, 0);
+            Interlocked.Exchange(ref bucket.Failures, 0);
+        }
+    }
+
+    private bool Transition(int from, int to)
+    {
+        if (Interlocked.CompareExchange(ref _state, to, from) != from)
+        {
+            return false;
+        }
+
+        Raise(from, to);
+        return true;
+    }
+
+    private void Raise(int from, int to)
+    {
+        StateKitTelemetry.CircuitTransitions.Add(1, _storeTag, new(StateKitTelemetry.CircuitStateTag, StateName(to)));
+        switch ((CircuitState)to)
+        {
+            case CircuitState.Open:
+                Log.CircuitOpened(_logger, Name, _breakDuration);
+                break;
+            case CircuitState.HalfOpen:
+                Log.CircuitHalfOpened(_logger, Name);
+                break;
+            case CircuitState.Closed:
+                Log.CircuitClosed(_logger, Name);
+                break;
+            default:
+                Log.CircuitIsolated(_logger, Name);
+                break;
+        }
+
+        StateChanged?.Invoke(this, new CircuitStateChange(Name, (CircuitState)from, (CircuitState)to, _time.GetUtcNow()));
+    }
+
+    private static string StateName(int state) => state switch
+    {
+        Closed => "closed",
+        Open => "open",
+        HalfOpen => "half_open",
+        _ => "isolated",
+    };
+
+    private long ToTimestampTicks(TimeSpan duration) => (long)(duration.TotalSeconds * _time.TimestampFrequency);
+
+    // A class, so that Interlocked can take references to its fields; ten of them are allocated once per breaker.
+    private sealed class Bucket
+    {
+        public long Epoch = long.MinValue;
+        public int Successes;
+        public int Failures;
+    }
+}

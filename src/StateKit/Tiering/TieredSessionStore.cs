@@ -1,0 +1,433 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Options;
+
+namespace StateKit.Tiering;
+
+/// <summary>
+/// One session spread over several stores: each key belongs to a named tier (its own store, with its own guarantees and
+/// resilience), loads of several tiers run concurrently, and a commit writes only the tiers whose keys changed.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The ticket is a composite of the tier tickets (see <see cref="ICompositeTicketStore"/>; format <c>v1!tier=ticket!...</c>),
+/// so a transport can carry each tier's ticket separately. A malformed composite, or one naming an unknown tier, loads as
+/// no session. The session id is the composite of the tier ids in the same format, and the version is the sum of the tier
+/// versions, so it grows with every tier commit.
+/// </para>
+/// <para>
+/// Capabilities are derived from the tiers: the smallest <see cref="SessionStoreCapabilities.MaxPayloadBytes"/> (a session
+/// that size fits every tier; each tier still enforces its own limit), <see cref="SessionStoreCapabilities.SurvivesNodeLoss"/>
+/// only when every tier does, the weakest concurrency, the revocation every tier supports, and the location
+/// <see cref="StateLocation.Client"/> if any tier keeps state in the ticket, else <see cref="StateLocation.Process"/> if any
+/// tier is process-local, else <see cref="StateLocation.Server"/> (the location that constrains the app most).
+/// </para>
+/// <para>
+/// A commit is not atomic across tiers: each tier commits on its own, in tier-name order. Under
+/// <see cref="SessionCommitMode.RequireBaseVersion"/> a conflict in one tier stops the commit, but tiers committed before it stay written.
+/// </para>
+/// </remarks>
+public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
+{
+    private readonly Dictionary<string, ISessionStore> _tiers;
+    private readonly string[] _names;
+    private readonly TieredSessionStoreOptions _options;
+
+    // The tier snapshots behind each composite snapshot a load handed out, so that a commit based on it can check each tier's version.
+    private readonly ConditionalWeakTable<SessionSnapshot, Dictionary<string, SessionSnapshot>> _bases = [];
+
+    /// <summary>Initializes a new instance of the <see cref="TieredSessionStore"/> class.</summary>
+    /// <param name="tiers">Each tier's store by tier name.</param>
+    /// <param name="options">Which keys go to which tier; validated here.</param>
+    /// <exception cref="OptionsValidationException">A tier name or mapping is invalid; the message lists each one.</exception>
+    public TieredSessionStore(IReadOnlyDictionary<string, ISessionStore> tiers, TieredSessionStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(tiers);
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.GetValidationErrors(tiers.Keys.ToArray());
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(TieredSessionStoreOptions), errors);
+        }
+
+        _tiers = new Dictionary<string, ISessionStore>(tiers, StringComparer.Ordinal);
+        _names = [.. _tiers.Keys.Order(StringComparer.Ordinal)];
+        _options = options;
+        var all = _tiers.Values.Select(t => t.Capabilities).ToArray();
+        Capabilities = new SessionStoreCapabilities
+        {
+            Location = all.Any(c => c.Location == StateLocation.Client) ? StateLocation.Client
+                : all.Any(c => c.Location == StateLocation.Process) ? StateLocation.Process
+                : StateLocation.Server,
+            MaxPayloadBytes = all.Min(c => c.MaxPayloadBytes),
+            SurvivesNodeLoss = all.All(c => c.SurvivesNodeLoss),
+            Concurrency = all.Any(c => c.Concurrency == ConcurrencyGuarantee.LastWriterWins) ? ConcurrencyGuarantee.LastWriterWins : ConcurrencyGuarantee.CompareAndSet,
+            Revocation = all.Aggregate(RevocationSupport.ById | RevocationSupport.ByUser, (r, c) => r & c.Revocation),
+            SupportsBlindWrites = all.All(c => c.SupportsBlindWrites),
+        };
+    }
+
+    /// <inheritdoc />
+    public SessionStoreCapabilities Capabilities { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> PartNames => _names;
+
+    /// <summary>Gets a tier's store.</summary>
+    /// <param name="tier">The tier's name.</param>
+    /// <returns>The store.</returns>
+    /// <exception cref="KeyNotFoundException">No tier has that name.</exception>
+    public ISessionStore GetTier(string tier) => _tiers[tier];
+
+    /// <summary>Gets the tier a key belongs to.</summary>
+    /// <param name="key">The session key.</param>
+    /// <returns>The tier's name.</returns>
+    public string TierOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return _options.TierOf(key);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, string> SplitTicket(string ticket)
+        => CompositeTicket.TryParse(ticket, out var parts) && parts.Keys.All(_tiers.ContainsKey) ? parts : new Dictionary<string, string>();
+
+    /// <inheritdoc />
+    public string? JoinTicket(IReadOnlyDictionary<string, string> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        foreach (var name in parts.Keys.Where(n => !_tiers.ContainsKey(n)))
+        {
+            throw new ArgumentException($"'{name}' is not a tier of this store. Tiers: {string.Join(", ", _names)}.", nameof(parts));
+        }
+
+        return CompositeTicket.Join(parts);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!CompositeTicket.TryParse(ticket, out var parts) || !parts.Keys.All(_tiers.ContainsKey))
+        {
+            return null;
+        }
+
+        // Every tier's load starts before any is awaited: the slowest tier sets the latency, not the sum.
+        var names = parts.Keys.ToArray();
+        var snapshots = new SessionSnapshot?[names.Length];
+        if (names.Length == 1)
+        {
+            snapshots[0] = await _tiers[names[0]].LoadAsync(parts[names[0]], cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var loads = new Task<SessionSnapshot?>[names.Length];
+            for (var i = 0; i < names.Length; i++)
+            {
+                loads[i] = _tiers[names[i]].LoadAsync(parts[names[i]], cancellationToken).AsTask();
+            }
+
+            await Task.WhenAll(loads).ConfigureAwait(false);
+            for (var i = 0; i < names.Length; i++)
+            {
+                snapshots[i] = loads[i].Result;
+            }
+        }
+
+        var byTier = new Dictionary<string, SessionSnapshot>(StringComparer.Ordinal);
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (snapshots[i] is { } snapshot)
+            {
+                byTier[names[i]] = snapshot;
+            }
+        }
+
+        return byTier.Count == 0 ? null : Compose(byTier);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!commit.HasChanges)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        var parts = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (commit.Ticket is not null && (!CompositeTicket.TryParse(commit.Ticket, out parts) || !parts.Keys.All(_tiers.ContainsKey)))
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        Dictionary<string, SessionSnapshot>? bases = null;
+        if (commit.Base is not null)
+        {
+            _bases.TryGetValue(commit.Base, out bases);
+        }
+
+        var changes = Partition(commit);
+        var everyTier = commit.Revoke || commit.ClearExisting || commit.RotateId || commit.BindUserId is not null;
+        var involved = _names.Where(t => changes.ContainsKey(t) || (everyTier && parts.ContainsKey(t))).ToArray();
+        var outcomes = new List<(string Tier, SessionCommitResult Result, TierChanges Changes)>(involved.Length);
+        foreach (var tier in involved)
+        {
+            changes.TryGetValue(tier, out var delta);
+            delta ??= TierChanges.Empty;
+            parts.TryGetValue(tier, out var tierTicket);
+            SessionCommitResult result;
+            if (tierTicket is null)
+            {
+                if (commit.Revoke || delta.Upserts.Count == 0)
+                {
+                    continue;
+                }
+
+                result = await CreateAsync(tier, delta, commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                SessionSnapshot? tierBase = null;
+                bases?.TryGetValue(tier, out tierBase);
+                result = await _tiers[tier].CommitAsync(
+                    new SessionCommit
+                    {
+                        Ticket = tierTicket,
+                        Base = tierBase,
+                        Upserts = delta.Upserts,
+                        Removals = delta.Removals,
+                        ClearExisting = commit.ClearExisting,
+                        RotateId = commit.RotateId,
+                        Revoke = commit.Revoke,
+                        BindUserId = commit.BindUserId,
+                        Mode = commit.Mode,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+                if (result.Outcome == SessionCommitOutcome.Conflict)
+                {
+                    return SessionCommitResult.Conflict;
+                }
+            }
+
+            outcomes.Add((tier, result, delta));
+        }
+
+        if (outcomes.Count == 0)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        if (commit.Ticket is not null && outcomes.All(o => o.Result.Outcome == SessionCommitOutcome.NotFound))
+        {
+            // The whole session is gone: say so, and let the caller decide whether its writes start a new one.
+            return SessionCommitResult.NotFound;
+        }
+
+        var results = new Dictionary<string, SessionCommitResult>(StringComparer.Ordinal);
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            var (tier, result, delta) = outcomes[i];
+            if (result.Outcome == SessionCommitOutcome.NotFound && commit.Mode == SessionCommitMode.MergeKeys && delta.Upserts.Count > 0)
+            {
+                // This tier's session expired while others live: its old data stays gone; this commit's keys start it anew.
+                result = await CreateAsync(tier, delta, commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+            }
+
+            switch (result.Outcome)
+            {
+                case SessionCommitOutcome.Committed:
+                    parts[tier] = result.Ticket ?? parts[tier];
+                    results[tier] = result;
+                    break;
+                case SessionCommitOutcome.Deleted:
+                case SessionCommitOutcome.NotFound:
+                    parts.Remove(tier);
+                    break;
+            }
+        }
+
+        var ticket = CompositeTicket.Join(parts);
+        if (ticket is null)
+        {
+            return SessionCommitResult.Deleted;
+        }
+
+        if (results.Count == 0 && ticket == commit.Ticket)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        return Combine(parts, results, bases, ticket == commit.Ticket ? null : ticket);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        if (!Capabilities.Revocation.HasFlag(RevocationSupport.ById))
+        {
+            throw new NotSupportedException("A tier of this store cannot revoke sessions by id; see Capabilities.Revocation.");
+        }
+
+        if (!CompositeTicket.TryParse(sessionId, out var ids) || !ids.Keys.All(_tiers.ContainsKey))
+        {
+            return false;
+        }
+
+        var revoked = false;
+        foreach (var (tier, id) in ids)
+        {
+            revoked |= await _tiers[tier].RevokeAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        return revoked;
+    }
+
+    /// <summary>Revokes every session of a user in every tier.</summary>
+    /// <param name="userId">The user.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The most sessions any one tier revoked: a session spanning tiers counts once.</returns>
+    public async ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        if (!Capabilities.Revocation.HasFlag(RevocationSupport.ByUser))
+        {
+            throw new NotSupportedException("A tier of this store keeps no user index; see Capabilities.Revocation.");
+        }
+
+        var most = 0;
+        foreach (var name in _names)
+        {
+            most = Math.Max(most, await _tiers[name].RevokeUserAsync(userId, cancellationToken).ConfigureAwait(false));
+        }
+
+        return most;
+    }
+
+    private ValueTask<SessionCommitResult> CreateAsync(string tier, TierChanges delta, string? userId, CancellationToken cancellationToken)
+        => _tiers[tier].CommitAsync(new SessionCommit { Upserts = delta.Upserts, BindUserId = userId }, cancellationToken);
+
+    private Dictionary<string, TierChanges> Partition(SessionCommit commit)
+    {
+        var changes = new Dictionary<string, TierChanges>(StringComparer.Ordinal);
+        foreach (var (key, value) in commit.Upserts)
+        {
+            Changes(_options.TierOf(key)).Upserts[key] = value;
+        }
+
+        foreach (var key in commit.Removals)
+        {
+            Changes(_options.TierOf(key)).Removals.Add(key);
+        }
+
+        return changes;
+
+        TierChanges Changes(string tier)
+        {
+            if (!changes.TryGetValue(tier, out var tierChanges))
+            {
+                changes[tier] = tierChanges = new TierChanges();
+            }
+
+            return tierChanges;
+        }
+    }
+
+    private SessionSnapshot Compose(Dictionary<string, SessionSnapshot> byTier)
+    {
+        var values = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        long version = 0;
+        SessionSnapshot? soonest = null;
+        var createdAt = DateTimeOffset.MaxValue;
+        string? userId = null;
+        foreach (var (tier, snapshot) in byTier)
+        {
+            // A key found in a tier it no longer maps to is invisible: writes and removals go to its current tier only.
+            foreach (var (key, value) in snapshot.Values)
+            {
+                if (_options.TierOf(key) == tier)
+                {
+                    values[key] = value;
+                }
+            }
+
+            version += snapshot.Version;
+            createdAt = snapshot.CreatedAt < createdAt ? snapshot.CreatedAt : createdAt;
+            userId ??= snapshot.UserId;
+            if (soonest is null || snapshot.ExpiresAt < soonest.ExpiresAt)
+            {
+                soonest = snapshot;
+            }
+        }
+
+        var composite = new SessionSnapshot(CompositeTicket.Join(byTier.Select(t => KeyValuePair.Create(t.Key, t.Value.Id)))!, version, values)
+        {
+            CreatedAt = createdAt,
+            LastAccessedAt = soonest!.LastAccessedAt,
+            AbsoluteExpiresAt = byTier.Values.Min(s => s.AbsoluteExpiresAt),
+            IdleTimeout = soonest.IdleTimeout,
+            UserId = userId,
+        };
+        _bases.AddOrUpdate(composite, byTier);
+        return composite;
+    }
+
+    private static SessionCommitResult Combine(
+        Dictionary<string, string> parts,
+        Dictionary<string, SessionCommitResult> results,
+        Dictionary<string, SessionSnapshot>? bases,
+        string? newTicket)
+    {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        long version = 0;
+        DateTimeOffset? expiresAt = null;
+        DateTimeOffset? absoluteExpiresAt = null;
+        foreach (var tier in parts.Keys)
+        {
+            if (results.TryGetValue(tier, out var result))
+            {
+                ids[tier] = result.SessionId ?? string.Empty;
+                version += result.Version;
+                expiresAt = Min(expiresAt, result.ExpiresAt);
+                absoluteExpiresAt = Min(absoluteExpiresAt, result.AbsoluteExpiresAt);
+            }
+            else if (bases is not null && bases.TryGetValue(tier, out var snapshot))
+            {
+                // Untouched by this commit: what the request loaded is still the tier's state as far as it knows.
+                ids[tier] = snapshot.Id;
+                version += snapshot.Version;
+                expiresAt = Min(expiresAt, snapshot.ExpiresAt);
+                absoluteExpiresAt = Min(absoluteExpiresAt, snapshot.AbsoluteExpiresAt);
+            }
+        }
+
+        return new SessionCommitResult
+        {
+            Outcome = SessionCommitOutcome.Committed,
+            Ticket = newTicket,
+            SessionId = CompositeTicket.Join(ids),
+            Version = version,
+            ExpiresAt = expiresAt,
+            AbsoluteExpiresAt = absoluteExpiresAt,
+        };
+    }
+
+    private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b)
+        => a is null ? b : b is null ? a : (a < b ? a : b);
+
+    private sealed class TierChanges
+    {
+        public static readonly TierChanges Empty = new();
+
+        public Dictionary<string, ReadOnlyMemory<byte>> Upserts { get; } = new(StringComparer.Ordinal);
+
+        public List<string> Removals { get; } = [];
+    }
+}
