@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using StateKit.DependencyInjection;
+using StateKit.Tiering;
 
 namespace StateKit.AspNetCore;
 
@@ -41,15 +42,29 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
 
         var store = runtime.Stores.GetStore(storeName);
-        var ticket = runtime.Channel.Read(context, storeName);
-        if (ticket is not null && ticket.Length > runtime.Options.MaxTicketLength)
+        string? ticket;
+        Dictionary<string, string>? parts = null;
+        if (store is ICompositeTicketStore composite)
         {
-            Log.InboundTicketTooLong(runtime.Logger, storeName, ticket.Length);
-            ticket = null;
+            // A tiered store's ticket travels as one cookie (or header) per tier, so a commit rewrites only the tiers it changed.
+            parts = new(StringComparer.Ordinal);
+            foreach (var part in composite.PartNames)
+            {
+                if (ReadTicket(PartChannelName(storeName, part)) is { } partTicket)
+                {
+                    parts[part] = partTicket;
+                }
+            }
+
+            ticket = composite.JoinTicket(parts);
+        }
+        else
+        {
+            ticket = ReadTicket(storeName);
         }
 
         BufferResponse();
-        tracked = new Tracked(store.Open(ticket), ticket);
+        tracked = new Tracked(store.Open(ticket), ticket, parts);
         _sessions.Add(storeName, tracked);
         return tracked.Session;
     }
@@ -119,10 +134,43 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
     }
 
+    private string? ReadTicket(string channelName)
+    {
+        var ticket = runtime.Channel.Read(context, channelName);
+        if (ticket is not null && ticket.Length > runtime.Options.MaxTicketLength)
+        {
+            Log.InboundTicketTooLong(runtime.Logger, channelName, ticket.Length);
+            return null;
+        }
+
+        return ticket;
+    }
+
+    // Store names cannot hold '.', so "store.tier" never collides with another store's name; the default store's tiers
+    // travel under the tier's own name, the same cookie as the tier's named store.
+    private static string PartChannelName(string storeName, string part) => storeName.Length == 0 ? part : storeName + "." + part;
+
     private void SendTicket(string name, Tracked tracked)
     {
-        var ticket = tracked.Session.Ticket;
-        if (string.Equals(ticket, tracked.Presented, StringComparison.Ordinal))
+        if (tracked.PresentedParts is not null && tracked.Session.Store is ICompositeTicketStore composite)
+        {
+            var next = tracked.Session.Ticket is { } joined ? composite.SplitTicket(joined) : new Dictionary<string, string>();
+            foreach (var part in composite.PartNames)
+            {
+                tracked.PresentedParts.TryGetValue(part, out var before);
+                next.TryGetValue(part, out var after);
+                SendOne(PartChannelName(name, part), before, after, tracked.Result.AbsoluteExpiresAt);
+            }
+
+            return;
+        }
+
+        SendOne(name, tracked.Presented, tracked.Session.Ticket, tracked.Result.AbsoluteExpiresAt);
+    }
+
+    private void SendOne(string name, string? presented, string? ticket, DateTimeOffset? expires)
+    {
+        if (string.Equals(ticket, presented, StringComparison.Ordinal))
         {
             return;
         }
@@ -144,7 +192,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             throw new SessionTicketTooLargeException(ticket.Length, runtime.Options.MaxTicketLength);
         }
 
-        runtime.Channel.Write(context, name, ticket, tracked.Result.AbsoluteExpiresAt);
+        runtime.Channel.Write(context, name, ticket, expires);
     }
 
     private void BufferResponse()
@@ -215,11 +263,14 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             .ExecuteAsync(context).ConfigureAwait(false);
     }
 
-    private sealed class Tracked(StateSession session, string? presented)
+    private sealed class Tracked(StateSession session, string? presented, Dictionary<string, string>? presentedParts)
     {
         public StateSession Session { get; } = session;
 
         public string? Presented { get; } = presented;
+
+        /// <summary>Gets the per-part tickets the client presented, for a composite (tiered) store; otherwise <see langword="null"/>.</summary>
+        public Dictionary<string, string>? PresentedParts { get; } = presentedParts;
 
         public SessionCommitResult Result { get; set; }
     }

@@ -13,6 +13,9 @@ public abstract class MiddlewareContract
     /// <summary>Registers the store under test, with an optional payload limit.</summary>
     protected abstract void Configure(StateKitBuilder kit, int? maxPayloadBytes = null);
 
+    /// <summary>Gets the cookie that carries the ticket of the keys the contract writes ("cart").</summary>
+    protected virtual string TicketCookie => "statekit";
+
     [Fact]
     public async Task Cookie_SetOnFirstWrite_UntouchedOnUntouchedRequests()
     {
@@ -20,13 +23,13 @@ public abstract class MiddlewareContract
 
         await app.Client.PostAsync("/set/cart/book");
         Assert.Single(app.Client.LastSetCookies);
-        var ticket = app.Client.Cookies["statekit"];
+        var ticket = app.Client.Cookies[TicketCookie];
 
         await app.Client.GetAsync("/none");
         Assert.Empty(app.Client.LastSetCookies);
         Assert.Equal("book", await app.Client.GetStringAsync("/get/cart"));
         Assert.Empty(app.Client.LastSetCookies);
-        Assert.Equal(ticket, app.Client.Cookies["statekit"]);
+        Assert.Equal(ticket, app.Client.Cookies[TicketCookie]);
     }
 
     [Fact]
@@ -34,12 +37,12 @@ public abstract class MiddlewareContract
     {
         await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);
         await app.Client.PostAsync("/set/cart/book");
-        var before = app.Client.Cookies["statekit"];
+        var before = app.Client.Cookies[TicketCookie];
 
         await app.Client.PostAsync("/rotate");
 
         Assert.Single(app.Client.LastSetCookies);
-        Assert.NotEqual(before, app.Client.Cookies["statekit"]);
+        Assert.NotEqual(before, app.Client.Cookies[TicketCookie]);
         Assert.Equal("book", await app.Client.GetStringAsync("/get/cart"));
         if (!app.Store.Capabilities.Revocation.HasFlag(RevocationSupport.ById))
         {
