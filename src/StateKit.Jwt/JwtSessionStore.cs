@@ -105,7 +105,7 @@ public sealed class JwtSessionStore : ISessionStore
     public SessionStoreCapabilities Capabilities { get; }
 
     /// <summary>Mints session ids and <c>jti</c>s; tests pin it for byte snapshots.</summary>
-    internal Func<string> NewId { get; set; } = NewRandomId;
+    internal Func<string> NewId { get; set; } = SessionIds.NewId;
 
     /// <inheritdoc />
     /// <remarks>A load cannot slide the deadline of a token the client holds; the next commit re-issues it.</remarks>
@@ -135,7 +135,7 @@ public sealed class JwtSessionStore : ISessionStore
         var now = _time.GetUtcNow();
         if (commit.Ticket is null)
         {
-            var values = Apply(null, commit);
+            var values = SessionPayload.Apply(null, commit);
             if (values.Count == 0)
             {
                 return SessionCommitResult.NoChange;
@@ -173,7 +173,7 @@ public sealed class JwtSessionStore : ISessionStore
             return SessionCommitResult.Conflict;
         }
 
-        var merged = Apply(current.Values, commit);
+        var merged = SessionPayload.Apply(current.Values, commit);
         if (merged.Count == 0)
         {
             await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
@@ -333,45 +333,9 @@ public sealed class JwtSessionStore : ISessionStore
         return segments is 3 or 5;
     }
 
-    private static string NewRandomId()
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes);
-        return Base64Url.EncodeToString(bytes);
-    }
-
-    private static Dictionary<string, ReadOnlyMemory<byte>> Apply(IReadOnlyDictionary<string, ReadOnlyMemory<byte>>? current, SessionCommit commit)
-    {
-        var values = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
-        if (current is not null && !commit.ClearExisting)
-        {
-            foreach (var (key, value) in current)
-            {
-                values[key] = value;
-            }
-        }
-
-        foreach (var key in commit.Removals)
-        {
-            values.Remove(key);
-        }
-
-        foreach (var (key, value) in commit.Upserts)
-        {
-            values[key] = value.ToArray();
-        }
-
-        return values;
-    }
-
     private void CheckPayload(Dictionary<string, ReadOnlyMemory<byte>> values)
     {
-        long size = 0;
-        foreach (var (key, value) in values)
-        {
-            size += System.Text.Encoding.UTF8.GetByteCount(key) + value.Length;
-        }
-
+        var size = SessionPayload.Size(values);
         if (size > _options.MaxPayloadBytes)
         {
             Log.TokenTooLarge(_logger, size, _options.MaxPayloadBytes, "MaxPayloadBytes");

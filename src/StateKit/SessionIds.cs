@@ -4,14 +4,17 @@ using System.Security.Cryptography;
 
 namespace StateKit;
 
-/// <summary>Mints and recognises the opaque ids that server-side stores hand out as tickets.</summary>
-internal static class SessionIds
+/// <summary>Mints and recognises the opaque ids that server-side stores hand out as tickets. For store authors.</summary>
+public static class SessionIds
 {
     // 128 bits from the OS CSPRNG: the floor OWASP sets for session ids, and 22 base64url characters on the wire.
     private const int ByteLength = 16;
 
+    /// <summary>The length of every id <see cref="NewId"/> mints: 16 bytes in unpadded base64url.</summary>
     public const int Length = 22;
 
+    /// <summary>Mints a session id: 128 bits from the operating system's CSPRNG, base64url without padding.</summary>
+    /// <returns>The id.</returns>
     public static string NewId()
     {
         Span<byte> bytes = stackalloc byte[ByteLength];
@@ -20,8 +23,10 @@ internal static class SessionIds
     }
 
     /// <summary>
-    /// Tells whether a ticket could be an id we minted, so that garbage never reaches a backend as a key.
+    /// Tells whether a ticket could be an id <see cref="NewId"/> minted, so that garbage never reaches a backend as a key.
     /// </summary>
+    /// <param name="ticket">The ticket a client presented.</param>
+    /// <returns><see langword="true"/> when it has an id's length and alphabet.</returns>
     public static bool IsWellFormed(string? ticket)
     {
         if (ticket is null || ticket.Length != Length)

@@ -4,10 +4,15 @@ using System.Text;
 
 namespace StateKit;
 
-/// <summary>How every store measures a session against <see cref="SessionStoreOptions.MaxPayloadBytes"/>.</summary>
-internal static class SessionPayload
+/// <summary>
+/// The delta semantics and the size measure every store shares. For store authors: applying a <see cref="SessionCommit"/>
+/// through here is what makes a new store behave like the others.
+/// </summary>
+public static class SessionPayload
 {
-    /// <summary>The UTF-8 bytes of every key plus the bytes of every value: what the application chose to store.</summary>
+    /// <summary>Measures a session against <see cref="SessionStoreOptions.MaxPayloadBytes"/>: the UTF-8 bytes of every key plus the bytes of every value.</summary>
+    /// <param name="values">The session's values.</param>
+    /// <returns>The size, in bytes.</returns>
     public static long Size(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
     {
         long size = 0;
@@ -19,9 +24,17 @@ internal static class SessionPayload
         return size;
     }
 
-    /// <summary>Applies a commit's delta to a copy of <paramref name="current"/>; the original is never mutated.</summary>
+    /// <summary>
+    /// Applies a commit's delta to a copy of <paramref name="current"/>: <see cref="SessionCommit.ClearExisting"/> first,
+    /// then <see cref="SessionCommit.Removals"/>, then <see cref="SessionCommit.Upserts"/> (copied: the caller may reuse its
+    /// buffers). The original is never mutated.
+    /// </summary>
+    /// <param name="current">The stored values, or <see langword="null"/> for a new session.</param>
+    /// <param name="commit">The commit.</param>
+    /// <returns>The session's values after the commit.</returns>
     public static Dictionary<string, ReadOnlyMemory<byte>> Apply(IReadOnlyDictionary<string, ReadOnlyMemory<byte>>? current, SessionCommit commit)
     {
+        ArgumentNullException.ThrowIfNull(commit);
         var values = new Dictionary<string, ReadOnlyMemory<byte>>((current?.Count ?? 0) + commit.Upserts.Count, StringComparer.Ordinal);
         if (current is not null && !commit.ClearExisting)
         {
