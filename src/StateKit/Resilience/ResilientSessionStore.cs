@@ -596,10 +596,20 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     /// <summary>The break is over: replay the journal, whose first call is the half-open probe. A failed probe re-opens the circuit and re-arms the timer.</summary>
     private void OnBreakElapsed()
     {
-        if (Volatile.Read(ref _journalCount) != 0)
+        if (Volatile.Read(ref _journalCount) == 0)
         {
-            StartReconcile();
+            return;
         }
+
+        // A timer may fire a tick before the breaker's own clock says the break is over: a pass now would only be rejected.
+        var wait = CircuitBreaker.RetryAfter;
+        if (wait > TimeSpan.Zero)
+        {
+            _recoveryTimer?.Change(wait, Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        StartReconcile();
     }
 
     private void StartReconcile()
