@@ -32,4 +32,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 107, EventName = "RedisWaitNotSupported", Level = LogLevel.Error, Message = "RequireReplicaAcks is {Required}, but the server at {Endpoints} does not support WAIT; no write is attempted.")]
     public static partial void WaitNotSupported(ILogger logger, int required, string endpoints, Exception exception);
+
+    [LoggerMessage(EventId = 108, EventName = "RedisInvalidationBusFlushed", Level = LogLevel.Information, Message = "A Redis {ConnectionType} connection changed state ({FailureType}); near caches drop everything, since invalidations may have been missed.")]
+    public static partial void InvalidationBusFlushed(ILogger logger, StackExchange.Redis.ConnectionType connectionType, StackExchange.Redis.ConnectionFailureType failureType);
+
+    [LoggerMessage(EventId = 109, EventName = "RedisInvalidationSubscribeFailed", Level = LogLevel.Warning, Message = "Subscribing to near-cache invalidations on '{Channel}' failed; it is retried when the connection is restored.")]
+    public static partial void InvalidationSubscribeFailed(ILogger logger, string channel, Exception exception);
 }

@@ -69,8 +69,9 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         var running = workers.Select(w => Task.Run(() => w.RunAsync(clock, stop.Token))).ToArray();
 
         await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
-        var killedAt = clock.Elapsed;
+        // From the moment the process is gone: a call that started while it was being killed may still succeed.
         await server.KillAsync();
+        var killedAt = clock.Elapsed;
         await Task.Delay(Outage, TimeProvider.System);
         var restartedAt = clock.Elapsed;
         await server.RestartAsync();
