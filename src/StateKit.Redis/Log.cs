@@ -26,4 +26,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 105, EventName = "RedisUserIndexPruned", Level = LogLevel.Debug, Message = "Pruned {Count} dead session ids from a user index.")]
     public static partial void UserIndexPruned(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 106, EventName = "RedisReplicaAcksMissing", Level = LogLevel.Warning, Message = "A {Operation} was applied on the Redis primary at {Endpoints}, but only {Acknowledged} of {Required} replicas acknowledged it within {Timeout}; it is reported as failed.")]
+    public static partial void ReplicaAcksMissing(ILogger logger, string operation, string endpoints, long acknowledged, int required, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 107, EventName = "RedisWaitNotSupported", Level = LogLevel.Error, Message = "RequireReplicaAcks is {Required}, but the server at {Endpoints} does not support WAIT; no write is attempted.")]
+    public static partial void WaitNotSupported(ILogger logger, int required, string endpoints, Exception exception);
+
+    [LoggerMessage(EventId = 108, EventName = "RedisInvalidationBusFlushed", Level = LogLevel.Information, Message = "A Redis {ConnectionType} connection changed state ({FailureType}); near caches drop everything, since invalidations may have been missed.")]
+    public static partial void InvalidationBusFlushed(ILogger logger, StackExchange.Redis.ConnectionType connectionType, StackExchange.Redis.ConnectionFailureType failureType);
+
+    [LoggerMessage(EventId = 109, EventName = "RedisInvalidationSubscribeFailed", Level = LogLevel.Warning, Message = "Subscribing to near-cache invalidations on '{Channel}' failed; it is retried when the connection is restored.")]
+    public static partial void InvalidationSubscribeFailed(ILogger logger, string channel, Exception exception);
 }

@@ -9,4 +9,7 @@ internal static class RedisDefaults
     public const int RotationAttempts = 5;
 
     public const string Kind = "redis";
+
+    // A healthy replica on the same network acknowledges in about a millisecond; half a second is a lost or lagging one.
+    public static readonly System.TimeSpan ReplicaAckTimeout = System.TimeSpan.FromMilliseconds(500);
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -42,4 +43,53 @@ internal sealed class RedisScript
             return await database.ScriptEvaluateAsync(Text, keys, args).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Runs the script, then <c>WAIT</c> on the same node, sent back to back without awaiting the script: both travel in
+    /// one write and both replies in one read, so the pair is one network round trip. <c>WAIT</c> covers every write sent
+    /// before it on that connection, the script's included. After a <c>NOSCRIPT</c> the pair is sent again with <c>EVAL</c>.
+    /// </summary>
+    /// <returns>The script's reply and how many replicas acknowledged within <paramref name="timeoutMilliseconds"/>.</returns>
+    public async Task<(RedisResult Result, long Acknowledged)> EvaluateAndWaitAsync(
+        IDatabaseAsync database, IServer server, RedisKey key, RedisValue[] args, int replicas, long timeoutMilliseconds, ILogger logger)
+    {
+        RedisKey[] keys = [key];
+        var evaluation = database.ScriptEvaluateAsync(Hash, keys, args);
+        var wait = server.ExecuteAsync("WAIT", replicas, timeoutMilliseconds);
+        RedisResult result;
+        try
+        {
+            result = await evaluation.ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // That WAIT covered nothing of ours; its answer is not worth waiting for.
+            Forget(wait);
+            Log.ScriptReloaded(logger, Name);
+            evaluation = database.ScriptEvaluateAsync(Text, keys, args);
+            wait = server.ExecuteAsync("WAIT", replicas, timeoutMilliseconds);
+            try
+            {
+                result = await evaluation.ConfigureAwait(false);
+            }
+            catch
+            {
+                Forget(wait);
+                throw;
+            }
+        }
+        catch
+        {
+            Forget(wait);
+            throw;
+        }
+
+        return (result, (long)await wait.ConfigureAwait(false));
+    }
+
+    private static void Forget(Task task) => task.ContinueWith(
+        static t => _ = t.Exception,
+        CancellationToken.None,
+        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+        TaskScheduler.Default);
 }

@@ -42,6 +42,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     private readonly ILogger _logger;
     private readonly string _sessionKeyPrefix;
     private readonly string _userKeyPrefix;
+    private bool _waitSupported;
 
     /// <summary>Initializes a new instance of the <see cref="RedisSessionStore"/> class over an existing multiplexer.</summary>
     /// <param name="redis">The application's one multiplexer. The store never disposes it.</param>
@@ -168,7 +169,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             await AddToUserIndexAsync(commit.BindUserId, commit.Ticket, cancellationToken).ConfigureAwait(false);
         }
 
-        var result = await RunAsync(RedisScripts.Commit, SessionKey(commit.Ticket), CommitArgs(commit), "commit", cancellationToken).ConfigureAwait(false);
+        var result = await RunWriteAsync(RedisScripts.Commit, SessionKey(commit.Ticket), CommitArgs(commit), "commit", CommitWrote, cancellationToken).ConfigureAwait(false);
         return await InterpretCommitAsync((RedisResult[])result!, commit, commit.Ticket, null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -239,6 +240,8 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         }
     }
 
+    private static bool CommitWrote(RedisResult reply) => (long)((RedisResult[])reply!)[0] is 1 or 0;
+
     private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private static long PayloadSize(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
@@ -291,7 +294,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
                 args[i++] = value;
             }
 
-            var created = (long)await RunAsync(RedisScripts.Create, SessionKey(id), args, "commit", cancellationToken).ConfigureAwait(false);
+            var created = (long)await RunWriteAsync(RedisScripts.Create, SessionKey(id), args, "commit", static r => (long)r == 1, cancellationToken).ConfigureAwait(false);
 
             // 0 means the id already exists: with 128 random bits that is a broken RNG, not bad luck. Never overwrite.
             if (created == 1 || attempt == 2)
@@ -433,7 +436,8 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
                 continue;
             }
 
-            var reply = (RedisResult[])(await RunAsync(RedisScripts.Commit, newKey, CommitArgs(commit), "rotate", cancellationToken).ConfigureAwait(false))!;
+            // The WAIT sent with this commit also covers the import before it: same key, same node, same connection.
+            var reply = (RedisResult[])(await RunWriteAsync(RedisScripts.Commit, newKey, CommitArgs(commit), "rotate", CommitWrote, cancellationToken).ConfigureAwait(false))!;
             var code = (long)reply[0];
             if (code is -1 or -2 or -3 or 0)
             {
@@ -448,7 +452,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
                 return await InterpretCommitAsync(reply, commit, newId, newId, cancellationToken).ConfigureAwait(false);
             }
 
-            var retired = (long)await RunAsync(RedisScripts.Retire, oldKey, [copiedVersion], "rotate", cancellationToken).ConfigureAwait(false);
+            var retired = (long)await RunWriteAsync(RedisScripts.Retire, oldKey, [copiedVersion], "rotate", static r => (long)r == 1, cancellationToken).ConfigureAwait(false);
             if (retired == 1)
             {
                 if (!string.IsNullOrEmpty(oldUser))
@@ -475,7 +479,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
 
     private async ValueTask<bool> RevokeCoreAsync(string id, string? requiredUser, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(RedisScripts.Revoke, SessionKey(id), [Now(), requiredUser ?? string.Empty], "revoke", cancellationToken).ConfigureAwait(false);
+        var result = await RunWriteAsync(RedisScripts.Revoke, SessionKey(id), [Now(), requiredUser ?? string.Empty], "revoke", static r => !r.IsNull, cancellationToken).ConfigureAwait(false);
         if (result.IsNull)
         {
             return false;
@@ -542,6 +546,76 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         {
             throw Unavailable(operation, e);
         }
+    }
+
+    /// <summary>
+    /// Runs a script that may write and, when <see cref="RedisSessionStoreOptions.RequireReplicaAcks"/> is set, waits for
+    /// the replicas in the same round trip. <paramref name="wrote"/> tells from the reply whether anything was written:
+    /// a missing acknowledgement fails only a write, never a refused commit.
+    /// </summary>
+    private async Task<RedisResult> RunWriteAsync(RedisScript script, RedisKey key, RedisValue[] args, string operation, Func<RedisResult, bool> wrote, CancellationToken cancellationToken)
+    {
+        var required = _options.RequireReplicaAcks;
+        if (required == 0)
+        {
+            return await RunAsync(script, key, args, operation, cancellationToken).ConfigureAwait(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        RedisResult result;
+        long acknowledged;
+        try
+        {
+            var redis = await _connection.GetAsync().ConfigureAwait(false);
+            var server = redis.GetServer(key, flags: CommandFlags.DemandMaster);
+            if (!Volatile.Read(ref _waitSupported))
+            {
+                await EnsureWaitSupportedAsync(server).ConfigureAwait(false);
+            }
+
+            (result, acknowledged) = await script.EvaluateAndWaitAsync(
+                redis.GetDatabase(), server, key, args, required, (long)_options.ReplicaAckTimeout.TotalMilliseconds, _logger).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw Unavailable(operation, e);
+        }
+
+        if (acknowledged < required && wrote(result))
+        {
+            var endpoints = _connection.Endpoints;
+            Log.ReplicaAcksMissing(_logger, operation, endpoints, acknowledged, required, _options.ReplicaAckTimeout);
+            throw new ReplicaAcknowledgementException(
+                $"Redis at {endpoints} applied the {operation}, but only {acknowledged} of {required} required replicas acknowledged it within "
+                + $"{_options.ReplicaAckTimeout.TotalMilliseconds} ms (RedisSessionStoreOptions.RequireReplicaAcks). The write is not undone: it may "
+                + "still replicate, or be lost if the primary fails now, so it is not reported as saved. Check the replicas (INFO replication).",
+                required,
+                (int)acknowledged);
+        }
+
+        return result;
+    }
+
+    /// <summary>Asks the server once, before the first write, whether it knows WAIT: without it nothing could ever be confirmed.</summary>
+    private async Task EnsureWaitSupportedAsync(IServer server)
+    {
+        try
+        {
+            // WAIT 0 returns at once with the number of replicas in sync: nothing to wait for, only the command to recognise.
+            await server.ExecuteAsync("WAIT", 0, 1).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase))
+        {
+            var endpoints = _connection.Endpoints;
+            Log.WaitNotSupported(_logger, _options.RequireReplicaAcks, endpoints, e);
+            throw new NotSupportedException(
+                $"RedisSessionStoreOptions.RequireReplicaAcks is {_options.RequireReplicaAcks}, but the server at {endpoints} does not support WAIT "
+                + $"({e.Message}); Garnet and some proxies do not. Nothing was written. Use redis-server (or a service with WAIT) with replicas, "
+                + "or set RequireReplicaAcks to 0.",
+                e);
+        }
+
+        Volatile.Write(ref _waitSupported, true);
     }
 
     private async Task<T> CallAsync<T>(Func<IDatabase, Task<T>> call, string operation, CancellationToken cancellationToken)

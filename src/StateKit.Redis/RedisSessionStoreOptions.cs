@@ -29,6 +29,30 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
     /// <value>The default value is <see cref="KeyConflictPolicy.LastWriterWins"/>.</value>
     public KeyConflictPolicy KeyConflictPolicy { get; set; } = KeyConflictPolicy.LastWriterWins;
 
+    /// <summary>
+    /// Gets or sets how many replicas must acknowledge each write before the store reports it: after every write the store
+    /// sends Redis <c>WAIT numreplicas timeout</c> (pipelined with the write, so still one round trip), and throws
+    /// <see cref="ReplicaAcknowledgementException"/> when fewer replicas acknowledged within <see cref="ReplicaAckTimeout"/>.
+    /// </summary>
+    /// <remarks>
+    /// This narrows, but does not close, the window in which a failover loses an acknowledged write: Redis stays
+    /// asynchronously replicated and a replica that acknowledged may still not be the one promoted. A failed
+    /// acknowledgement does not undo the write on the primary; it only stops the store from reporting it as safe.
+    /// <c>WAIT</c> blocks the connection it is sent on, so give a store that requires acknowledgements a multiplexer of its
+    /// own. Servers without <c>WAIT</c> (Garnet, some proxies) fail the first write with <see cref="System.NotSupportedException"/>
+    /// before anything is written. See docs/redis.md.
+    /// </remarks>
+    /// <value>The default value is 0: writes are reported as soon as the primary applied them.</value>
+    public int RequireReplicaAcks { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long each write waits for <see cref="RequireReplicaAcks"/> replicas to acknowledge it. Keep it well
+    /// below the multiplexer's <c>asyncTimeout</c> and the resilience layer's timeout, so a lagging replica surfaces as
+    /// <see cref="ReplicaAcknowledgementException"/> rather than as a timeout with an unknown outcome.
+    /// </summary>
+    /// <value>The default value is 500 milliseconds. Used only when <see cref="RequireReplicaAcks"/> is above 0.</value>
+    public TimeSpan ReplicaAckTimeout { get; set; } = RedisDefaults.ReplicaAckTimeout;
+
     /// <inheritdoc />
     protected override void CollectValidationErrors(ICollection<string> errors)
     {
@@ -45,6 +69,17 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
         if (!Enum.IsDefined(KeyConflictPolicy))
         {
             errors.Add($"KeyConflictPolicy {(int)KeyConflictPolicy} is not defined. Use KeyConflictPolicy.LastWriterWins or KeyConflictPolicy.Conflict.");
+        }
+
+        if (RequireReplicaAcks < 0)
+        {
+            errors.Add($"RequireReplicaAcks must be 0 (do not wait for replicas) or positive (was {RequireReplicaAcks}).");
+        }
+
+        if (RequireReplicaAcks > 0 && (ReplicaAckTimeout < TimeSpan.FromMilliseconds(1) || ReplicaAckTimeout.TotalMilliseconds > int.MaxValue))
+        {
+            // WAIT with a timeout of 0 blocks forever, and sub-millisecond values round down to it.
+            errors.Add($"ReplicaAckTimeout must be between 1 ms and {int.MaxValue} ms when RequireReplicaAcks is {RequireReplicaAcks} (was {ReplicaAckTimeout}): Redis WAIT with 0 would block the connection forever. Use e.g. 500 ms.");
         }
 
         if (!string.IsNullOrWhiteSpace(Configuration))

@@ -30,8 +30,9 @@ public static class RedisStateKitBuilderExtensions
     }
 
     /// <summary>
-    /// Keeps sessions in Redis (<see cref="RedisSessionStore"/>), over the <see cref="IConnectionMultiplexer"/> registered in DI,
-    /// or else over <see cref="RedisSessionStoreOptions.Configuration"/>. Options are validated at start-up.
+    /// Keeps sessions in Redis (<see cref="RedisSessionStore"/>), over a connection of its own when
+    /// <see cref="RedisSessionStoreOptions.Configuration"/> is set, else over the <see cref="IConnectionMultiplexer"/>
+    /// registered in DI. Each store (each tier) gets its own connection object. Options are validated at start-up.
     /// </summary>
     /// <param name="builder">The StateKit builder.</param>
     /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
@@ -42,23 +43,25 @@ public static class RedisStateKitBuilderExtensions
         var services = builder.Services;
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisSessionStoreOptions>, RedisConnectionValidator>());
 
-        // The connection is its own singleton so that the container disposes it (only when the store created it).
-        services.TryAddSingleton(sp =>
+        // One connection per store name, a singleton of its own so that the container disposes it (only when the store
+        // created it). A configuration string of the store's own wins over the shared multiplexer: that is how a critical
+        // tier that waits for replicas gets a connection no other tier's commands queue behind.
+        var name = builder.StoreName;
+        services.TryAddKeyedSingleton(name, (sp, _) =>
         {
-            var redis = sp.GetService<IConnectionMultiplexer>();
-            if (redis is not null)
+            var options = sp.GetRequiredService<IOptionsMonitor<RedisSessionStoreOptions>>().Get(name);
+            if (!string.IsNullOrWhiteSpace(options.Configuration))
             {
-                return new RedisConnection(redis);
+                return new RedisConnection(options.Configuration);
             }
 
-            var options = sp.GetRequiredService<IOptions<RedisSessionStoreOptions>>().Value;
-            return new RedisConnection(options.Configuration!);
+            return new RedisConnection(sp.GetRequiredService<IConnectionMultiplexer>());
         });
         return builder.UseStore<RedisSessionStoreOptions>(
             RedisDefaults.Kind,
             configure,
             (sp, options) => new RedisSessionStore(
-                sp.GetRequiredService<RedisConnection>(),
+                sp.GetRequiredKeyedService<RedisConnection>(name),
                 options,
                 sp.GetService<TimeProvider>(),
                 sp.GetService<ILogger<RedisSessionStore>>()));

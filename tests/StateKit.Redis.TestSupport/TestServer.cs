@@ -16,14 +16,15 @@ namespace StateKit.Redis.Testing;
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    private readonly Process? _process;
     private readonly GarnetServer? _garnet;
     private readonly DirectoryInfo? _dir;
+    private readonly ProcessStartInfo? _startInfo;
+    private Process? _process;
 
-    private TestServer(int port, Process? process, GarnetServer? garnet, DirectoryInfo? dir)
+    private TestServer(int port, ProcessStartInfo? startInfo, GarnetServer? garnet, DirectoryInfo? dir)
     {
         Port = port;
-        _process = process;
+        _startInfo = startInfo;
         _garnet = garnet;
         _dir = dir;
     }
@@ -33,9 +34,12 @@ public sealed class TestServer : IAsyncDisposable
     public string Endpoint => $"127.0.0.1:{Port}";
 
     /// <summary>Gets <c>redis-server</c> or <c>garnet</c>.</summary>
-    public string Kind => _process is not null ? "redis-server" : "garnet";
+    public string Kind => IsRealRedis ? "redis-server" : "garnet";
 
-    public bool IsRealRedis => _process is not null;
+    public bool IsRealRedis => _startInfo is not null;
+
+    /// <summary>Gets the process id of the running redis-server, or <see langword="null"/> when stopped or Garnet.</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
 
     /// <summary>Starts a standalone server: redis-server when present, else Garnet (unless a real server is required).</summary>
     public static async Task<TestServer> StartStandaloneAsync()
@@ -78,12 +82,8 @@ public sealed class TestServer : IAsyncDisposable
                 info.ArgumentList.Add(arg);
             }
 
-            var process = Process.Start(info)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var server = new TestServer(port, process, null, dir);
+            var server = new TestServer(port, info, null, dir);
+            server.Launch();
             if (await server.WaitForPingAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
             {
                 return server;
@@ -125,20 +125,56 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Kills the redis-server process (SIGKILL: no shutdown, no final save, as in a crash). What survives is what its
+    /// configuration persisted (e.g. <c>--appendonly yes --appendfsync always</c>); the test servers persist nothing by default.
+    /// </summary>
+    public async Task KillAsync()
     {
-        if (_process is not null)
+        if (!IsRealRedis)
         {
+            throw new NotSupportedException("Only a redis-server process can be killed and restarted; Garnet runs in-process.");
+        }
+
+        if (_process is { } process)
+        {
+            _process = null;
             try
             {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().ConfigureAwait(false);
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().ConfigureAwait(false);
             }
             catch (InvalidOperationException)
             {
             }
 
-            _process.Dispose();
+            process.Dispose();
+        }
+    }
+
+    /// <summary>Starts redis-server again after <see cref="KillAsync"/>: same port, same directory, same arguments.</summary>
+    public async Task RestartAsync()
+    {
+        await KillAsync().ConfigureAwait(false);
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            Launch();
+            if (await WaitForPingAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await KillAsync().ConfigureAwait(false);
+        }
+
+        throw new InvalidOperationException($"redis-server did not answer PING again on port {Port} after 3 attempts.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (IsRealRedis)
+        {
+            await KillAsync().ConfigureAwait(false);
         }
 
         _garnet?.Dispose();
@@ -156,6 +192,16 @@ public sealed class TestServer : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Launch()
+    {
+        var process = Process.Start(_startInfo!)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
     }
 
     private async Task<bool> WaitForPingAsync(TimeSpan timeout)

@@ -383,6 +383,32 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
     }
 
     [Fact]
+    public async Task UseRedis_TwoTiers_EachOnItsOwnConnectionAndPrefix()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(redis.Redis);
+        var criticalPrefix = RedisFixture.UniquePrefix("tier-critical");
+        var standardPrefix = RedisFixture.UniquePrefix("tier-standard");
+        services.AddStateKit(kit => kit
+            .AddTier("critical", t => t.UseRedis(redis.Configuration, o => o.KeyPrefix = criticalPrefix))
+            .AddTier("standard", t => t.UseRedis(o => o.KeyPrefix = standardPrefix))
+            .MapKey("cart", "critical")
+            .WithDefaultTier("standard"));
+        await using var provider = services.BuildServiceProvider();
+        var store = provider.GetRequiredService<ISessionStore>();
+
+        var session = store.Open(null);
+        session.Set("cart", 1, ContractJsonContext.Default.Int32);
+        session.Set("theme", 2, ContractJsonContext.Default.Int32);
+        await session.CommitAsync();
+
+        Assert.Single(redis.Admin.GetServer(redis.Server.Endpoint).Keys(pattern: criticalPrefix + "*"));
+        Assert.Single(redis.Admin.GetServer(redis.Server.Endpoint).Keys(pattern: standardPrefix + "*"));
+        Assert.Equal(1, await ReadAsync(store, session.Ticket!, "cart"));
+        Assert.Equal(2, await ReadAsync(store, session.Ticket!, "theme"));
+    }
+
+    [Fact]
     public void UseRedis_NoConnectionAndBadPrefix_FailsValidationWithEveryReason()
     {
         var services = new ServiceCollection();

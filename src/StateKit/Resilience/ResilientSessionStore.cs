@@ -41,6 +41,7 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     private readonly SemaphoreSlim _reconcileGate = new(1, 1);
     private readonly Dictionary<string, OutageRoute> _routes = new(StringComparer.Ordinal);
     private readonly Lock _routesLock = new();
+    private readonly ITimer? _recoveryTimer;
     private int _routeCount;
     private int _journalCount;
     private int _droppedSinceReport;
@@ -78,6 +79,12 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
 
         CircuitBreaker = new CircuitBreaker(Name, options.CircuitBreaker, _time, _logger);
         CircuitBreaker.StateChanged += OnCircuitStateChanged;
+        if (options.Outage == OutagePolicy.FallbackWithJournal)
+        {
+            // Journaled sessions are served from the fallback without asking the breaker, so when every active user has
+            // one, no request would ever probe the primary and the circuit would never close. The journal probes instead.
+            _recoveryTimer = _time.CreateTimer(static state => ((ResilientSessionStore)state!).OnBreakElapsed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>Raised after each reconciliation pass that found journaled sessions, with what it did.</summary>
@@ -203,6 +210,7 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     public void Dispose()
     {
         CircuitBreaker.StateChanged -= OnCircuitStateChanged;
+        _recoveryTimer?.Dispose();
         _limiter?.Dispose();
         _degradedGate.Dispose();
         _reconcileGate.Dispose();
@@ -560,6 +568,11 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
 
     private void OnCircuitStateChanged(object? sender, CircuitStateChange change)
     {
+        if (change.To == CircuitState.Open)
+        {
+            _recoveryTimer?.Change(_options.CircuitBreaker.BreakDuration, Timeout.InfiniteTimeSpan);
+        }
+
         if (change.To != CircuitState.Closed)
         {
             return;
@@ -578,6 +591,25 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
         {
             StartReconcile();
         }
+    }
+
+    /// <summary>The break is over: replay the journal, whose first call is the half-open probe. A failed probe re-opens the circuit and re-arms the timer.</summary>
+    private void OnBreakElapsed()
+    {
+        if (Volatile.Read(ref _journalCount) == 0)
+        {
+            return;
+        }
+
+        // A timer may fire a tick before the breaker's own clock says the break is over: a pass now would only be rejected.
+        var wait = CircuitBreaker.RetryAfter;
+        if (wait > TimeSpan.Zero)
+        {
+            _recoveryTimer?.Change(wait, Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        StartReconcile();
     }
 
     private void StartReconcile()

@@ -81,11 +81,21 @@ public sealed class ResilientSessionStoreTests : IDisposable
 
     private async Task<ReconciliationReport> RecoverAsync(ResilientSessionStore store)
     {
-        _chaos.Heal();
-        _time.Advance(Break);
+        var reported = new TaskCompletionSource<ReconciliationReport>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnReconciled(object? sender, ReconciliationReport report) => reported.TrySetResult(report);
+        store.Reconciled += OnReconciled;
+        try
+        {
+            _chaos.Heal();
 
-        // Its first call to the primary is the half-open probe that closes the circuit.
-        return await store.ReconcileAsync();
+            // The break ends and the store replays its journal by itself: its first call is the half-open probe that closes the circuit.
+            _time.Advance(Break);
+            return await reported.Task.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
+        }
+        finally
+        {
+            store.Reconciled -= OnReconciled;
+        }
     }
 
     [Fact]
@@ -223,6 +233,32 @@ public sealed class ResilientSessionStoreTests : IDisposable
         Assert.Equal("dark", await ReadAsync(_primary, ticket, "theme"));
         Assert.Equal("2", await ReadAsync(store, ticket, "cart")); // now from the primary again
         Assert.Single(reports);
+    }
+
+    [Fact]
+    public async Task FallbackWithJournal_OnlyJournaledSessionsInUse_TheJournalProbesAndClosesTheCircuit()
+    {
+        // Found by the real-Redis outage test: journaled sessions are served without asking the breaker, so with no
+        // other traffic nothing probed the primary, the circuit stayed open and the journal was never replayed.
+        var store = Create(OutagePolicy.FallbackWithJournal);
+        var ticket = await SeedAsync(("cart", "1"));
+        await OpenCircuitAsync(store);
+        await WriteAsync(store, ticket, "cart", "2", load: true);
+        _chaos.Heal();
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.Reconciled += (_, r) => closed.TrySetResult();
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("2", await ReadAsync(store, ticket, "cart")); // routed to the fallback: no probe
+        }
+
+        _time.Advance(Break);
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
+
+        Assert.Equal(CircuitState.Closed, store.CircuitBreaker.State);
+        Assert.Equal(0, store.JournalDepth);
+        Assert.Equal("2", await ReadAsync(_primary, ticket, "cart"));
     }
 
     [Fact]

@@ -1,0 +1,120 @@
+using System;
+using System.Diagnostics;
+using System.Threading.Tasks;
+using StackExchange.Redis;
+using StateKit.Caching;
+using StateKit.Redis.Testing;
+using StateKit.Testing;
+
+namespace StateKit.Redis.Tests;
+
+/// <summary>
+/// Two "nodes" over one Redis, each with its own multiplexer, store, pub/sub bus and near cache: a commit on one is seen
+/// on the other's next load once the message arrived, and a dropped subscription connection flushes the other's cache.
+/// </summary>
+public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    [Fact]
+    public async Task Commit_OnNodeA_IsSeenOnNodeBsNextLoad()
+    {
+        var prefix = RedisFixture.UniquePrefix("bus");
+        await using var a = await Node.StartAsync(redis.Configuration, prefix);
+        await using var b = await Node.StartAsync(redis.Configuration, prefix);
+        var session = a.Cache.Open(null);
+        session.Set("n", 1, ContractJsonContext.Default.Int32);
+        await session.CommitAsync();
+        var ticket = session.Ticket!;
+        Assert.Equal(1, await ReadAsync(b.Cache, ticket));
+        Assert.Equal(1, b.Cache.Count); // B holds version 1 now
+
+        var write = a.Cache.Open(ticket);
+        await write.LoadAsync();
+        write.Set("n", 2, ContractJsonContext.Default.Int32);
+        await write.CommitAsync();
+
+        // Pub/sub is asynchronous: wait (bounded) for B to hear it, then B's next load must be the new version.
+        await WaitUntilAsync(() => b.Cache.Count == 0);
+        Assert.Equal(2, await ReadAsync(b.Cache, ticket));
+    }
+
+    [Fact]
+    public async Task SubscriptionKilled_NodeBDropsEverythingItHolds()
+    {
+        var prefix = RedisFixture.UniquePrefix("bus-kill");
+        await using var b = await Node.StartAsync(redis.Configuration, prefix);
+        var store = new RedisSessionStore(redis.Redis, new RedisSessionStoreOptions { KeyPrefix = prefix });
+        var session = store.Open(null);
+        session.Set("n", 1, ContractJsonContext.Default.Int32);
+        await session.CommitAsync();
+        Assert.Equal(1, await ReadAsync(b.Cache, session.Ticket!));
+        Assert.Equal(1, b.Cache.Count);
+
+        // Messages sent while B's subscription is down would be lost: the bus must flush B instead.
+        await redis.Admin.GetServer(redis.Server.Endpoint).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+
+        await WaitUntilAsync(() => b.Cache.Count == 0);
+        await WaitUntilAsync(() => b.Redis.GetSubscriber().IsConnected(RedisChannel.Literal(prefix + "invalidations")));
+    }
+
+    [Fact]
+    public void Parse_OnlyIdAndVersion_AndRejectsGarbage()
+    {
+        Assert.True(RedisSessionInvalidationBus.TryParse("7:AAAAAAAAAAAAAAAAAAAAAA", out var one));
+        Assert.Equal(("AAAAAAAAAAAAAAAAAAAAAA", 7L), (one.SessionId, one.Version));
+        Assert.True(RedisSessionInvalidationBus.TryParse("*", out var all));
+        Assert.True(all.IsAll);
+        foreach (var bad in new[] { null, "", ":x", "7:", "-1:x", "x:y", "7" })
+        {
+            Assert.False(RedisSessionInvalidationBus.TryParse(bad, out _));
+        }
+    }
+
+    private static async Task<int> ReadAsync(ISessionStore store, string ticket)
+    {
+        var session = store.Open(ticket);
+        await session.LoadAsync();
+        return session.Get("n", ContractJsonContext.Default.Int32);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (!condition())
+        {
+            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "not within 10 s");
+            await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System);
+        }
+    }
+
+    private sealed class Node : IAsyncDisposable
+    {
+        private Node(ConnectionMultiplexer redis, RedisSessionInvalidationBus bus, NearCacheSessionStore cache)
+        {
+            Redis = redis;
+            Bus = bus;
+            Cache = cache;
+        }
+
+        public ConnectionMultiplexer Redis { get; }
+
+        public RedisSessionInvalidationBus Bus { get; }
+
+        public NearCacheSessionStore Cache { get; }
+
+        public static async Task<Node> StartAsync(string configuration, string prefix)
+        {
+            var redis = await ConnectionMultiplexer.ConnectAsync(configuration);
+            var bus = new RedisSessionInvalidationBus(redis, prefix);
+            var cache = new NearCacheSessionStore(new RedisSessionStore(redis, new RedisSessionStoreOptions { KeyPrefix = prefix }), new NearCacheOptions(), bus);
+            await WaitUntilAsync(() => redis.GetSubscriber().IsConnected(RedisChannel.Literal(prefix + "invalidations")));
+            return new Node(redis, bus, cache);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Cache.Dispose();
+            Bus.Dispose();
+            await Redis.DisposeAsync();
+        }
+    }
+}
