@@ -97,7 +97,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!RedisSessionIds.IsWellFormed(ticket))
+        if (!SessionIds.IsWellFormed(ticket))
         {
             Log.TicketRejected(_logger, "malformed");
             return null;
@@ -146,7 +146,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             return await CreateAsync(commit, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!RedisSessionIds.IsWellFormed(commit.Ticket))
+        if (!SessionIds.IsWellFormed(commit.Ticket))
         {
             Log.TicketRejected(_logger, "malformed");
             return SessionCommitResult.NotFound;
@@ -179,7 +179,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     {
         ArgumentNullException.ThrowIfNull(sessionId);
         cancellationToken.ThrowIfCancellationRequested();
-        return RedisSessionIds.IsWellFormed(sessionId)
+        return SessionIds.IsWellFormed(sessionId)
             && await RevokeCoreAsync(sessionId, null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -199,7 +199,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
 
         var userKey = UserKey(userId);
         var members = await CallAsync(db => db.SetMembersAsync(userKey), "revoke", cancellationToken).ConfigureAwait(false);
-        var ids = members.Select(m => (string?)m).Where(RedisSessionIds.IsWellFormed).Select(m => m!).ToArray();
+        var ids = members.Select(m => (string?)m).Where(SessionIds.IsWellFormed).Select(m => m!).ToArray();
         var revoked = await Task.WhenAll(ids.Select(id => RevokeOneAsync(id, userId, cancellationToken))).ConfigureAwait(false);
         if (members.Length > 0)
         {
@@ -274,7 +274,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         var absolute = now + _options.AbsoluteLifetime;
         for (var attempt = 0; ; attempt++)
         {
-            var id = RedisSessionIds.NewId();
+            var id = SessionIds.NewId();
             if (commit.BindUserId is not null)
             {
                 await AddToUserIndexAsync(commit.BindUserId, id, cancellationToken).ConfigureAwait(false);
@@ -420,7 +420,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
                 }
             }
 
-            var newId = RedisSessionIds.NewId();
+            var newId = SessionIds.NewId();
             var newKey = SessionKey(newId);
             var user = commit.BindUserId ?? oldUser;
             if (!string.IsNullOrEmpty(user))
@@ -511,7 +511,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
 
         var others = members.Where(m => m != id).ToArray();
         var exists = await CallAsync(
-            db => Task.WhenAll(others.Select(m => RedisSessionIds.IsWellFormed(m) ? db.KeyExistsAsync(SessionKey(m!)) : Task.FromResult(false))),
+            db => Task.WhenAll(others.Select(m => SessionIds.IsWellFormed(m) ? db.KeyExistsAsync(SessionKey(m!)) : Task.FromResult(false))),
             "bind",
             cancellationToken).ConfigureAwait(false);
         var dead = others.Where((_, i) => !exists[i]).ToArray();

@@ -283,7 +283,7 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
         var ticket = await CreateAsync(store, ("n", 1));
         var oldKey = (RedisKey)$"{_prefix}s:{{{ticket}}}";
         var exported = (RedisValue[])(await Db.ScriptEvaluateAsync(RedisScripts.Export.Text, [oldKey], [_time.GetUtcNow().ToUnixTimeMilliseconds()]))!;
-        var orphanKey = (RedisKey)$"{_prefix}s:{{{RedisSessionIds.NewId()}}}";
+        var orphanKey = (RedisKey)$"{_prefix}s:{{{SessionIds.NewId()}}}";
         await Db.ScriptEvaluateAsync(RedisScripts.Import.Text, [orphanKey], [_time.GetUtcNow().ToUnixTimeMilliseconds(), .. exported]);
 
         Assert.Equal(1, await ReadAsync(store, ticket, "n"));
@@ -309,7 +309,7 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
         await a.CommitAsync();
 
         // An entry whose session is gone, and one whose session was re-bound to someone else.
-        await Db.SetAddAsync(userKey, RedisSessionIds.NewId());
+        await Db.SetAddAsync(userKey, SessionIds.NewId());
         var other = store.Open(null);
         other.Set("n", 2, ContractJsonContext.Default.Int32);
         other.BindUser("frank");
