@@ -129,7 +129,8 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             throw new SessionTicketTooLargeException(ticket.Length, runtime.Options.MaxTicketLength);
         }
 
-        runtime.Channel.Write(context, name, ticket, tracked.Result.AbsoluteExpiresAt);
+        // A ticket re-issued by a load (sticky failover) comes without a commit result: the loaded session bounds it.
+        runtime.Channel.Write(context, name, ticket, tracked.Result.AbsoluteExpiresAt ?? tracked.Session.Loaded?.AbsoluteExpiresAt);
     }
 
     private void BufferResponse()
