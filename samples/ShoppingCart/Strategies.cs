@@ -1,4 +1,5 @@
 using System;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.IdentityModel.Tokens;
@@ -7,6 +8,7 @@ using StateKit.Jwt;
 using StateKit.Redis;
 using StateKit.AspNetCore;
 using StateKit.DependencyInjection;
+using StateKit.Sticky;
 
 namespace ShoppingCart;
 
@@ -37,8 +39,16 @@ internal static class Strategies
                         o.SigningKeys.Add(new SymmetricSecurityKey(Key(builder, "JwtSigningKey")) { KeyId = "sample-1" });
                     });
                     break;
+                case "sticky":
+                    // One node here; samples/ClusterDemo runs three behind YARP. A fresh key per run: tickets die with the process, as the state does.
+                    kit.UseSticky(o =>
+                    {
+                        o.NodeId = builder.Configuration["node"] ?? "node-1";
+                        o.Keys.Add(new StickyKey { Id = "demo", Secret = RandomNumberGenerator.GetBytes(32) });
+                    });
+                    break;
                 default:
-                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory, redis, clientside, jwt.");
+                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory, redis, clientside, jwt, sticky.");
             }
 
             kit.AddHttp();
@@ -70,6 +80,7 @@ internal sealed record Strategy(string Name, string Survives)
     public static Strategy Of(string name) => name switch
     {
         "memory" => new(name, "state lives in this process: a restart loses every cart"),
+        "sticky" => new(name, "state lives in the memory of the node that created it; the ticket names that node"),
         "redis" => new(name, "state lives in Redis: it survives app restarts and node loss"),
         "jwt" => new(name, "state lives in a signed token the browser keeps: it survives restarts, and the browser can read it"),
         "clientside" => new(name, "state lives in an encrypted blob the browser keeps: it survives restarts"),

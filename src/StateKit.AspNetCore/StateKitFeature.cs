@@ -159,14 +159,17 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             {
                 tracked.PresentedParts.TryGetValue(part, out var before);
                 next.TryGetValue(part, out var after);
-                SendOne(PartChannelName(name, part), before, after, tracked.Result.AbsoluteExpiresAt);
+                SendOne(PartChannelName(name, part), before, after, Expiry(tracked));
             }
 
             return;
         }
 
-        SendOne(name, tracked.Presented, tracked.Session.Ticket, tracked.Result.AbsoluteExpiresAt);
+        SendOne(name, tracked.Presented, tracked.Session.Ticket, Expiry(tracked));
     }
+
+    // A ticket re-issued by a load (sticky failover) comes without a commit result: the loaded session bounds it.
+    private static DateTimeOffset? Expiry(Tracked tracked) => tracked.Result.AbsoluteExpiresAt ?? tracked.Session.Loaded?.AbsoluteExpiresAt;
 
     private void SendOne(string name, string? presented, string? ticket, DateTimeOffset? expires)
     {

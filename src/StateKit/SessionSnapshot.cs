@@ -44,6 +44,13 @@ public sealed class SessionSnapshot
     /// <summary>Gets the user the session is bound to, or <see langword="null"/> for an anonymous session.</summary>
     public string? UserId { get; init; }
 
+    /// <summary>
+    /// Gets the ticket the client must carry from now on when the load itself moved the session (a sticky session
+    /// rehydrated on another node), or <see langword="null"/> when the presented ticket stays valid.
+    /// <see cref="StateSession"/> adopts it, so the transport sends it even when the request changes nothing.
+    /// </summary>
+    internal string? ReissuedTicket { get; init; }
+
     /// <summary>Gets when the session ends if it is not accessed again: the earlier of the idle and the absolute deadline.</summary>
     public DateTimeOffset ExpiresAt
     {

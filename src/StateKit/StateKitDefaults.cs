@@ -30,6 +30,12 @@ internal static class StateKitDefaults
 
     public const string ClientSidePurpose = "StateKit.ClientSide";
 
+    public const int StickyBackupQueueCapacity = 10_000;
+    public static readonly TimeSpan StickyBackupQueueFullTimeout = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan StickyDrainTimeout = TimeSpan.FromSeconds(20);
+    public const int StickyDrainParallelism = 8;
+    public const string StickyCookieName = "statekit";
+
     // Rough per-entry overhead (node, dictionary, snapshot, id) charged against InMemory MaxBytes.
     public const int InMemoryEntryOverheadBytes = 256;
 }

@@ -361,6 +361,12 @@ public sealed class StateSession
     {
         _snapshot = await _store.LoadAsync(_ticket!, cancellationToken).ConfigureAwait(false);
         _id = _snapshot?.Id;
+        if (_snapshot?.ReissuedTicket is { } reissued)
+        {
+            // The store moved the session while loading it (sticky failover): the client must carry the new ticket.
+            _ticket = reissued;
+        }
+
         _loaded = true;
     }
 

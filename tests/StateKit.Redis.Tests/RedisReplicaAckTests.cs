@@ -65,8 +65,9 @@ public sealed class RedisReplicaAckTests(RedisReplicaFixture servers, ITestOutpu
         Assert.Equal(0, error.Acknowledged);
         Assert.IsAssignableFrom<SessionStoreUnavailableException>(error);
 
-        // WAIT really waited for the replica, and gave up at the timeout (generous upper bound: a shared 2-core machine).
-        Assert.InRange(elapsed, AckTimeout - TimeSpan.FromMilliseconds(20), AckTimeout + TimeSpan.FromSeconds(2));
+        // WAIT really waited for the replica, and gave up at the timeout. The upper bound only rules out "hangs": CI shares
+        // two cores with every other test process, so scheduling alone can add seconds.
+        Assert.InRange(elapsed, AckTimeout - TimeSpan.FromMilliseconds(20), AckTimeout + TimeSpan.FromSeconds(10));
 
         // Honest about what failed: the primary applied the write; only its durability is unconfirmed.
         var reloaded = store.Open(session.Ticket);

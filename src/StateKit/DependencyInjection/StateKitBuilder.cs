@@ -1,14 +1,17 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
+using System.Linq;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StateKit.ClientSide;
 using StateKit.Diagnostics;
 using StateKit.Distributed;
 using StateKit.Memory;
+using StateKit.Sticky;
 
 namespace StateKit.DependencyInjection;
 
@@ -90,6 +93,45 @@ public sealed class StateKitBuilder
         Services.AddOptions<ClientSideSessionStoreOptions>()
             .PostConfigure<IServiceProvider>((options, sp) => options.KeyProvider ??= sp.GetService<IClientSideKeyProvider>());
         return this;
+    }
+
+    /// <summary>
+    /// Keeps sessions in this node's memory with tickets that name the node (<see cref="StickySessionStore"/>), for a
+    /// proxy with session affinity (StateKit.Yarp, or nginx/HAProxy routing on the ticket). Set
+    /// <see cref="StickySessionStoreOptions.BackupStoreName"/> to another registered store to survive node loss; a hosted
+    /// service then drains every session to it when the host stops.
+    /// </summary>
+    /// <param name="configure">Sets the node id and key ring (required) and changes the defaults.</param>
+    /// <returns>This builder.</returns>
+    public StateKitBuilder UseSticky(Action<StickySessionStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var name = StoreName;
+        Services.RemoveAllKeyed<StickySessionStore>(name);
+        Services.AddKeyedSingleton(name, (sp, _) =>
+        {
+            var options = sp.GetRequiredService<IOptionsMonitor<StickySessionStoreOptions>>().Get(name);
+            ISessionStore? backup = null;
+            if (options.BackupStoreName is { } backupName)
+            {
+                if (backupName == name)
+                {
+                    throw new InvalidOperationException($"The sticky store '{name}' cannot be its own backup. Register the backup with AddStore(\"backup\", s => ...) and set BackupStoreName = \"backup\".");
+                }
+
+                backup = sp.GetRequiredService<SessionStores>().GetStore(backupName);
+            }
+
+            return new StickySessionStore(options, backup, sp.GetService<TimeProvider>(), sp.GetService<ILogger<StickySessionStore>>());
+        });
+        // One drain per sticky store, however often UseSticky is called for it.
+        if (!Services.Any(d => d.ServiceType == typeof(StickyDrainService.Registration) && ((StickyDrainService.Registration?)d.ImplementationInstance)?.StoreName == name))
+        {
+            Services.AddSingleton(new StickyDrainService.Registration(name));
+            Services.AddSingleton<IHostedService>(sp => new StickyDrainService(sp.GetRequiredKeyedService<StickySessionStore>(name)));
+        }
+
+        return UseStore<StickySessionStoreOptions>(StickySessionStore.Kind, configure, (sp, _) => sp.GetRequiredKeyedService<StickySessionStore>(name));
     }
 
     /// <summary>

@@ -67,4 +67,26 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 71, EventName = "InvalidationPublishFailed", Level = LogLevel.Warning, Message = "Near cache of store {Store} could not publish an invalidation; other nodes may serve this session from memory until their entries age out.")]
     public static partial void InvalidationPublishFailed(ILogger logger, string store, Exception exception);
+
+    // 40-59: sticky sessions (20-39 are reserved).
+    [LoggerMessage(EventId = 40, EventName = "StickySessionLost", Level = LogLevel.Warning, Message = "A sticky session owned by another node could not be recovered ({Reason}); the user starts a new session.")]
+    public static partial void StickySessionLost(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 41, EventName = "StickySessionRehydrated", Level = LogLevel.Information, Message = "Took over a sticky session from the backup store ({Cause}).")]
+    public static partial void StickySessionRehydrated(ILogger logger, string cause);
+
+    [LoggerMessage(EventId = 42, EventName = "StickyBackupWriteDropped", Level = LogLevel.Debug, Message = "A write-behind replication was not made ({Reason}); the session's next change or the drain retries it.")]
+    public static partial void StickyBackupWriteDropped(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 43, EventName = "StickyBackupWriteFailed", Level = LogLevel.Warning, Message = "A write-behind replication to the backup store failed; the session's next change or the drain retries it.")]
+    public static partial void StickyBackupWriteFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 44, EventName = "StickyDrained", Level = LogLevel.Information, Message = "Drained node {NodeId}: flushed {Flushed} of {Sessions} live sessions to the backup store in {ElapsedMs} ms ({Failed} failed, {Remaining} not reached before the deadline).")]
+    public static partial void StickyDrained(ILogger logger, string nodeId, int flushed, int sessions, long elapsedMs, int failed, int remaining);
+
+    [LoggerMessage(EventId = 45, EventName = "StickyDrainWithoutBackup", Level = LogLevel.Warning, Message = "Node {NodeId} stops with {Sessions} live sessions and no backup store: they are lost.")]
+    public static partial void StickyDrainWithoutBackup(ILogger logger, string nodeId, int sessions);
+
+    [LoggerMessage(EventId = 46, EventName = "StickyTicketRejected", Level = LogLevel.Debug, Message = "A sticky ticket was rejected and loads as no session: {Reason}.")]
+    public static partial void StickyTicketRejected(ILogger logger, string reason);
 }

@@ -67,4 +67,19 @@ internal static class StateKitTelemetry
 
     public static readonly Counter<long> NearCacheInvalidations = Meter.CreateCounter<long>(
         "statekit.nearcache.invalidations", "{message}", "Invalidation messages a near cache received (one session, or everything after a reconnect).");
+
+    public static readonly UpDownCounter<long> BackupQueueLength = Meter.CreateUpDownCounter<long>(
+        "statekit.sticky.backup.queue.length", "{session}", "Sessions waiting in a sticky store's write-behind queue for their copy in the backup store.");
+
+    public static readonly Histogram<double> BackupLag = Meter.CreateHistogram<double>(
+        "statekit.sticky.backup.lag", "s", "Time from a sticky session's first queued change to its write in the backup store: how stale the backup copy was.");
+
+    public static readonly Counter<long> BackupDropped = Meter.CreateCounter<long>(
+        "statekit.sticky.backup.dropped", "{write}", "Write-behind replications not made, tagged with the reason (queue_full, error, evicted, missing); the session's next change or the drain retries them.");
+
+    public static readonly Counter<long> SessionsLost = Meter.CreateCounter<long>(
+        "statekit.sticky.sessions.lost", "{session}", "Sticky tickets that reached a node which could not recover their session (owner gone and no backup copy), tagged with the reason.");
+
+    public static readonly Counter<long> SessionsRehydrated = Meter.CreateCounter<long>(
+        "statekit.sticky.sessions.rehydrated", "{session}", "Sticky sessions a node took over from the backup store (after failover, a redistribution or an eviction).");
 }

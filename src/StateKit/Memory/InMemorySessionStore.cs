@@ -228,6 +228,91 @@ public sealed class InMemorySessionStore : ISessionStore
         }
     }
 
+    /// <summary>
+    /// Puts a whole session under the id it already has elsewhere (the sticky store's rehydration from a backup),
+    /// replacing any copy held here. The bounds apply as to any write.
+    /// </summary>
+    internal SessionSnapshot Import(SessionSnapshot session)
+    {
+        var now = _time.GetUtcNow();
+        var values = new Dictionary<string, ReadOnlyMemory<byte>>(session.Values, StringComparer.Ordinal);
+        var payload = SessionPayload.Size(values);
+        CheckPayload(payload);
+        var entry = new Entry(session.Id, values, session.CreatedAt, session.AbsoluteExpiresAt, _options.IdleTimeout)
+        {
+            Version = session.Version,
+            LastAccessedAt = now,
+        };
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(session.Id, out var existing))
+            {
+                Remove(existing);
+            }
+
+            _entries.Add(entry.Id, entry);
+            ChargeBytes(entry, payload);
+            if (session.UserId is not null)
+            {
+                BindUser(entry, session.UserId);
+            }
+
+            Touch(entry);
+            TrimToBounds(now, keep: entry);
+            return ToSnapshot(entry);
+        }
+    }
+
+    /// <summary>Reads a live session without touching it: no sliding, no change to its place in the LRU order.</summary>
+    internal SessionSnapshot? Peek(string id)
+    {
+        lock (_gate)
+        {
+            return _entries.TryGetValue(id, out var entry) && !entry.IsExpired(_time.GetUtcNow()) ? ToSnapshot(entry) : null;
+        }
+    }
+
+    /// <summary>Every live session, most recently used first: what a drain flushes.</summary>
+    internal List<SessionSnapshot> LiveSessions()
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            var live = new List<SessionSnapshot>(_entries.Count);
+            for (var entry = _hot; entry is not null; entry = entry.Colder)
+            {
+                if (!entry.IsExpired(now))
+                {
+                    live.Add(ToSnapshot(entry));
+                }
+            }
+
+            return live;
+        }
+    }
+
+    /// <summary>The ids of the live sessions bound to a user.</summary>
+    internal List<string> SessionIdsOf(string userId)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            var ids = new List<string>();
+            if (_sessionsByUser.TryGetValue(userId, out var set))
+            {
+                foreach (var id in set)
+                {
+                    if (_entries.TryGetValue(id, out var entry) && !entry.IsExpired(now))
+                    {
+                        ids.Add(id);
+                    }
+                }
+            }
+
+            return ids;
+        }
+    }
+
     private SessionCommitResult Create(SessionCommit commit, DateTimeOffset now)
     {
         var values = SessionPayload.Apply(null, commit);

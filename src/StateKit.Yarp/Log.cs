@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace StateKit.Yarp;
+
+/// <summary>StateKit.Yarp's log events. Ids and names are a shipped contract: never renumber, only add.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, EventName = "AffinityTicketRejected", Level = LogLevel.Debug, Message = "A StateKit ticket failed verification; the request is routed as if it had none.")]
+    public static partial void TicketRejected(ILogger logger);
+
+    [LoggerMessage(EventId = 2, EventName = "AffinityNodeUnavailable", Level = LogLevel.Information, Message = "The node {NodeId} a StateKit ticket names is not an available destination; the cluster's failure policy applies.")]
+    public static partial void NodeUnavailable(ILogger logger, string nodeId);
+}

@@ -1,0 +1,24 @@
+using System.Collections.Generic;
+using StateKit.Sticky;
+
+namespace StateKit.Yarp;
+
+/// <summary>Settings of the StateKit session-affinity policy for YARP.</summary>
+/// <remarks>
+/// Turn it on per cluster in YARP's configuration: <c>"SessionAffinity": { "Enabled": true, "Policy": "StateKit",
+/// "AffinityKeyName": "statekit", "FailurePolicy": "Redistribute" }</c>. <c>AffinityKeyName</c> is the cookie that
+/// carries the ticket (StateKit.AspNetCore's default name is <c>statekit</c>). <c>FailurePolicy</c> says what happens
+/// when the node a ticket names is unhealthy or gone: <c>Redistribute</c> (YARP's default: load-balance, and the node
+/// that gets the request takes the session over from the backup store) or <c>Return503Error</c>.
+/// </remarks>
+public sealed class StateKitAffinityOptions
+{
+    /// <summary>The policy's name, for <c>SessionAffinity.Policy</c> in YARP's cluster configuration.</summary>
+    public const string PolicyName = "StateKit";
+
+    /// <summary>
+    /// Gets the key ring that verifies tickets: the same keys as the app nodes' <see cref="StickySessionStoreOptions.Keys"/>.
+    /// A ticket that fails verification is routed like a request without one.
+    /// </summary>
+    public IList<StickyKey> Keys { get; } = new List<StickyKey>();
+}

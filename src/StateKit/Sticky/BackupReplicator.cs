@@ -1,0 +1,321 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using StateKit.Diagnostics;
+using StateKit.Memory;
+
+namespace StateKit.Sticky;
+
+/// <summary>
+/// Write-behind replication of a sticky store's sessions to its backup store: a bounded queue of session ids, each
+/// queued at most once however often it changes (coalescing), and one background loop that writes the session's
+/// latest state, read from memory at write time, as a whole.
+/// </summary>
+internal sealed class BackupReplicator : IAsyncDisposable
+{
+    private readonly InMemorySessionStore _memory;
+    private readonly ISessionStore _backup;
+    private readonly StickySessionStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?> _storeTag;
+    private readonly Channel<string> _queue;
+    private readonly Lock _gate = new();
+
+    // Session id -> timestamp of its first queued change: the pending set that makes the queue coalesce.
+    private readonly Dictionary<string, long> _pending = new(StringComparer.Ordinal);
+
+    // Session id -> when its backup copy was last written or read: read-only sessions are refreshed before the backup expires them.
+    private readonly Dictionary<string, DateTimeOffset> _refreshedAt = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _worker;
+    private volatile bool _draining;
+    private int _writing;
+
+    public BackupReplicator(InMemorySessionStore memory, ISessionStore backup, StickySessionStoreOptions options, TimeProvider time, ILogger logger, KeyValuePair<string, object?> storeTag)
+    {
+        _memory = memory;
+        _backup = backup;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _storeTag = storeTag;
+        _queue = Channel.CreateBounded<string>(new BoundedChannelOptions(options.BackupQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _worker = Task.Run(RunAsync);
+    }
+
+    /// <summary>Gets how many sessions wait for replication.</summary>
+    public int QueueLength
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pending.Count;
+            }
+        }
+    }
+
+    /// <summary>Gets how many replications are queued or being written: 0 once the backup has caught up.</summary>
+    internal int InFlight => QueueLength + Volatile.Read(ref _writing);
+
+    /// <summary>Queues a session for replication, unless it is queued already.</summary>
+    public ValueTask EnqueueAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (_draining)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        lock (_gate)
+        {
+            // Coalescing: the worker reads the latest state when it writes, so one queued id covers every change.
+            if (!_pending.TryAdd(sessionId, _time.GetTimestamp()))
+            {
+                return ValueTask.CompletedTask;
+            }
+        }
+
+        if (_queue.Writer.TryWrite(sessionId))
+        {
+            StateKitTelemetry.BackupQueueLength.Add(1, _storeTag);
+            return ValueTask.CompletedTask;
+        }
+
+        return _options.BackupQueueFullMode == StickyBackupQueueFullMode.Wait && _options.BackupQueueFullTimeout > TimeSpan.Zero
+            ? WaitForRoomAsync(sessionId, cancellationToken)
+            : Dropped(sessionId);
+    }
+
+    /// <summary>Queues a session that was only read, when its backup copy has not been refreshed for a quarter of the idle timeout.</summary>
+    public ValueTask RefreshIfDueAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            if (_refreshedAt.TryGetValue(sessionId, out var at) && now - at < _options.IdleTimeout / 4)
+            {
+                return ValueTask.CompletedTask;
+            }
+        }
+
+        return EnqueueAsync(sessionId, cancellationToken);
+    }
+
+    /// <summary>Records that the backup copy is fresh (written, created, or just read by a rehydration).</summary>
+    public void MarkRefreshed(string sessionId)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            _refreshedAt[sessionId] = now;
+            if (_refreshedAt.Count > _options.MaxSessions)
+            {
+                // Bounded like the store: forget entries old enough to be due anyway; a forgotten one only costs an early refresh.
+                var due = now - (_options.IdleTimeout / 4);
+                var stale = new List<string>();
+                foreach (var (id, at) in _refreshedAt)
+                {
+                    if (at <= due)
+                    {
+                        stale.Add(id);
+                    }
+                }
+
+                foreach (var id in stale)
+                {
+                    _refreshedAt.Remove(id);
+                }
+
+                if (_refreshedAt.Count > _options.MaxSessions)
+                {
+                    _refreshedAt.Clear();
+                }
+            }
+        }
+    }
+
+    /// <summary>Forgets a deleted session: nothing of it is left to replicate.</summary>
+    public void Forget(string sessionId)
+    {
+        lock (_gate)
+        {
+            _refreshedAt.Remove(sessionId);
+            if (_pending.Remove(sessionId))
+            {
+                StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
+            }
+        }
+    }
+
+    /// <summary>Writes a session's whole state under its id. <see cref="SessionCommitOutcome.NotFound"/> means the backup no longer has it.</summary>
+    public async ValueTask<SessionCommitOutcome> WriteAsync(SessionSnapshot session, CancellationToken cancellationToken)
+    {
+        var result = await _backup.CommitAsync(
+            new SessionCommit
+            {
+                Ticket = session.Id,
+                Upserts = session.Values,
+                ClearExisting = true,
+                BindUserId = session.UserId,
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == SessionCommitOutcome.Committed)
+        {
+            MarkRefreshed(session.Id);
+        }
+
+        return result.Outcome;
+    }
+
+    /// <summary>Stops the loop: what is still queued is left for the drain, which writes every live session anyway.</summary>
+    public async Task StopForDrainAsync(CancellationToken cancellationToken)
+    {
+        _draining = true;
+        _queue.Writer.TryComplete();
+        try
+        {
+            await _worker.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The deadline passed while a write was in flight; the drain rewrites that session anyway.
+        }
+
+        lock (_gate)
+        {
+            StateKitTelemetry.BackupQueueLength.Add(-_pending.Count, _storeTag);
+            _pending.Clear();
+        }
+    }
+
+    /// <summary>Abandons whatever is queued: what an abrupt stop loses.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _draining = true;
+        _queue.Writer.TryComplete();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _worker.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        lock (_gate)
+        {
+            StateKitTelemetry.BackupQueueLength.Add(-_pending.Count, _storeTag);
+            _pending.Clear();
+        }
+
+        _stop.Dispose();
+    }
+
+    private async ValueTask WaitForRoomAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.BackupQueueFullTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        try
+        {
+            await _queue.Writer.WriteAsync(sessionId, linked.Token).ConfigureAwait(false);
+            StateKitTelemetry.BackupQueueLength.Add(1, _storeTag);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            await Dropped(sessionId).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private ValueTask Dropped(string sessionId)
+    {
+        lock (_gate)
+        {
+            _pending.Remove(sessionId);
+        }
+
+        CountDropped("queue_full");
+        return ValueTask.CompletedTask;
+    }
+
+    private void CountDropped(string reason)
+    {
+        StateKitTelemetry.BackupDropped.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, reason));
+        Log.StickyBackupWriteDropped(_logger, reason);
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        var stop = _stop.Token;
+        while (await reader.WaitToReadAsync(stop).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var sessionId))
+            {
+                long queuedAt;
+                lock (_gate)
+                {
+                    if (!_pending.Remove(sessionId, out queuedAt))
+                    {
+                        continue;
+                    }
+
+                    _writing = 1;
+                }
+
+                StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
+                try
+                {
+                    if (!_draining)
+                    {
+                        await ReplicateAsync(sessionId, queuedAt, stop).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    Volatile.Write(ref _writing, 0);
+                }
+            }
+        }
+    }
+
+    private async Task ReplicateAsync(string sessionId, long queuedAt, CancellationToken stop)
+    {
+        // The latest state, read now: every change queued since this id was queued is in it.
+        var session = _memory.Peek(sessionId);
+        if (session is null)
+        {
+            // Deleted or expired (nothing to copy), or evicted by the memory bound before its turn (the copy stays one write behind).
+            CountDropped("evicted");
+            return;
+        }
+
+        try
+        {
+            var outcome = await WriteAsync(session, stop).ConfigureAwait(false);
+            StateKitTelemetry.BackupLag.Record(_time.GetElapsedTime(queuedAt).TotalSeconds, _storeTag);
+            if (outcome == SessionCommitOutcome.NotFound)
+            {
+                // The backup expired or revoked it: never resurrected by a replication.
+                CountDropped("missing");
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            StateKitTelemetry.BackupDropped.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, "error"));
+            Log.StickyBackupWriteFailed(_logger, e);
+        }
+    }
+}

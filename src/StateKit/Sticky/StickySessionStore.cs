@@ -1,0 +1,506 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Diagnostics;
+using StateKit.Memory;
+
+namespace StateKit.Sticky;
+
+/// <summary>
+/// Keeps sessions in the memory of the node that created them — the fastest store there is — and hands out tickets
+/// that name that node, signed with a key ring, so a proxy can route each user back to it. With a backup store, every
+/// change is copied behind the request (write-behind), another node takes a session over when its owner is gone, and
+/// a stopping node drains every session to the backup.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A ticket is <c>s1.{keyId}.{nodeId}.{sessionId}.{issuedAt}.{mac}</c> (see <see cref="StickyTicket"/>): a client can
+/// neither forge a session id nor choose a node. A ticket that names another node, or a session this node no longer
+/// holds, is looked up in the backup store; when found, this node takes the session over and re-issues the ticket in
+/// its own name (even on a request that changes nothing). Without a backup, such a session is lost: counted in
+/// <c>statekit.sticky.sessions.lost</c> and logged.
+/// </para>
+/// <para>
+/// With a backup store, the session id is the backup's own id (the first commit of a session creates it there,
+/// synchronously, once), so any node finds the copy without a map; later changes reach the backup behind the request.
+/// Deletions, revocations and id rotations go to the backup synchronously, so failover never resurrects them.
+/// </para>
+/// </remarks>
+public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
+{
+    internal const string Kind = "sticky";
+
+    private readonly StickySessionStoreOptions _options;
+    private readonly InMemorySessionStore _memory;
+    private readonly ISessionStore? _backup;
+    private readonly BackupReplicator? _replicator;
+    private readonly StickyKey[] _keys;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?> _storeTag;
+
+    /// <summary>Initializes a new instance of the <see cref="StickySessionStore"/> class.</summary>
+    /// <param name="options">The store's settings; validated here.</param>
+    /// <param name="backup">A server-side store that keeps a copy of every session, or <see langword="null"/> for none.</param>
+    /// <param name="timeProvider">The clock, or <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid; the message lists each one.</exception>
+    /// <exception cref="ArgumentException"><paramref name="backup"/> keeps its state on the client or in a process.</exception>
+    public StickySessionStore(StickySessionStoreOptions options, ISessionStore? backup = null, TimeProvider? timeProvider = null, ILogger<StickySessionStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.ThrowIfInvalid();
+        if (backup is not null && backup.Capabilities.Location != StateLocation.Server)
+        {
+            throw new ArgumentException(
+                $"The backup store keeps its state in {backup.Capabilities.Location}; a sticky store's backup must be server-side (Redis, a shared distributed cache) so that another node can read it.",
+                nameof(backup));
+        }
+
+        _options = options;
+        _backup = backup;
+        _keys = [.. options.Keys];
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        var storeName = options.Name ?? Kind;
+        _storeTag = new(StateKitTelemetry.StoreTag, storeName);
+        _memory = new InMemorySessionStore(
+            new InMemorySessionStoreOptions
+            {
+                Name = storeName,
+                IdleTimeout = options.IdleTimeout,
+                AbsoluteLifetime = options.AbsoluteLifetime,
+                MaxPayloadBytes = options.MaxPayloadBytes,
+                MaxSessions = options.MaxSessions,
+                MaxBytes = options.MaxBytes,
+            },
+            _time);
+        if (backup is not null)
+        {
+            _replicator = new BackupReplicator(_memory, backup, options, _time, _logger, _storeTag);
+        }
+
+        Capabilities = new SessionStoreCapabilities
+        {
+            Location = StateLocation.Process,
+            MaxPayloadBytes = Math.Min(options.MaxPayloadBytes, backup?.Capabilities.MaxPayloadBytes ?? int.MaxValue),
+            SurvivesNodeLoss = backup is not null,
+            Concurrency = ConcurrencyGuarantee.CompareAndSet,
+            Revocation = RevocationSupport.ById | RevocationSupport.ByUser,
+            SupportsBlindWrites = true,
+        };
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// State lives in one node's process; it survives the loss of that node only when a backup store is configured, and
+    /// then up to the changes still in the write-behind queue. Compare-and-set holds on the owner node. Revocation acts
+    /// on this node's memory and on the backup copy.
+    /// </remarks>
+    public SessionStoreCapabilities Capabilities { get; }
+
+    /// <summary>Gets the id of this node, named in every ticket it issues.</summary>
+    public string NodeId => _options.NodeId;
+
+    /// <summary>Gets how many sessions this node holds in memory, expired ones not yet trimmed included.</summary>
+    public int Count => _memory.Count;
+
+    /// <summary>Gets how many bytes this node charges against <see cref="StickySessionStoreOptions.MaxBytes"/>.</summary>
+    public long Bytes => _memory.Bytes;
+
+    /// <summary>Gets how many sessions wait for their copy in the backup store; 0 without a backup.</summary>
+    public int BackupQueueLength => _replicator?.QueueLength ?? 0;
+
+    /// <summary>Gets how many replications are queued or being written; 0 once the backup has caught up.</summary>
+    internal int BackupInFlight => _replicator?.InFlight ?? 0;
+
+    /// <inheritdoc />
+    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!TryRead(ticket, out var contents))
+        {
+            return null;
+        }
+
+        var session = await _memory.LoadAsync(contents.SessionId, cancellationToken).ConfigureAwait(false);
+        if (session is not null)
+        {
+            if (_replicator is not null)
+            {
+                await _replicator.RefreshIfDueAsync(session.Id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            session = await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
+        }
+
+        return session is null || contents.NodeId == NodeId ? session : Reissued(session);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!commit.HasChanges)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        if (commit.Ticket is null)
+        {
+            return await CreateAsync(commit, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!TryRead(commit.Ticket, out var contents))
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        var id = contents.SessionId;
+        var current = _memory.Peek(id) ?? await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
+        if (commit.Revoke || (!stale && SessionPayload.Apply(current.Values, commit).Count == 0))
+        {
+            // Deleted in the backup first, so that no node can take over what this one deletes.
+            await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
+            return await _memory.CommitAsync(Retarget(commit, id, rotate: false), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (commit.RotateId && _backup is not null && !stale)
+        {
+            return await RotateWithBackupAsync(commit, id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await _memory.CommitAsync(Retarget(commit, id, commit.RotateId), cancellationToken).ConfigureAwait(false);
+        if (result.Outcome != SessionCommitOutcome.Committed)
+        {
+            return result;
+        }
+
+        if (_replicator is not null)
+        {
+            await _replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A new inner ticket (rotation), or a ticket naming another node: the client carries one in this node's name.
+        return result.Ticket is not null || contents.NodeId != NodeId
+            ? result with { Ticket = Issue(result.SessionId!) }
+            : result;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        cancellationToken.ThrowIfCancellationRequested();
+        var inBackup = false;
+        if (_backup is not null && SessionIds.IsWellFormed(sessionId))
+        {
+            inBackup = await DeleteFromBackupAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var here = await _memory.RevokeAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return here || inBackup;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Ends the user's sessions held by this node, and their backup copies. Sessions of the same user on other nodes are theirs to revoke.</remarks>
+    public async ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_backup is not null)
+        {
+            foreach (var id in _memory.SessionIdsOf(userId))
+            {
+                await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return await _memory.RevokeUserAsync(userId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Flushes every live session of this node to the backup store, within <see cref="StickySessionStoreOptions.DrainTimeout"/>,
+    /// and stops write-behind replication. Called at shutdown by the hosted service <c>UseSticky</c> registers, after the
+    /// server has finished its requests; call it yourself when you build the store by hand.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the drain before its deadline (the host's shutdown timeout).</param>
+    /// <returns>How many sessions were flushed, failed, or not reached.</returns>
+    public async Task<StickyDrainResult> DrainAsync(CancellationToken cancellationToken = default)
+    {
+        var started = _time.GetTimestamp();
+        if (_replicator is null)
+        {
+            var count = _memory.LiveSessions().Count;
+            if (count > 0)
+            {
+                Log.StickyDrainWithoutBackup(_logger, NodeId, count);
+            }
+
+            return new StickyDrainResult { Sessions = count, HasBackup = false };
+        }
+
+        using var deadline = new CancellationTokenSource(_options.DrainTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        var token = linked.Token;
+        await _replicator.StopForDrainAsync(token).ConfigureAwait(false);
+
+        var live = _memory.LiveSessions();
+        var flushed = 0;
+        var failed = 0;
+        try
+        {
+            await Parallel.ForEachAsync(
+                live,
+                new ParallelOptions { MaxDegreeOfParallelism = StateKitDefaults.StickyDrainParallelism, CancellationToken = token },
+                async (session, ct) =>
+                {
+                    try
+                    {
+                        var outcome = await _replicator.WriteAsync(session, ct).ConfigureAwait(false);
+                        Interlocked.Increment(ref outcome == SessionCommitOutcome.Committed ? ref flushed : ref failed);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        Interlocked.Increment(ref failed);
+                        Log.StickyBackupWriteFailed(_logger, e);
+                    }
+                }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The deadline passed: what was not reached is reported as Remaining.
+        }
+
+        var result = new StickyDrainResult
+        {
+            Sessions = live.Count,
+            Flushed = flushed,
+            Failed = failed,
+            Elapsed = _time.GetElapsedTime(started),
+            HasBackup = true,
+        };
+        Log.StickyDrained(_logger, NodeId, result.Flushed, result.Sessions, (long)result.Elapsed.TotalMilliseconds, result.Failed, result.Remaining);
+        return result;
+    }
+
+    /// <summary>Stops write-behind replication at once, abandoning what is queued (what an abrupt stop loses). Does not drain.</summary>
+    /// <returns>A task that completes when the replication loop has stopped.</returns>
+    public ValueTask DisposeAsync() => _replicator?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    private async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, CancellationToken cancellationToken)
+    {
+        if (_backup is null)
+        {
+            var created = await _memory.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+            return created.Outcome == SessionCommitOutcome.Committed ? created with { Ticket = Issue(created.SessionId!) } : created;
+        }
+
+        // The backup mints the id, so every node can find the copy by the id in the ticket: one synchronous write per new session.
+        var values = SessionPayload.Apply(null, commit);
+        if (values.Count == 0)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        CheckPayload(values);
+        var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+        if (inBackup.Outcome != SessionCommitOutcome.Committed)
+        {
+            return inBackup;
+        }
+
+        var now = _time.GetUtcNow();
+        var session = _memory.Import(new SessionSnapshot(BackupId(inBackup), inBackup.Version, values)
+        {
+            CreatedAt = now,
+            LastAccessedAt = now,
+            AbsoluteExpiresAt = now + _options.AbsoluteLifetime,
+            IdleTimeout = _options.IdleTimeout,
+            UserId = commit.BindUserId,
+        });
+        _replicator!.MarkRefreshed(session.Id);
+        return Committed(session, Issue(session.Id));
+    }
+
+    private async ValueTask<SessionCommitResult> RotateWithBackupAsync(SessionCommit commit, string id, CancellationToken cancellationToken)
+    {
+        // Apply the changes here, then move the whole session to a new backup id (minted by the backup), then drop the old one.
+        var changes = Retarget(commit, id, rotate: false);
+        if (changes.HasChanges)
+        {
+            var applied = await _memory.CommitAsync(changes, cancellationToken).ConfigureAwait(false);
+            if (applied.Outcome != SessionCommitOutcome.Committed)
+            {
+                return applied;
+            }
+        }
+
+        if (_memory.Peek(id) is not { } session)
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        var moved = await _backup!.CommitAsync(
+            new SessionCommit { Upserts = session.Values, BindUserId = session.UserId },
+            cancellationToken).ConfigureAwait(false);
+        var newId = BackupId(moved);
+        await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
+        await _memory.RevokeAsync(id, cancellationToken).ConfigureAwait(false);
+        var rotated = _memory.Import(new SessionSnapshot(newId, session.Version, session.Values)
+        {
+            CreatedAt = session.CreatedAt,
+            LastAccessedAt = session.LastAccessedAt,
+            AbsoluteExpiresAt = session.AbsoluteExpiresAt,
+            IdleTimeout = session.IdleTimeout,
+            UserId = session.UserId,
+        });
+        _replicator!.MarkRefreshed(newId);
+        return Committed(rotated, Issue(newId));
+    }
+
+    private async ValueTask<SessionSnapshot?> RehydrateAsync(StickyTicket.Contents contents, CancellationToken cancellationToken)
+    {
+        var foreign = contents.NodeId != NodeId;
+        if (_backup is null)
+        {
+            if (foreign)
+            {
+                Lost("no_backup");
+            }
+
+            return null;
+        }
+
+        var copy = await _backup.LoadAsync(contents.SessionId, cancellationToken).ConfigureAwait(false);
+        if (copy is null)
+        {
+            if (foreign)
+            {
+                Lost("not_in_backup");
+            }
+
+            return null;
+        }
+
+        var session = _memory.Import(copy);
+        _replicator!.MarkRefreshed(session.Id);
+        StateKitTelemetry.SessionsRehydrated.Add(1, _storeTag);
+        Log.StickySessionRehydrated(_logger, foreign ? "owner node gone or bypassed" : "no longer in this node's memory");
+        return session;
+    }
+
+    private async ValueTask<bool> DeleteFromBackupAsync(string id, CancellationToken cancellationToken)
+    {
+        _replicator?.Forget(id);
+        if (_backup is null)
+        {
+            return false;
+        }
+
+        if (_backup.Capabilities.Revocation.HasFlag(RevocationSupport.ById))
+        {
+            return await _backup.RevokeAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await _backup.CommitAsync(new SessionCommit { Ticket = id, Revoke = true }, cancellationToken).ConfigureAwait(false);
+        return result.Outcome == SessionCommitOutcome.Deleted;
+    }
+
+    private void Lost(string reason)
+    {
+        StateKitTelemetry.SessionsLost.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, reason));
+        Log.StickySessionLost(_logger, reason);
+    }
+
+    private bool TryRead(string? ticket, out StickyTicket.Contents contents)
+    {
+        if (!StickyTicket.TryRead(ticket, _keys, out contents))
+        {
+            Log.StickyTicketRejected(_logger, "malformed, unknown key or bad MAC");
+            return false;
+        }
+
+        // No session outlives its absolute lifetime, and no ticket is issued in the future (a minute of clock skew allowed).
+        var now = _time.GetUtcNow();
+        if (now - contents.IssuedAt > _options.AbsoluteLifetime || contents.IssuedAt - now > TimeSpan.FromMinutes(1))
+        {
+            Log.StickyTicketRejected(_logger, "outside the absolute lifetime");
+            return false;
+        }
+
+        if (!SessionIds.IsWellFormed(contents.SessionId))
+        {
+            Log.StickyTicketRejected(_logger, "malformed session id");
+            return false;
+        }
+
+        return true;
+    }
+
+    private string Issue(string sessionId) => StickyTicket.Issue(_keys[0], NodeId, sessionId, _time.GetUtcNow());
+
+    private SessionSnapshot Reissued(SessionSnapshot s) => new(s.Id, s.Version, s.Values)
+    {
+        CreatedAt = s.CreatedAt,
+        LastAccessedAt = s.LastAccessedAt,
+        AbsoluteExpiresAt = s.AbsoluteExpiresAt,
+        IdleTimeout = s.IdleTimeout,
+        UserId = s.UserId,
+        ReissuedTicket = Issue(s.Id),
+    };
+
+    private static string BackupId(SessionCommitResult result)
+    {
+        var id = result.Ticket ?? result.SessionId;
+        return SessionIds.IsWellFormed(id)
+            ? id!
+            : throw new InvalidOperationException(
+                "The backup store issued a ticket that is not an opaque 128-bit session id; a sticky store's backup must be a server-side store whose tickets are its session ids (Redis, a distributed cache).");
+    }
+
+    private void CheckPayload(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
+    {
+        var size = SessionPayload.Size(values);
+        if (size > Capabilities.MaxPayloadBytes)
+        {
+            Log.PayloadTooLarge(_logger, size, Capabilities.MaxPayloadBytes);
+            throw new SessionPayloadTooLargeException(size, Capabilities.MaxPayloadBytes);
+        }
+    }
+
+    private static SessionCommitResult Committed(SessionSnapshot session, string ticket) => new()
+    {
+        Outcome = SessionCommitOutcome.Committed,
+        Ticket = ticket,
+        SessionId = session.Id,
+        Version = session.Version,
+        ExpiresAt = session.ExpiresAt,
+        AbsoluteExpiresAt = session.AbsoluteExpiresAt,
+    };
+
+    private static SessionCommit Retarget(SessionCommit commit, string sessionId, bool rotate) => new()
+    {
+        Ticket = sessionId,
+        Base = commit.Base,
+        Upserts = commit.Upserts,
+        Removals = commit.Removals,
+        ClearExisting = commit.ClearExisting,
+        RotateId = rotate,
+        Revoke = commit.Revoke,
+        BindUserId = commit.BindUserId,
+        Mode = commit.Mode,
+    };
+}

@@ -1,0 +1,342 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
+using StateKit.Sticky;
+using static StateKit.Tests.Sticky.StickyTestKit;
+
+namespace StateKit.Tests.Sticky;
+
+public sealed class StickySessionStoreTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+
+    private static bool Mine<T>(CollectedMeasurement<T> m, StickySessionStore store)
+        where T : struct => Equals(m.Tags["statekit.store"], StoreName(store));
+
+    private static readonly Dictionary<StickySessionStore, string> Names = [];
+
+    private static string StoreName(StickySessionStore store)
+    {
+        lock (Names)
+        {
+            return Names[store];
+        }
+    }
+
+    private StickySessionStore Node(string node, ISessionStore? backup, Action<StickySessionStoreOptions>? configure = null)
+    {
+        var options = Options(node, configure);
+        var store = new StickySessionStore(options, backup, _time);
+        lock (Names)
+        {
+            Names[store] = options.Name!;
+        }
+
+        return store;
+    }
+
+    [Fact]
+    public void Capabilities_SayWhereStateLivesAndWhetherItSurvivesNodeLoss()
+    {
+        var alone = Node("a", null).Capabilities;
+        var backed = Node("a", Backup(_time)).Capabilities;
+
+        Assert.Equal(StateLocation.Process, alone.Location);
+        Assert.False(alone.SurvivesNodeLoss);
+        Assert.Equal(StateLocation.Process, backed.Location);
+        Assert.True(backed.SurvivesNodeLoss);
+        Assert.Throws<ArgumentException>(() => new StickySessionStore(Options("a"), Node("b", null), _time));
+    }
+
+    [Fact]
+    public async Task Load_OnAnotherNodeWithBackup_RehydratesTakesOwnershipAndReissuesTheTicket()
+    {
+        using var rehydrated = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.sticky.sessions.rehydrated");
+        var backup = Backup(_time);
+        await using var a = Node("a", backup);
+        await using var b = Node("b", backup);
+        var ticket = await CreateAsync(a, 1);
+        ticket = await SetAsync(a, ticket, 2);
+        await WaitForBackupAsync(a);
+
+        var (cart, next) = await ReadAsync(b, ticket);
+
+        Assert.Equal(2, cart);
+        Assert.NotEqual(ticket, next);
+        Assert.True(StickyTicket.TryReadNodeId(next, [Key1], out var owner));
+        Assert.Equal("b", owner);
+        Assert.Equal(1, b.Count);
+        Assert.Contains(rehydrated.GetMeasurementSnapshot(), m => Mine(m, b));
+
+        // The new owner serves it from memory from now on, and a change goes on from there.
+        next = await SetAsync(b, next!, 3);
+        Assert.Equal(3, (await ReadAsync(b, next)).Cart);
+    }
+
+    [Fact]
+    public async Task Commit_BlindWriteOnAnotherNode_RehydratesThenAppliesAndNamesThisNode()
+    {
+        var backup = Backup(_time);
+        await using var a = Node("a", backup);
+        await using var b = Node("b", backup);
+        var session = a.Open(null);
+        session.Set("cart", 1, Testing.ContractJsonContext.Default.Int32);
+        session.Set("theme", 9, Testing.ContractJsonContext.Default.Int32);
+        var ticket = (await session.CommitAsync()).Ticket!;
+
+        var next = await SetAsync(b, ticket, 5);
+
+        Assert.True(StickyTicket.TryReadNodeId(next, [Key1], out var owner));
+        Assert.Equal("b", owner);
+        var loaded = b.Open(next);
+        Assert.Equal(5, await loaded.GetAsync("cart", Testing.ContractJsonContext.Default.Int32));
+        Assert.Equal(9, loaded.Get("theme", Testing.ContractJsonContext.Default.Int32));
+    }
+
+    [Fact]
+    public async Task Load_OnAnotherNodeWithoutBackup_IsNoSessionCountedAsLost()
+    {
+        using var lost = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.sticky.sessions.lost");
+        var a = Node("a", null);
+        var b = Node("b", null);
+        var ticket = await CreateAsync(a, 1);
+        var other = await CreateAsync(a, 7);
+
+        Assert.Null((await ReadAsync(b, ticket)).Cart);
+
+        Assert.Single(lost.GetMeasurementSnapshot(), m => Mine(m, b) && Equals(m.Tags["statekit.reason"], "no_backup"));
+        Assert.Equal(7, (await ReadAsync(a, other)).Cart);
+    }
+
+    [Fact]
+    public async Task Load_ExpiredOnItsOwnNode_IsNotCountedAsLost()
+    {
+        using var lost = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.sticky.sessions.lost");
+        var a = Node("a", null);
+        var ticket = await CreateAsync(a, 1);
+
+        _time.Advance(Testing.SessionStoreContract.IdleTimeout);
+
+        Assert.Null((await ReadAsync(a, ticket)).Cart);
+        Assert.DoesNotContain(lost.GetMeasurementSnapshot(), m => Mine(m, a));
+    }
+
+    [Fact]
+    public async Task Revoke_OnTheOwner_IsNeverRehydratedElsewhere()
+    {
+        var backup = Backup(_time);
+        await using var a = Node("a", backup);
+        await using var b = Node("b", backup);
+        var ticket = await CreateAsync(a, 1);
+        var session = a.Open(ticket);
+        session.Revoke();
+        await session.CommitAsync();
+
+        Assert.Null((await ReadAsync(b, ticket)).Cart);
+    }
+
+    [Fact]
+    public async Task WriteBehind_ManyChangesWhileTheBackupIsBusy_CoalesceIntoFewWrites()
+    {
+        using var gated = new GatedSessionStore(Backup(_time));
+        await using var a = Node("a", gated);
+        await using var b = Node("b", gated);
+        var ticket = await CreateAsync(a, 0);
+        gated.Close();
+        ticket = await SetAsync(a, ticket, 1);
+        await gated.WaitForHeldWriteAsync();
+
+        for (var i = 2; i <= 100; i++)
+        {
+            ticket = await SetAsync(a, ticket, i);
+        }
+
+        Assert.Equal(1, a.BackupQueueLength);
+        gated.Open();
+        await WaitForBackupAsync(a);
+
+        Assert.Equal(2, gated.Replications);
+        Assert.Equal(100, (await ReadAsync(b, ticket)).Cart);
+    }
+
+    [Theory]
+    [InlineData(StickyBackupQueueFullMode.Drop)]
+    [InlineData(StickyBackupQueueFullMode.Wait)]
+    public async Task WriteBehind_QueueFull_DropsCountsAndTheDrainCatchesUp(StickyBackupQueueFullMode mode)
+    {
+        using var dropped = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.sticky.backup.dropped");
+        using var gated = new GatedSessionStore(Backup(_time));
+        await using var a = Node("a", gated, o => { o.BackupQueueCapacity = 2; o.BackupQueueFullMode = mode; });
+        await using var b = Node("b", gated);
+        var tickets = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            tickets.Add(await CreateAsync(a, 0));
+        }
+
+        gated.Close();
+        await SetAsync(a, tickets[0], 1);
+        await gated.WaitForHeldWriteAsync();
+        await SetAsync(a, tickets[1], 1);
+        await SetAsync(a, tickets[2], 1);
+        foreach (var ticket in tickets.Skip(3))
+        {
+            var commit = SetAsync(a, ticket, 1);
+            if (mode == StickyBackupQueueFullMode.Wait)
+            {
+                // Back-pressure: the commit waits for room until the timeout, on the store's clock.
+                Assert.False(commit.IsCompleted);
+                _time.Advance(TimeSpan.FromMilliseconds(100));
+            }
+
+            await commit;
+        }
+
+        Assert.Equal(2, dropped.GetMeasurementSnapshot().Count(m => Mine(m, a) && Equals(m.Tags["statekit.reason"], "queue_full")));
+        Assert.Equal(2, a.BackupQueueLength);
+
+        // The dropped changes are not lost while the node lives: the drain writes every live session.
+        gated.Open();
+        var drained = await a.DrainAsync();
+        Assert.Equal(5, drained.Flushed);
+        foreach (var ticket in tickets)
+        {
+            Assert.Equal(1, (await ReadAsync(b, ticket)).Cart);
+        }
+    }
+
+    [Fact]
+    public async Task WriteBehind_Lag_IsMeasuredOnTheStoreClock()
+    {
+        using var lag = new MetricCollector<double>(null, StateKitDiagnostics.MeterName, "statekit.sticky.backup.lag");
+        using var length = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.sticky.backup.queue.length");
+        using var gated = new GatedSessionStore(Backup(_time));
+        await using var a = Node("a", gated);
+        var ticket = await CreateAsync(a, 0);
+        gated.Close();
+        await SetAsync(a, ticket, 1);
+        await gated.WaitForHeldWriteAsync();
+
+        _time.Advance(TimeSpan.FromSeconds(3));
+        gated.Open();
+        await WaitForBackupAsync(a);
+
+        Assert.Contains(lag.GetMeasurementSnapshot(), m => Mine(m, a) && m.Value >= 3);
+        Assert.Equal(0, length.GetMeasurementSnapshot().Where(m => Mine(m, a)).Sum(m => m.Value));
+        Assert.Contains(length.GetMeasurementSnapshot(), m => Mine(m, a) && m.Value == 1);
+    }
+
+    [Fact]
+    public async Task Drain_FlushesEverySessionSoAnotherNodeLosesNothing()
+    {
+        using var gated = new GatedSessionStore(Backup(_time));
+        await using var a = Node("a", gated);
+        await using var b = Node("b", gated);
+        var tickets = new List<string>();
+        for (var i = 0; i < 50; i++)
+        {
+            tickets.Add(await CreateAsync(a, 0));
+        }
+
+        // The backup falls behind: the queue holds changes when the node is told to stop.
+        gated.Close();
+        for (var i = 0; i < 50; i++)
+        {
+            tickets[i] = await SetAsync(a, tickets[i], i + 1);
+        }
+
+        gated.Open();
+        var result = await a.DrainAsync();
+
+        Assert.Equal(new StickyDrainResult { Sessions = 50, Flushed = 50, HasBackup = true, Elapsed = result.Elapsed }, result);
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(i + 1, (await ReadAsync(b, tickets[i])).Cart);
+        }
+    }
+
+    [Fact]
+    public async Task Drain_BackupTooSlow_StopsAtTheDeadlineAndReportsWhatRemains()
+    {
+        using var gated = new GatedSessionStore(Backup(_time));
+        await using var a = Node("a", gated, o => o.DrainTimeout = TimeSpan.FromSeconds(5));
+        for (var i = 0; i < 20; i++)
+        {
+            await CreateAsync(a, i);
+        }
+
+        gated.Close();
+        var drain = a.DrainAsync();
+        await gated.WaitForHeldWriteAsync();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var result = await drain;
+
+        Assert.Equal(20, result.Sessions);
+        Assert.Equal(0, result.Flushed);
+        Assert.Equal(20, result.Remaining);
+    }
+
+    [Fact]
+    public async Task Drain_WithoutBackup_ReportsTheSessionsItLoses()
+    {
+        var a = Node("a", null);
+        await CreateAsync(a, 1);
+        await CreateAsync(a, 2);
+
+        var result = await a.DrainAsync();
+
+        Assert.False(result.HasBackup);
+        Assert.Equal(2, result.Sessions);
+        Assert.Equal(2, result.Remaining);
+    }
+
+    [Fact]
+    public async Task Dispose_AbruptStop_LosesOnlyTheQueuedWrites()
+    {
+        using var gated = new GatedSessionStore(Backup(_time));
+        var a = Node("a", gated);
+        await using var b = Node("b", gated);
+        var kept = await CreateAsync(a, 1);
+        var changed = await CreateAsync(a, 1);
+        gated.Close();
+        changed = await SetAsync(a, changed, 2);
+        await gated.WaitForHeldWriteAsync();
+
+        await a.DisposeAsync();
+        gated.Open();
+
+        Assert.Equal(1, (await ReadAsync(b, kept)).Cart);
+        Assert.Equal(1, (await ReadAsync(b, changed)).Cart);
+    }
+
+    [Fact]
+    public async Task Churn_SessionsCreatedFasterThanTheyExpire_StayWithinTheBound()
+    {
+        using var evictions = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.session.evictions");
+        const long maxBytes = 1024 * 1024;
+        var a = Node("a", null, o => { o.MaxSessions = 2_000; o.MaxBytes = maxBytes; });
+        var payload = new byte[1024];
+        GC.Collect();
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+
+        // 40 MB of sessions into a 1 MB node, none of them expiring.
+        for (var i = 0; i < 40_000; i++)
+        {
+            var session = a.Open(null);
+            session.SetBytes("blob", payload);
+            await session.CommitAsync();
+            Assert.True(a.Bytes <= maxBytes);
+        }
+
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        Assert.True(a.Count <= 2_000);
+        Assert.True(a.Bytes <= maxBytes, $"{a.Bytes} bytes charged");
+        Assert.True(evictions.GetMeasurementSnapshot().Where(m => Mine(m, a)).Sum(m => m.Value) >= 39_000);
+
+        // What the process really holds, with generous room for other tests running alongside: far below the 40 MB churned.
+        Assert.True(after - before < 16 * maxBytes, $"heap grew by {(after - before) / 1024} KiB");
+    }
+}

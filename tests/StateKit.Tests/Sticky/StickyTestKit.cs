@@ -1,0 +1,128 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using StateKit.Distributed;
+using StateKit.Sticky;
+using StateKit.Testing;
+using StateKit.Tests.Distributed;
+
+namespace StateKit.Tests.Sticky;
+
+/// <summary>Keys, real backup stores and a few helpers shared by the sticky tests.</summary>
+internal static class StickyTestKit
+{
+    public static readonly StickyKey Key1 = new() { Id = "k1", Secret = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray() };
+    public static readonly StickyKey Key2 = new() { Id = "k2", Secret = Enumerable.Range(101, 32).Select(i => (byte)i).ToArray() };
+
+    public static StickySessionStoreOptions Options(string node, Action<StickySessionStoreOptions>? configure = null)
+    {
+        var options = new StickySessionStoreOptions
+        {
+            NodeId = node,
+            Name = "sticky-" + Guid.NewGuid().ToString("N"),
+            IdleTimeout = SessionStoreContract.IdleTimeout,
+            AbsoluteLifetime = SessionStoreContract.AbsoluteLifetime,
+            MaxPayloadBytes = SessionStoreContract.MaxPayloadBytes,
+        };
+        options.Keys.Add(Key1);
+        configure?.Invoke(options);
+        return options;
+    }
+
+    /// <summary>A real server-side store over a real in-process cache, on the test's clock: what every node of a test shares.</summary>
+    public static DistributedCacheSessionStore Backup(TimeProvider time) => new(
+        new MemoryDistributedCache(Microsoft.Extensions.Options.Options.Create(new MemoryDistributedCacheOptions { Clock = new FakeTimeSystemClock(time) })),
+        new DistributedCacheSessionStoreOptions
+        {
+            IdleTimeout = SessionStoreContract.IdleTimeout,
+            AbsoluteLifetime = SessionStoreContract.AbsoluteLifetime,
+            MaxPayloadBytes = SessionStoreContract.MaxPayloadBytes,
+        },
+        time);
+
+    /// <summary>Waits (on the real clock, in milliseconds) until the store's write-behind queue has reached the backup.</summary>
+    public static async Task WaitForBackupAsync(StickySessionStore store)
+    {
+        var watch = Stopwatch.StartNew();
+        while (store.BackupInFlight > 0)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the write-behind queue did not drain");
+            await Task.Delay(2);
+        }
+    }
+
+    public static async Task<string> CreateAsync(ISessionStore store, int cart)
+    {
+        var session = store.Open(null);
+        session.Set("cart", cart, ContractJsonContext.Default.Int32);
+        return (await session.CommitAsync()).Ticket!;
+    }
+
+    public static async Task<string> SetAsync(ISessionStore store, string ticket, int cart)
+    {
+        var session = store.Open(ticket);
+        session.Set("cart", cart, ContractJsonContext.Default.Int32);
+        await session.CommitAsync();
+        return session.Ticket!;
+    }
+
+    public static async Task<(int? Cart, string? Ticket)> ReadAsync(ISessionStore store, string ticket)
+    {
+        var session = store.Open(ticket);
+        await session.LoadAsync();
+        return (session.Exists ? session.Get("cart", ContractJsonContext.Default.Int32) : null, session.Ticket);
+    }
+}
+
+/// <summary>
+/// A real store behind a gate that the test opens and closes: while closed, write-behind writes (commits to an existing
+/// session) wait, so a test can hold the worker still and look at the queue. Creations and deletions pass.
+/// </summary>
+internal sealed class GatedSessionStore(ISessionStore inner) : ISessionStore, System.IDisposable
+{
+    private volatile TaskCompletionSource _open = Opened();
+    private readonly SemaphoreSlim _entered = new(0);
+
+    public int Replications;
+
+    public void Dispose() => _entered.Dispose();
+
+    public SessionStoreCapabilities Capabilities => inner.Capabilities;
+
+    public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _open.TrySetResult();
+
+    /// <summary>Waits until a write-behind write is held at the gate.</summary>
+    public Task WaitForHeldWriteAsync() => _entered.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(t => Assert.True(t.Result, "no write reached the gate"), TaskScheduler.Default);
+
+    public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
+
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+    {
+        if (commit.Ticket is not null && !commit.Revoke)
+        {
+            _entered.Release();
+            await _open.Task.WaitAsync(cancellationToken);
+            Interlocked.Increment(ref Replications);
+        }
+
+        return await inner.CommitAsync(commit, cancellationToken);
+    }
+
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
+
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
+
+    private static TaskCompletionSource Opened()
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        open.SetResult();
+        return open;
+    }
+}

@@ -1,0 +1,222 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Threading.Tasks;
+using StateKit.DependencyInjection;
+using StateKit.Sticky;
+using Xunit.Abstractions;
+
+namespace StateKit.Yarp.Tests;
+
+/// <summary>
+/// Real HTTP through a real YARP gateway to real app nodes on loopback. The backup store is chosen by the subclass:
+/// a Redis-backed run is one more subclass overriding <see cref="Backup"/>.
+/// </summary>
+public abstract class StateKitAffinityTests(ITestOutputHelper output)
+{
+    /// <summary>Registers the backup store on a node (the named store "backup"); every node of one cluster must share it.</summary>
+    protected abstract Action<StateKitBuilder> Backup();
+
+    [Fact]
+    public async Task Affinity_100RequestsOfEachOfManyUsers_AllReachTheSameNode()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(3, Backup());
+        var users = Enumerable.Range(0, 12).Select(_ => cluster.NewUser()).ToList();
+
+        var nodes = await Task.WhenAll(users.Select(async user =>
+        {
+            var seen = new HashSet<string>();
+            for (var i = 1; i <= 100; i++)
+            {
+                var (node, count) = await AddAsync(user);
+                Assert.Equal(i, count);
+                seen.Add(node);
+            }
+
+            return Assert.Single(seen);
+        }));
+
+        // Round robin spreads new users over every node; affinity then keeps each where it started.
+        Assert.Equal(3, nodes.Distinct().Count());
+        users.ForEach(u => u.Dispose());
+    }
+
+    [Fact]
+    public async Task ForgedOrTamperedTicket_RoutesNowhereSpecialAndLoadsNoSession()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(3, Backup());
+        using var victim = cluster.NewUser();
+        for (var i = 0; i < 5; i++)
+        {
+            await AddAsync(victim);
+        }
+
+        var ticket = victim.Cookie(cluster);
+        Assert.True(StickyTicket.TryReadNodeId(ticket, [LoopbackCluster.Key], out var home));
+        var other = cluster.NodeIds.First(n => n != home);
+        var forged = new[]
+        {
+            ticket.Replace("." + home + ".", "." + other + ".", StringComparison.Ordinal),      // choose another node
+            ticket[..^4] + (ticket[^4..] == "AAAA" ? "BBBB" : "AAAA"),                         // break the MAC
+            SignedWithAnotherKey($"s1.k1.{home}.AAAAAAAAAAAAAAAAAAAAAA.{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}"),  // mint a ticket without the key
+        };
+
+        foreach (var bad in forged)
+        {
+            var reached = new HashSet<string>();
+            for (var i = 0; i < 6; i++)
+            {
+                using var attacker = cluster.NewUser();
+                attacker.SetCookie(cluster, bad);
+                var (node, count) = await AddAsync(attacker);
+                Assert.Equal(1, count);
+                reached.Add(node);
+            }
+
+            Assert.True(reached.Count > 1, $"a forged ticket pinned requests to {string.Join(",", reached)}");
+        }
+
+        Assert.Equal(6, (await AddAsync(victim)).Count);
+    }
+
+    [Fact]
+    public async Task GracefulStop_WithBackup_LosesNoSession()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(3, Backup());
+        var users = await WarmUpAsync(cluster, 30, 5);
+        var victim = users.First().Node;
+
+        await cluster.StopGracefullyAsync(victim);
+        var (lost, moved) = await CheckAsync(users, victim, expectedCount: 6);
+
+        output.WriteLine($"graceful stop of {victim}: {moved} sessions moved, {lost} lost");
+        Assert.True(moved > 0);
+        Assert.Equal(0, lost);
+    }
+
+    [Fact]
+    public async Task AbruptKill_WithBackup_LosesAtMostTheQueuedWrites()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(3, Backup());
+        var users = await WarmUpAsync(cluster, 30, 5);
+        var victim = users.First().Node;
+        var queued = cluster.Store(victim).BackupQueueLength;
+
+        await cluster.KillAsync(victim);
+        var (lost, moved) = await CheckAsync(users, victim, expectedCount: 6);
+
+        output.WriteLine($"abrupt kill of {victim}: {moved} sessions moved, {lost} lost a write, {queued} writes were queued at the kill");
+        Assert.True(moved > 0);
+        Assert.True(lost <= queued, $"{lost} sessions lost writes but only {queued} were queued");
+    }
+
+    [Fact]
+    public async Task Return503Policy_NodeGone_Returns503InsteadOfMoving()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(2, Backup(), failurePolicy: "Return503Error");
+        using var user = cluster.NewUser();
+        var (node, _) = await AddAsync(user);
+
+        await cluster.StopGracefullyAsync(node);
+
+        using var response = await user.PostAsync(new Uri("/add", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+    }
+
+    private static string SignedWithAnotherKey(string body)
+        => body + "." + System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.HMACSHA256.HashData(new byte[32], System.Text.Encoding.ASCII.GetBytes(body)));
+
+    internal static async Task<(string Node, int Count)> AddAsync(HttpClient user)
+    {
+        using var response = await user.PostAsync(new Uri("/add", UriKind.Relative), null);
+        response.EnsureSuccessStatusCode();
+        var text = (await response.Content.ReadAsStringAsync()).Trim('"');
+        var parts = text.Split(':');
+        return (parts[0], int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    internal static async Task<List<(HttpClient User, string Node)>> WarmUpAsync(LoopbackCluster cluster, int users, int adds)
+    {
+        var result = new List<(HttpClient, string)>();
+        for (var u = 0; u < users; u++)
+        {
+            var user = cluster.NewUser();
+            var node = "";
+            for (var i = 0; i < adds; i++)
+            {
+                node = (await AddAsync(user)).Node;
+            }
+
+            result.Add((user, node));
+        }
+
+        return result;
+    }
+
+    /// <summary>One more add for every user: those of the stopped node move; a session lost anything when its count is short.</summary>
+    internal static async Task<(int Lost, int Moved)> CheckAsync(List<(HttpClient User, string Node)> users, string victim, int expectedCount)
+    {
+        var lost = 0;
+        var moved = 0;
+        foreach (var (user, node) in users)
+        {
+            var (now, count) = await AddAsync(user);
+            if (node == victim)
+            {
+                Assert.NotEqual(victim, now);
+                moved++;
+                lost += count < expectedCount ? 1 : 0;
+            }
+            else
+            {
+                // The other nodes' users are untouched, whatever happened to the victim.
+                Assert.Equal(node, now);
+                Assert.Equal(expectedCount, count);
+            }
+
+            user.Dispose();
+        }
+
+        return (lost, moved);
+    }
+}
+
+/// <summary>The backup is the core's distributed-cache store over one in-process cache shared by every node: a real store.</summary>
+public sealed class StateKitAffinityWithDistributedCacheBackupTests(ITestOutputHelper output) : StateKitAffinityTests(output)
+{
+    protected override Action<StateKitBuilder> Backup() => Backups.SharedDistributedCache();
+}
+
+/// <summary>Without a backup: a node's sessions die with it, and only its own users are affected.</summary>
+public sealed class StateKitAffinityWithoutBackupTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task GracefulStop_WithoutBackup_LosesEverySessionOfThatNodeOnly()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(3, backup: null);
+        var users = await StateKitAffinityTests.WarmUpAsync(cluster, 30, 5);
+        var victim = users.First().Node;
+        var victimUsers = users.Count(u => u.Node == victim);
+
+        await cluster.StopGracefullyAsync(victim);
+        var (lost, moved) = await StateKitAffinityTests.CheckAsync(users, victim, expectedCount: 6);
+
+        output.WriteLine($"graceful stop of {victim} without backup: {moved} sessions moved, {lost} lost");
+        Assert.Equal(victimUsers, moved);
+        Assert.Equal(victimUsers, lost);
+    }
+}
+
+internal static class CookieExtensions
+{
+    public static string Cookie(this HttpClient user, LoopbackCluster cluster)
+        => Handler(user).CookieContainer.GetCookies(cluster.GatewayAddress)["statekit"]!.Value;
+
+    public static void SetCookie(this HttpClient user, LoopbackCluster cluster, string value)
+        => Handler(user).CookieContainer.Add(cluster.GatewayAddress, new Cookie("statekit", value));
+
+    private static HttpClientHandler Handler(HttpClient user)
+        => (HttpClientHandler)typeof(HttpMessageInvoker).GetField("_handler", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(user)!;
+}
