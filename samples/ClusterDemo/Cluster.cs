@@ -26,7 +26,7 @@ namespace ClusterDemo;
 internal sealed class Cluster : IAsyncDisposable
 {
     private readonly Strategy _strategy;
-    private readonly Strategy.Shared _shared = new(new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions())));
+    private readonly Strategy.Shared _shared = new(new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions())), DemoRedis.Connection);
     private readonly Dictionary<string, WebApplication> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _addresses = new(StringComparer.Ordinal);
     private WebApplication? _gateway;

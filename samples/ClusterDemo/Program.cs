@@ -1,6 +1,6 @@
 // ClusterDemo: a YARP gateway and three ShoppingCart nodes on loopback, in one process.
 //   dotnet run --project samples/ClusterDemo                                  the shop on http://127.0.0.1:5100 (sticky+backup)
-//   dotnet run --project samples/ClusterDemo -- --strategy sticky             another strategy: sticky, sticky+backup, shared-cache
+//   dotnet run --project samples/ClusterDemo -- --strategy sticky             another strategy: sticky, sticky+backup, sticky+redis, redis, jwt, clientside, shared-cache
 //   dotnet run --project samples/ClusterDemo -- scenario [--users 60]         the failure scenario, every strategy, as a table
 using System;
 using System.Globalization;
@@ -12,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 var config = new ConfigurationBuilder().AddCommandLine(args.Where(a => a != "scenario").ToArray()).Build();
+DemoRedis.Configured = config.GetConnectionString("redis");
 if (args.Contains("scenario"))
 {
     var users = int.Parse(config["users"] ?? "60", CultureInfo.InvariantCulture);

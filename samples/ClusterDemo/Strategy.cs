@@ -3,7 +3,11 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using StateKit.DependencyInjection;
+using StateKit.ClientSide;
+using StateKit.Jwt;
+using StateKit.Redis;
 using StateKit.Sticky;
+using Microsoft.IdentityModel.Tokens;
 
 namespace ClusterDemo;
 
@@ -21,12 +25,20 @@ internal sealed record Strategy(string Name, bool Sticky, string Note, Action<St
             kit.UseSticky(o => { Node(o, node, shared); o.BackupStoreName = "backup"; });
             kit.AddStore("backup", b => SharedCache(b, shared));
         }),
-        new("shared-cache", false, "stand-in for redis: a server-side store shared by every node", (kit, _, shared) => SharedCache(kit, shared)),
-
-        // Not in this tree yet; each is one line once its package is merged, e.g.
-        // new("redis", false, "Redis", (kit, _, shared) => kit.UseRedis(shared.RedisConnection)),
-        // new("jwt", false, "signed token", (kit, _, shared) => kit.UseJwt(...)),
-        // new("clientside", false, "sealed blob", (kit, _, shared) => kit.UseClientSide(...)),
+        new("sticky+redis", true, "node memory, write-behind to Redis", (kit, node, shared) =>
+        {
+            kit.UseSticky(o => { Node(o, node, shared); o.BackupStoreName = "backup"; });
+            kit.AddStore("backup", b => b.UseRedis(shared.RedisConnection, o => o.KeyPrefix = shared.RedisPrefix));
+        }),
+        new("redis", false, "Redis, shared by every node", (kit, _, shared) => kit.UseRedis(shared.RedisConnection, o => o.KeyPrefix = shared.RedisPrefix)),
+        new("jwt", false, "a signed token the browser keeps", (kit, _, shared) => kit.UseJwt(o =>
+        {
+            o.Issuer = "https://clusterdemo.sample";
+            o.Audience = "clusterdemo";
+            o.SigningKeys.Add(new SymmetricSecurityKey(shared.Secret) { KeyId = "demo" });
+        })),
+        new("clientside", false, "a sealed blob the browser keeps", (kit, _, shared) => kit.UseClientSide(o => o.Keys.Add(new ClientSideKey(1, shared.Secret)))),
+        new("shared-cache", false, "an IDistributedCache shared by every node (in-process here)", (kit, _, shared) => SharedCache(kit, shared)),
     ];
 
     public static Strategy Find(string name) => Array.Find(All, s => s.Name == name)
@@ -45,10 +57,18 @@ internal sealed record Strategy(string Name, bool Sticky, string Note, Action<St
     }
 
     /// <summary>What every node of one cluster shares.</summary>
-    internal sealed class Shared(IDistributedCache cache)
+    internal sealed class Shared(IDistributedCache cache, string redisConnection)
     {
         public StickyKey Key { get; } = new() { Id = "demo", Secret = RandomNumberGenerator.GetBytes(32) };
 
+        /// <summary>Gets the key every node seals or signs client-held tickets with: nodes must agree, or tickets die at the gateway's next hop.</summary>
+        public byte[] Secret { get; } = RandomNumberGenerator.GetBytes(32);
+
         public IDistributedCache Cache { get; } = cache;
+
+        public string RedisConnection { get; } = redisConnection;
+
+        /// <summary>Gets a key prefix of this cluster's own, so runs sharing one Redis never see each other's sessions.</summary>
+        public string RedisPrefix { get; } = "clusterdemo:" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)) + ":";
     }
 }

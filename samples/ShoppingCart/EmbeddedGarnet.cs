@@ -5,10 +5,11 @@ using Garnet;
 namespace ShoppingCart;
 
 /// <summary>An in-process, Redis-compatible Garnet server for <c>--store redis</c> when no Redis is configured.</summary>
-internal static class EmbeddedGarnet
+public static class EmbeddedGarnet
 {
     private static GarnetServer? server;
 
+    /// <summary>Starts a server on a free loopback port and returns the port.</summary>
     public static int Start()
     {
         int port;

@@ -5,6 +5,8 @@ using System.Net;
 using System.Net.Http;
 using System.Threading.Tasks;
 using StateKit.DependencyInjection;
+using StateKit.Redis;
+using StateKit.Redis.Testing;
 using StateKit.Sticky;
 using Xunit.Abstractions;
 
@@ -219,4 +221,15 @@ internal static class CookieExtensions
 
     private static HttpClientHandler Handler(HttpClient user)
         => (HttpClientHandler)typeof(HttpMessageInvoker).GetField("_handler", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(user)!;
+}
+
+/// <summary>The backup is the Redis store on a real server of this class's own (redis-server; Garnet where it is missing, unless CI requires the real one).</summary>
+public sealed class StateKitAffinityWithRedisBackupTests(ITestOutputHelper output, RedisFixture redis) : StateKitAffinityTests(output), IClassFixture<RedisFixture>
+{
+    protected override Action<StateKitBuilder> Backup()
+    {
+        // One prefix per cluster: the nodes share it, other tests never see it.
+        var prefix = RedisFixture.UniquePrefix("sticky-backup");
+        return backup => backup.UseRedis(redis.Configuration, o => o.KeyPrefix = prefix);
+    }
 }
