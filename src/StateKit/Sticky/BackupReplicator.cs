@@ -268,17 +268,11 @@ internal sealed class BackupReplicator : IAsyncDisposable
             {
                 while (batch.Count < StateKitDefaults.StickyReplicationParallelism && reader.TryRead(out var sessionId))
                 {
-                    if (!_pending.Remove(sessionId, out var queuedAt))
+                    // Distinct: an id leaves the pending set here, under the gate, and only the gate lets it back in.
+                    // Not pending means forgotten (deleted) after it was queued.
+                    if (_pending.Remove(sessionId, out var queuedAt))
                     {
-                        // Forgotten (deleted) after it was queued.
-                        continue;
-                    }
-
-                    StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
-
-                    // Queued again while this batch was being taken: its one write reads the state after that change too.
-                    if (!batch.Exists(b => b.SessionId == sessionId))
-                    {
+                        StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
                         batch.Add((sessionId, queuedAt));
                     }
                 }
