@@ -34,6 +34,7 @@ internal static class StateKitDefaults
     public static readonly TimeSpan StickyBackupQueueFullTimeout = TimeSpan.FromMilliseconds(100);
     public static readonly TimeSpan StickyDrainTimeout = TimeSpan.FromSeconds(20);
     public const int StickyDrainParallelism = 8;
+    public const int StickyReplicationParallelism = 16;
     public const string StickyCookieName = "statekit";
 
     // Rough per-entry overhead (node, dictionary, snapshot, id) charged against InMemory MaxBytes.

@@ -11,8 +11,9 @@ namespace StateKit.Sticky;
 
 /// <summary>
 /// Write-behind replication of a sticky store's sessions to its backup store: a bounded queue of session ids, each
-/// queued at most once however often it changes (coalescing), and one background loop that writes the session's
-/// latest state, read from memory at write time, as a whole.
+/// queued at most once however often it changes (coalescing), and one background loop that takes up to
+/// <see cref="StateKitDefaults.StickyReplicationParallelism"/> sessions at a time and writes each one's latest state,
+/// read from memory at write time, as a whole, all of them concurrently.
 /// </summary>
 internal sealed class BackupReplicator : IAsyncDisposable
 {
@@ -256,33 +257,47 @@ internal sealed class BackupReplicator : IAsyncDisposable
     {
         var reader = _queue.Reader;
         var stop = _stop.Token;
+        var batch = new List<(string SessionId, long QueuedAt)>(StateKitDefaults.StickyReplicationParallelism);
+        var writes = new List<Task>(StateKitDefaults.StickyReplicationParallelism);
         while (await reader.WaitToReadAsync(stop).ConfigureAwait(false))
         {
-            while (reader.TryRead(out var sessionId))
+            // Up to StickyReplicationParallelism distinct sessions at a time, written concurrently: against a backup
+            // over the network, one write at a time would let the queue grow to every busy session of the node.
+            batch.Clear();
+            lock (_gate)
             {
-                long queuedAt;
-                lock (_gate)
+                while (batch.Count < StateKitDefaults.StickyReplicationParallelism && reader.TryRead(out var sessionId))
                 {
-                    if (!_pending.Remove(sessionId, out queuedAt))
+                    // Distinct: an id leaves the pending set here, under the gate, and only the gate lets it back in.
+                    // Not pending means forgotten (deleted) after it was queued.
+                    if (_pending.Remove(sessionId, out var queuedAt))
                     {
-                        continue;
-                    }
-
-                    _writing = 1;
-                }
-
-                StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
-                try
-                {
-                    if (!_draining)
-                    {
-                        await ReplicateAsync(sessionId, queuedAt, stop).ConfigureAwait(false);
+                        StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
+                        batch.Add((sessionId, queuedAt));
                     }
                 }
-                finally
+
+                _writing = batch.Count;
+            }
+
+            try
+            {
+                if (batch.Count > 0 && !_draining)
                 {
-                    Volatile.Write(ref _writing, 0);
+                    // A session is in at most one batch at a time, and the next batch starts only when this one is
+                    // written, so an older copy of a session can never overwrite a newer one in the backup.
+                    writes.Clear();
+                    foreach (var (sessionId, queuedAt) in batch)
+                    {
+                        writes.Add(ReplicateAsync(sessionId, queuedAt, stop));
+                    }
+
+                    await Task.WhenAll(writes).ConfigureAwait(false);
                 }
+            }
+            finally
+            {
+                Volatile.Write(ref _writing, 0);
             }
         }
     }

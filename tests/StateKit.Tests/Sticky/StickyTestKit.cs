@@ -126,3 +126,79 @@ internal sealed class GatedSessionStore(ISessionStore inner) : ISessionStore, Sy
         return open;
     }
 }
+
+/// <summary>
+/// A real store in front of which every write-behind write (a commit to an existing session) waits for a permit the
+/// test hands out, like a backup across a network round trip: the test sees how many writes are in flight at once.
+/// </summary>
+internal sealed class PermitSessionStore(ISessionStore inner) : ISessionStore, System.IDisposable
+{
+    private readonly SemaphoreSlim _permits = new(0);
+    private readonly System.Collections.Generic.HashSet<string> _writing = [];
+    private int _held;
+
+    public SessionStoreCapabilities Capabilities => inner.Capabilities;
+
+    /// <summary>Gets how many write-behind writes wait for a permit right now.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    /// <summary>Gets a value indicating whether two writes of one session were ever in flight at once.</summary>
+    public bool Overlapped { get; private set; }
+
+    public void Dispose() => _permits.Dispose();
+
+    public void Release(int count) => _permits.Release(count);
+
+    /// <summary>Waits (on the real clock) until exactly <paramref name="count"/> writes wait for a permit.</summary>
+    public async Task WaitForHeldAsync(int count)
+    {
+        var watch = Stopwatch.StartNew();
+        while (Held != count && watch.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(2);
+        }
+
+        Assert.Equal(count, Held);
+    }
+
+    public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
+
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+    {
+        if (commit.Ticket is null || commit.Revoke)
+        {
+            return await inner.CommitAsync(commit, cancellationToken);
+        }
+
+        lock (_writing)
+        {
+            Overlapped |= !_writing.Add(commit.Ticket);
+        }
+
+        Interlocked.Increment(ref _held);
+        try
+        {
+            await _permits.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _held);
+        }
+
+        try
+        {
+            return await inner.CommitAsync(commit, cancellationToken);
+        }
+        finally
+        {
+            lock (_writing)
+            {
+                _writing.Remove(commit.Ticket);
+            }
+        }
+    }
+
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
+
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
+}
