@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Security.Cryptography;
@@ -41,6 +42,10 @@ public sealed class JwtSessionStore : ISessionStore
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
+    // Tokens that passed full validation, with the instant they stop being acceptable. Keyed by the exact token string.
+    private readonly ConcurrentDictionary<string, ValidatedToken>? _validated;
+    private readonly int _validatedCapacity;
+
     /// <summary>Initializes a new instance of the <see cref="JwtSessionStore"/> class.</summary>
     /// <param name="options">The store's settings; validated here.</param>
     /// <param name="timeProvider">The clock, or <see langword="null"/> for <see cref="TimeProvider.System"/>. Token lifetimes follow it too.</param>
@@ -59,6 +64,8 @@ public sealed class JwtSessionStore : ISessionStore
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _denyList = options.DenyList;
+        _validatedCapacity = options.ValidatedTokenCacheSize;
+        _validated = _validatedCapacity > 0 ? new ConcurrentDictionary<string, ValidatedToken>(StringComparer.Ordinal) : null;
         var current = options.CurrentSigningKeyId is null
             ? options.SigningKeys[0]
             : options.SigningKeys.First(k => k.KeyId == options.CurrentSigningKeyId);
@@ -103,6 +110,9 @@ public sealed class JwtSessionStore : ISessionStore
 
     /// <inheritdoc />
     public SessionStoreCapabilities Capabilities { get; }
+
+    /// <summary>Gets how many validated tokens the store remembers; for tests.</summary>
+    internal int ValidatedTokenCount => _validated?.Count ?? 0;
 
     /// <summary>Mints session ids and <c>jti</c>s; tests pin it for byte snapshots.</summary>
     internal Func<string> NewId { get; set; } = NewRandomId;
@@ -232,6 +242,19 @@ public sealed class JwtSessionStore : ISessionStore
             return null;
         }
 
+        if (_validated is not null && _validated.TryGetValue(token, out var remembered))
+        {
+            // The very string validated before: signature, algorithm, kid, issuer, audience and nbf cannot have changed; only time has.
+            if (_time.GetUtcNow() < remembered.NotAfter)
+            {
+                return remembered.Session;
+            }
+
+            _validated.TryRemove(token, out _);
+            Log.TokenRejected(_logger, "expired");
+            return null;
+        }
+
         if (!IsCanonicalCompact(token))
         {
             Log.TokenRejected(_logger, "malformed");
@@ -276,7 +299,27 @@ public sealed class JwtSessionStore : ISessionStore
             return null;
         }
 
+        Remember(token, session, signed.ValidTo);
         return session;
+    }
+
+    private void Remember(string token, SessionSnapshot session, DateTime validTo)
+    {
+        if (_validated is null)
+        {
+            return;
+        }
+
+        // Acceptable until the earlier of the session's own deadline and the token's exp with skew, as a full validation would judge.
+        var exp = new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc)) + _options.ClockSkew;
+        var notAfter = session.ExpiresAt < exp ? session.ExpiresAt : exp;
+        if (_validated.Count >= _validatedCapacity)
+        {
+            // Bounded memory without bookkeeping on the hit path: start over. The next loads validate in full once more.
+            _validated.Clear();
+        }
+
+        _validated[token] = new ValidatedToken(session, notAfter);
     }
 
     /// <summary>Issues a token for a session with the current signing key.</summary>
@@ -400,4 +443,6 @@ public sealed class JwtSessionStore : ISessionStore
         Version = session.Version,
         ExpiresAt = session.ExpiresAt,
     };
+
+    private sealed record ValidatedToken(SessionSnapshot Session, DateTimeOffset NotAfter);
 }
