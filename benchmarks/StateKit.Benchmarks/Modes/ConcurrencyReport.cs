@@ -84,7 +84,7 @@ public static class ConcurrencyReport
         var done = Interlocked.Read(ref completed);
         await stop.CancelAsync();
         await Task.WhenAll(workers);
-        await redis.Redis.GetDatabase().ExecuteAsync("FLUSHALL");
+        await redis.Admin.GetServer(redis.Server.Endpoint).FlushAllDatabasesAsync();
         return done / elapsed.TotalSeconds;
     }
 
