@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark run behind docs/benchmarks.md, in one command:
 #
-#   bash benchmarks/run.sh          full run: every BenchmarkDotNet class (ShortRun job: 3 warm-ups, 3 iterations, one
-#                                   process per case), then the --roundtrips, --concurrency, --e2e and --memory modes, then
-#                                   docs/benchmarks-*.svg and the tables from the CSVs. About 20-25 minutes on 2 cores.
+#   bash benchmarks/run.sh          full run: every BenchmarkDotNet class (ShortRun job with 10 iterations: 3 warm-ups,
+#                                   10 measured iterations, one process per case), then the --roundtrips, --concurrency,
+#                                   --e2e and --memory modes, then docs/benchmarks-*.svg and the tables from the CSVs.
+#                                   About 20 minutes on 2 cores.
 #   bash benchmarks/run.sh --ci     smoke mode for CI: every benchmark case once, in process (BenchmarkDotNet's Dry job),
 #                                   and each console mode with tiny bounds. Proves they all run; its numbers mean nothing.
 #
@@ -30,7 +31,7 @@ if [[ $mode == ci ]]; then
   bench --memory | tee "$out/memory.md"
   charts=$out
 else
-  bench --filter '*' --job short "$@"
+  bench --filter '*' --job short --iterationCount 10 "$@"
   bench --roundtrips | tee "$out/roundtrips.md"
   bench --concurrency 3 | tee "$out/concurrency.md"
   bench --e2e 20000 10 16 | tee "$out/e2e.md"

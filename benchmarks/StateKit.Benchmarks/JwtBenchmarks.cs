@@ -16,7 +16,8 @@ namespace StateKit.Benchmarks;
 /// <summary>
 /// HS256 tokens carrying a 256 B session. CreateValidate: issue a token and validate it — raw <see cref="JsonWebTokenHandler"/>
 /// (baseline) vs <see cref="JwtSecurityTokenHandler"/> vs StateKit's JWT store (commit a new session, load its ticket, which
-/// also reads the session out of the claims). PresentedToken: a request that presents an unchanged token — raw
+/// also reads the session out of the claims; with the default validated-token cache, which remembers every token it
+/// validated, and with it off). PresentedToken: a request that presents an unchanged token — raw
 /// <c>ValidateTokenAsync</c> (baseline) vs the store's <c>LoadAsync</c>.
 /// </summary>
 [MemoryDiagnoser]
@@ -31,6 +32,7 @@ public class JwtBenchmarks
     private SymmetricSecurityKey _key = null!;
     private TokenValidationParameters _validation = null!;
     private JwtSessionStore _store = null!;
+    private JwtSessionStore _storeWithoutCache = null!;
     private SessionShape _shape = null!;
     private string _state = null!;
     private string _rawToken = null!;
@@ -55,6 +57,7 @@ public class JwtBenchmarks
             IssuerSigningKey = _key,
         };
         _store = Strategies.Jwt(_key);
+        _storeWithoutCache = Strategies.Jwt(_key, validatedTokenCacheSize: 0);
         _shape = new SessionShape(256);
 
         // The same amount of state as the store carries: 256 B of values, base64url in one private claim.
@@ -98,6 +101,20 @@ public class JwtBenchmarks
 
         var commit = await session.CommitAsync();
         return await _store.LoadAsync(commit.Ticket!) is not null;
+    }
+
+    /// <summary>The same with the validated-token cache off: the store's own overhead over the handler, nothing remembered.</summary>
+    [Benchmark, BenchmarkCategory("CreateValidate")]
+    public async Task<bool> StateKitJwtStore_CacheOff()
+    {
+        var session = new StateSession(_storeWithoutCache, null);
+        foreach (var (key, value) in _shape.All())
+        {
+            session.SetBytes(key, value);
+        }
+
+        var commit = await session.CommitAsync();
+        return await _storeWithoutCache.LoadAsync(commit.Ticket!) is not null;
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("PresentedToken")]
