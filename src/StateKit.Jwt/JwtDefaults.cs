@@ -17,4 +17,10 @@ internal static class JwtDefaults
     public const int MaxPayloadBytes = 1536;
 
     public const string StateClaim = "stk";
+
+    // Validated tokens remembered per store. A token is at most MaxTokenLength characters: 1,000 of typical ~1 KB tokens
+    // cost about 2-3 MB, and a request presenting its unchanged token skips signature and claim validation.
+    public const int ValidatedTokenCacheSize = 1000;
+
+    public const int MaxValidatedTokenCacheSize = 1_000_000;
 }

@@ -53,6 +53,16 @@ public sealed class JwtSessionStoreOptions : SessionStoreOptions
     /// <value>The default value is <see langword="null"/>: signed, readable tokens.</value>
     public EncryptingCredentials? Encryption { get; set; }
 
+    /// <summary>
+    /// Gets or sets how many validated tokens the store remembers, so that a request presenting a token it validated before
+    /// skips signature and claim validation. A remembered token is still rejected once its session or its <c>exp</c> (with
+    /// <see cref="ClockSkew"/>) has passed, and the <see cref="DenyList"/> is still asked on every load, so revocation is
+    /// unaffected. Only the exact token string hits; any other string is validated in full. The cache is emptied when it is
+    /// full. 0 turns it off.
+    /// </summary>
+    /// <value>The default value is 1,000 tokens (bounded memory: at most this many times <see cref="MaxTokenLength"/> characters).</value>
+    public int ValidatedTokenCacheSize { get; set; } = JwtDefaults.ValidatedTokenCacheSize;
+
     /// <summary>Gets or sets a server-side list of revoked <c>sid</c>s; without it a token stays valid until its <c>exp</c>.</summary>
     /// <value>The default value is <see langword="null"/>: no revocation.</value>
     public ISessionDenyList? DenyList { get; set; }
@@ -118,6 +128,11 @@ public sealed class JwtSessionStoreOptions : SessionStoreOptions
         if (ClockSkew < TimeSpan.Zero || ClockSkew > JwtDefaults.MaxClockSkew)
         {
             errors.Add($"ClockSkew must be between zero and 5 minutes (was {ClockSkew}); 30 seconds covers servers kept in sync by NTP.");
+        }
+
+        if (ValidatedTokenCacheSize < 0 || ValidatedTokenCacheSize > JwtDefaults.MaxValidatedTokenCacheSize)
+        {
+            errors.Add($"ValidatedTokenCacheSize must be between 0 (off) and {JwtDefaults.MaxValidatedTokenCacheSize} (was {ValidatedTokenCacheSize}); 1000 suits most apps.");
         }
 
         if (MaxTokenLength < 256 || MaxTokenLength > 256 * 1024)

@@ -46,6 +46,13 @@ public sealed class SessionCommit
     /// <value>The default value is <see cref="SessionCommitMode.MergeKeys"/>.</value>
     public SessionCommitMode Mode { get; init; } = SessionCommitMode.MergeKeys;
 
+    /// <summary>
+    /// Gets a value indicating whether the arrays behind <see cref="Upserts"/> were made for this commit and are never written
+    /// again (<see cref="StateSession"/>'s own copies), so a store may keep them instead of copying. Commits built by anyone
+    /// else leave it false: their buffers belong to the caller, who may reuse them once the commit returns.
+    /// </summary>
+    internal bool UpsertsAreImmutable { get; init; }
+
     /// <summary>Gets a value indicating whether the commit asks the store to do anything at all.</summary>
     public bool HasChanges => Revoke || RotateId || ClearExisting || BindUserId is not null || Upserts.Count > 0 || Removals.Count > 0;
 }

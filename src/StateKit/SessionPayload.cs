@@ -15,6 +15,23 @@ public static class SessionPayload
     /// <returns>The size, in bytes.</returns>
     public static long Size(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
     {
+        if (values is Dictionary<string, ReadOnlyMemory<byte>> dictionary)
+        {
+            return Size(dictionary);
+        }
+
+        long size = 0;
+        foreach (var (key, value) in values)
+        {
+            size += Encoding.UTF8.GetByteCount(key) + value.Length;
+        }
+
+        return size;
+    }
+
+    /// <summary>The same, over the concrete type stores build, so that the hot path enumerates without boxing.</summary>
+    public static long Size(Dictionary<string, ReadOnlyMemory<byte>> values)
+    {
         long size = 0;
         foreach (var (key, value) in values)
         {
@@ -26,8 +43,9 @@ public static class SessionPayload
 
     /// <summary>
     /// Applies a commit's delta to a copy of <paramref name="current"/>: <see cref="SessionCommit.ClearExisting"/> first,
-    /// then <see cref="SessionCommit.Removals"/>, then <see cref="SessionCommit.Upserts"/> (copied: the caller may reuse its
-    /// buffers). The original is never mutated.
+    /// then <see cref="SessionCommit.Removals"/>, then <see cref="SessionCommit.Upserts"/> (copied, since the caller may
+    /// reuse its buffers — except the arrays a <see cref="StateSession"/> hands over, which it never touches again). The
+    /// original is never mutated.
     /// </summary>
     /// <param name="current">The stored values, or <see langword="null"/> for a new session.</param>
     /// <param name="commit">The commit.</param>
@@ -38,23 +56,49 @@ public static class SessionPayload
         var values = new Dictionary<string, ReadOnlyMemory<byte>>((current?.Count ?? 0) + commit.Upserts.Count, StringComparer.Ordinal);
         if (current is not null && !commit.ClearExisting)
         {
-            foreach (var (key, value) in current)
+            if (current is Dictionary<string, ReadOnlyMemory<byte>> dictionary)
             {
-                values[key] = value;
+                foreach (var (key, value) in dictionary)
+                {
+                    values[key] = value;
+                }
+            }
+            else
+            {
+                foreach (var (key, value) in current)
+                {
+                    values[key] = value;
+                }
             }
         }
 
-        foreach (var key in commit.Removals)
+        if (commit.Removals.Count > 0)
         {
-            values.Remove(key);
+            foreach (var key in commit.Removals)
+            {
+                values.Remove(key);
+            }
         }
 
-        foreach (var (key, value) in commit.Upserts)
+        if (commit.Upserts is Dictionary<string, ReadOnlyMemory<byte>> upserts)
         {
-            // Copy: the caller owns its buffers and may reuse them after the commit returns.
-            values[key] = value.ToArray();
+            foreach (var (key, value) in upserts)
+            {
+                values[key] = Own(value, commit);
+            }
+        }
+        else
+        {
+            foreach (var (key, value) in commit.Upserts)
+            {
+                values[key] = Own(value, commit);
+            }
         }
 
         return values;
     }
+
+    // Copy unless the commit says nobody will write the array again: a caller owns its buffers and may reuse them after the commit returns.
+    private static ReadOnlyMemory<byte> Own(ReadOnlyMemory<byte> value, SessionCommit commit)
+        => commit.UpsertsAreImmutable ? value : value.ToArray();
 }

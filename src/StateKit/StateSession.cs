@@ -329,6 +329,9 @@ public sealed class StateSession
             BindUserId = _bindUserId,
             Refresh = _refresh,
             Mode = mode,
+
+            // SetBytes copied every value into an array of its own, and after the commit the session drops them.
+            UpsertsAreImmutable = true,
         };
         return _store.CommitAsync(commit, cancellationToken);
     }

@@ -15,7 +15,8 @@ namespace StateKit.Resilience;
 /// <remarks>
 /// <para>
 /// The closed path takes no lock and allocates nothing: <see cref="TryEnter"/> reads one field, and an outcome is one
-/// <see cref="Interlocked"/> increment in the current time bucket. Failures alone sum the ten buckets to decide whether to open.
+/// <see cref="Interlocked"/> increment in the current time bucket, found by comparing the clock with that bucket's bounds
+/// (the division that maps a time to its bucket runs once per tenth of the window). Failures alone sum the ten buckets to decide whether to open.
 /// A rejection is a <see cref="CircuitPermit"/> whose <see cref="CircuitPermit.IsAllowed"/> is false, never an exception.
 /// </para>
 /// <para>
@@ -43,6 +44,9 @@ public sealed class CircuitBreaker
 
     private int _state;
     private long _openUntil;
+
+    // The bucket of the current tenth of the window, so that recording an outcome needs no division (see CurrentBucket).
+    private Bucket _current;
     private int _probesInFlight;
 
     /// <summary>Initializes a new instance of the <see cref="CircuitBreaker"/> class.</summary>
@@ -75,6 +79,8 @@ public sealed class CircuitBreaker
         {
             _buckets[i] = new Bucket();
         }
+
+        _current = _buckets[0];
 
         _storeTag = new(StateKitTelemetry.StoreTag, name);
     }
@@ -243,6 +249,18 @@ public sealed class CircuitBreaker
 
     private Bucket CurrentBucket(long now)
     {
+        // Fast path, taken by every call but the first of each tenth of the window: no division, one read of each bound.
+        var current = Volatile.Read(ref _current);
+        if (now < Volatile.Read(ref current.End) && now >= Volatile.Read(ref current.Start))
+        {
+            return current;
+        }
+
+        return EnterBucket(now);
+    }
+
+    private Bucket EnterBucket(long now)
+    {
         var epoch = now / _bucketTicks;
         var bucket = _buckets[(int)(epoch % _buckets.Length)];
         var seen = Volatile.Read(ref bucket.Epoch);
@@ -253,6 +271,15 @@ public sealed class CircuitBreaker
             Interlocked.Exchange(ref bucket.Failures, 0);
         }
 
+        if (Volatile.Read(ref bucket.Epoch) == epoch)
+        {
+            // The bounds are published after the epoch, so a reader of the fast path never sees bounds of a newer epoch
+            // than the counts it increments belong to (a race can only send an outcome to the slow path).
+            Volatile.Write(ref bucket.Start, epoch * _bucketTicks);
+            Volatile.Write(ref bucket.End, (epoch + 1) * _bucketTicks);
+            Volatile.Write(ref _current, bucket);
+        }
+
         return bucket;
     }
 
@@ -260,6 +287,9 @@ public sealed class CircuitBreaker
     {
         foreach (var bucket in _buckets)
         {
+            // Empty bounds first, so the fast path stops taking a bucket that is being cleared.
+            Volatile.Write(ref bucket.End, long.MinValue);
+            Volatile.Write(ref bucket.Start, long.MaxValue);
             Volatile.Write(ref bucket.Epoch, long.MinValue);
             Interlocked.Exchange(ref bucket.Successes, 0);
             Interlocked.Exchange(ref bucket.Failures, 0);
@@ -313,6 +343,10 @@ public sealed class CircuitBreaker
     private sealed class Bucket
     {
         public long Epoch = long.MinValue;
+
+        // The timestamps this bucket's epoch covers, [Start, End); empty until a thread enters the bucket.
+        public long Start = long.MaxValue;
+        public long End = long.MinValue;
         public int Successes;
         public int Failures;
     }

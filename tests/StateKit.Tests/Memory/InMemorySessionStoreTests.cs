@@ -159,6 +159,30 @@ public sealed class InMemorySessionStoreTests
         Assert.Equal(new byte[] { 1, 2, 3 }, (await store.LoadAsync(result.Ticket!))!.Values["k"].ToArray());
     }
 
+    [Fact]
+    public async Task Commit_ThroughStateSession_StoredValueIsIndependentOfCallerBuffer()
+    {
+        // StateSession copies on SetBytes and hands the store its own arrays (kept without a second copy): the caller's
+        // buffer, reused after the commit, must still not reach the stored session or a snapshot handed out earlier.
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
+        var buffer = new byte[] { 1, 2, 3 };
+        var session = store.Open(null);
+        session.SetBytes("k", buffer);
+        var ticket = (await session.CommitAsync()).Ticket!;
+        buffer[0] = 99;
+        var first = await store.LoadAsync(ticket);
+
+        var next = store.Open(ticket);
+        await next.LoadAsync();
+        buffer[0] = 42;
+        next.SetBytes("k", buffer);
+        await next.CommitAsync();
+        buffer[0] = 7;
+
+        Assert.Equal(new byte[] { 1, 2, 3 }, first!.Values["k"].ToArray());
+        Assert.Equal(new byte[] { 42, 2, 3 }, (await store.LoadAsync(ticket))!.Values["k"].ToArray());
+    }
+
     private static async Task<string> CreateAsync(ISessionStore store, int value)
     {
         var session = store.Open(null);

@@ -108,6 +108,42 @@ public sealed class CircuitBreakerTests
     }
 
     [Fact]
+    public void Outcomes_AcrossEveryTenthOfTheWindow_CountWhereTheyHappened()
+    {
+        // Outcomes go to the current tenth of the window through cached bounds: moving a tenth at a time, each outcome
+        // must land in its own tenth, and age out exactly when that tenth leaves the window.
+        var breaker = Create(minimumThroughput: 10);
+        for (var tenth = 0; tenth < 10; tenth++)
+        {
+            Run(breaker, successes: 1, failures: 0);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        // One success per second for ten seconds; now the first has left the window: four failures make 4 of 13, under the ratio.
+        Run(breaker, successes: 0, failures: 4);
+        Assert.Equal(CircuitState.Closed, breaker.State);
+
+        // Five more seconds: only the successes of seconds 6 to 9 remain; with 4 + 2 failures that is 6 of 10, the ratio.
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Run(breaker, successes: 0, failures: 2);
+        Assert.Equal(CircuitState.Open, breaker.State);
+    }
+
+    [Fact]
+    public void Reset_ThenOutcomesInTheSameTenth_CountFromZero()
+    {
+        var breaker = Create(minimumThroughput: 10);
+        Run(breaker, successes: 0, failures: 9);
+        breaker.Reset();
+
+        Run(breaker, successes: 9, failures: 1);
+        Assert.Equal(CircuitState.Closed, breaker.State);
+
+        Run(breaker, successes: 0, failures: 9);
+        Assert.Equal(CircuitState.Open, breaker.State);
+    }
+
+    [Fact]
     public void TryEnter_WhileOpen_RejectsWithoutThrowingUntilTheBreakEnds()
     {
         var breaker = Create(minimumThroughput: 2);

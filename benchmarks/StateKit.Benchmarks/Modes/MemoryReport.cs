@@ -1,0 +1,75 @@
+using System;
+using System.Globalization;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Session;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StateKit.Memory;
+
+namespace StateKit.Benchmarks.Modes;
+
+/// <summary>
+/// <c>--memory</c>: managed bytes per live session at 100,000 sessions of one 128-byte key, in StateKit's in-memory store and
+/// in ASP.NET Core session over MemoryDistributedCache (GC.GetTotalMemory after forced full collections, before and after).
+/// </summary>
+public static class MemoryReport
+{
+    private const int Sessions = 100_000;
+    private const int ValueBytes = 128;
+
+    public static async Task<int> RunAsync()
+    {
+        var value = new byte[ValueBytes];
+        Random.Shared.NextBytes(value);
+        Console.WriteLine($"{Sessions:N0} live sessions, each holding one key \"cart\" of {ValueBytes} bytes.");
+        Console.WriteLine();
+        Console.WriteLine("| store | bytes per session | of which overhead (beyond the 132 B of key + value) |");
+        Console.WriteLine("|---|---:|---:|");
+
+        var before = Measure();
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions { MaxSessions = Sessions * 2, MaxBytes = long.MaxValue / 2 });
+        for (var i = 0; i < Sessions; i++)
+        {
+            var session = new StateSession(store, null);
+            session.SetBytes("cart", value);
+            await session.CommitAsync();
+        }
+
+        var after = Measure();
+        Row("StateKit in-memory store", (after - before) / (double)Sessions);
+        if (store.Count != Sessions)
+        {
+            throw new InvalidOperationException($"Expected {Sessions} sessions, found {store.Count}.");
+        }
+
+        GC.KeepAlive(store);
+        store = null;
+
+        before = Measure();
+        var cache = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions { SizeLimit = null }));
+        var sessions = new DistributedSessionStore(cache, NullLoggerFactory.Instance);
+        for (var i = 0; i < Sessions; i++)
+        {
+            var session = sessions.Create(Guid.NewGuid().ToString(), TimeSpan.FromMinutes(20), TimeSpan.FromSeconds(10), () => true, isNewSessionKey: true);
+            session.Set("cart", value);
+            await session.CommitAsync();
+        }
+
+        after = Measure();
+        Row("ASP.NET Core session over MemoryDistributedCache", (after - before) / (double)Sessions);
+        GC.KeepAlive(cache);
+        return 0;
+    }
+
+    private static long Measure()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static void Row(string name, double perSession)
+        => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {perSession:N0} | {perSession - ValueBytes - 4:N0} |"));
+}
