@@ -163,14 +163,7 @@ public sealed class JwtSessionStore : ISessionStore
             }
 
             CheckPayload(values);
-            var created = new SessionSnapshot(NewId(), 1, values)
-            {
-                CreatedAt = now,
-                LastAccessedAt = now,
-                AbsoluteExpiresAt = now + _options.AbsoluteLifetime,
-                IdleTimeout = _options.IdleTimeout,
-                UserId = commit.BindUserId,
-            };
+            var created = SessionPayload.NewSession(NewId(), values, commit, now, _options);
             return Committed(created, Issue(created, now));
         }
 
@@ -202,14 +195,7 @@ public sealed class JwtSessionStore : ISessionStore
         }
 
         CheckPayload(merged);
-        var next = new SessionSnapshot(commit.RotateId ? NewId() : current.Id, commit.HasChanges ? current.Version + 1 : current.Version, merged)
-        {
-            CreatedAt = current.CreatedAt,
-            LastAccessedAt = now,
-            AbsoluteExpiresAt = current.AbsoluteExpiresAt,
-            IdleTimeout = current.IdleTimeout,
-            UserId = commit.BindUserId ?? current.UserId,
-        };
+        var next = SessionPayload.NextSession(current, merged, commit, now, NewId);
         var token = Issue(next, now);
         if (commit.RotateId)
         {

@@ -101,4 +101,50 @@ public static class SessionPayload
     // Copy unless the commit says nobody will write the array again: a caller owns its buffers and may reuse them after the commit returns.
     private static ReadOnlyMemory<byte> Own(ReadOnlyMemory<byte> value, SessionCommit commit)
         => commit.UpsertsAreImmutable ? value : value.ToArray();
+
+    /// <summary>A new session holding <paramref name="values"/>: version 1, created now, deadlines from the store's options.</summary>
+    /// <param name="id">The id the store minted.</param>
+    /// <param name="values">The values, from <see cref="Apply"/>.</param>
+    /// <param name="commit">The commit that creates it (its <see cref="SessionCommit.BindUserId"/>).</param>
+    /// <param name="now">The store's clock.</param>
+    /// <param name="options">The store's idle timeout and absolute lifetime.</param>
+    /// <returns>The session to store or seal.</returns>
+    public static SessionSnapshot NewSession(string id, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values, SessionCommit commit, DateTimeOffset now, SessionStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        ArgumentNullException.ThrowIfNull(options);
+        return new SessionSnapshot(id, 1, values)
+        {
+            CreatedAt = now,
+            LastAccessedAt = now,
+            AbsoluteExpiresAt = now + options.AbsoluteLifetime,
+            IdleTimeout = options.IdleTimeout,
+            UserId = commit.BindUserId,
+        };
+    }
+
+    /// <summary>
+    /// The session after a commit: the next version (the same when the commit only refreshed), accessed now, a new id when
+    /// the commit rotates it, the creation time and deadlines kept.
+    /// </summary>
+    /// <param name="current">The session as stored (or as the presented ticket held it).</param>
+    /// <param name="values">The values after the commit, from <see cref="Apply"/>.</param>
+    /// <param name="commit">The commit.</param>
+    /// <param name="now">The store's clock.</param>
+    /// <param name="newId">Mints an id, called only when the commit rotates it.</param>
+    /// <returns>The session to store or seal.</returns>
+    public static SessionSnapshot NextSession(SessionSnapshot current, IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values, SessionCommit commit, DateTimeOffset now, Func<string> newId)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(commit);
+        ArgumentNullException.ThrowIfNull(newId);
+        return new SessionSnapshot(commit.RotateId ? newId() : current.Id, commit.HasChanges ? current.Version + 1 : current.Version, values)
+        {
+            CreatedAt = current.CreatedAt,
+            LastAccessedAt = now,
+            AbsoluteExpiresAt = current.AbsoluteExpiresAt,
+            IdleTimeout = current.IdleTimeout,
+            UserId = commit.BindUserId ?? current.UserId,
+        };
+    }
 }

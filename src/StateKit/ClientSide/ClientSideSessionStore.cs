@@ -121,14 +121,7 @@ public sealed class ClientSideSessionStore : ISessionStore
             }
 
             CheckPayload(values);
-            var created = new SessionSnapshot(SessionIds.NewId(), 1, values)
-            {
-                CreatedAt = now,
-                LastAccessedAt = now,
-                AbsoluteExpiresAt = now + _options.AbsoluteLifetime,
-                IdleTimeout = _options.IdleTimeout,
-                UserId = commit.BindUserId,
-            };
+            var created = SessionPayload.NewSession(SessionIds.NewId(), values, commit, now, _options);
             return Committed(created, Seal(created));
         }
 
@@ -165,14 +158,7 @@ public sealed class ClientSideSessionStore : ISessionStore
         }
 
         CheckPayload(merged);
-        var next = new SessionSnapshot(commit.RotateId ? SessionIds.NewId() : current.Id, commit.HasChanges ? current.Version + 1 : current.Version, merged)
-        {
-            CreatedAt = current.CreatedAt,
-            LastAccessedAt = now,
-            AbsoluteExpiresAt = current.AbsoluteExpiresAt,
-            IdleTimeout = current.IdleTimeout,
-            UserId = commit.BindUserId ?? current.UserId,
-        };
+        var next = SessionPayload.NextSession(current, merged, commit, now, SessionIds.NewId);
 
         // Seal before denying the old id: a commit that fails on size must not sign the user out.
         var ticket = Seal(next);

@@ -95,14 +95,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
             }
 
             CheckPayload(values);
-            var created = new SessionSnapshot(SessionIds.NewId(), 1, values)
-            {
-                CreatedAt = now,
-                LastAccessedAt = now,
-                AbsoluteExpiresAt = now + _options.AbsoluteLifetime,
-                IdleTimeout = _options.IdleTimeout,
-                UserId = commit.BindUserId,
-            };
+            var created = SessionPayload.NewSession(SessionIds.NewId(), values, commit, now, _options);
             await WriteAsync(created, cancellationToken).ConfigureAwait(false);
             return Committed(created, created.Id);
         }
@@ -138,14 +131,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
         }
 
         CheckPayload(merged);
-        var next = new SessionSnapshot(commit.RotateId ? SessionIds.NewId() : current.Id, current.Version + 1, merged)
-        {
-            CreatedAt = current.CreatedAt,
-            LastAccessedAt = now,
-            AbsoluteExpiresAt = current.AbsoluteExpiresAt,
-            IdleTimeout = current.IdleTimeout,
-            UserId = commit.BindUserId ?? current.UserId,
-        };
+        var next = SessionPayload.NextSession(current, merged, commit, now, SessionIds.NewId);
         await WriteAsync(next, cancellationToken).ConfigureAwait(false);
         if (commit.RotateId)
         {
