@@ -164,7 +164,7 @@ public sealed class JwtSessionStore : ISessionStore
 
             CheckPayload(values);
             var created = SessionPayload.NewSession(NewId(), values, commit, now, _options);
-            return Committed(created, Issue(created, now));
+            return SessionCommitResult.Committed(created, Issue(created, now));
         }
 
         var current = await LoadAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
@@ -202,7 +202,7 @@ public sealed class JwtSessionStore : ISessionStore
             await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
         }
 
-        return Committed(next, token);
+        return SessionCommitResult.Committed(next, token);
     }
 
     /// <inheritdoc />
@@ -425,14 +425,6 @@ public sealed class JwtSessionStore : ISessionStore
         await _denyList.DenyAsync(current.Id, until < current.AbsoluteExpiresAt + _options.ClockSkew ? until : current.AbsoluteExpiresAt + _options.ClockSkew, cancellationToken).ConfigureAwait(false);
     }
 
-    private static SessionCommitResult Committed(SessionSnapshot session, string token) => new()
-    {
-        Outcome = SessionCommitOutcome.Committed,
-        Ticket = token,
-        SessionId = session.Id,
-        Version = session.Version,
-        ExpiresAt = session.ExpiresAt,
-    };
 
     private sealed record ValidatedToken(SessionSnapshot Session, DateTimeOffset NotAfter);
 }

@@ -78,7 +78,7 @@ internal static class RedisScripts
     /// <summary>
     /// KEYS[1] session; ARGV: now, base version (0 = blind), require base (0/1), per-key conflicts (0/1), clear (0/1),
     /// max payload bytes, user to bind or '', upsert count, removal count, upsert key/value pairs, removal keys.
-    /// Returns {1, version, expiresAt, previous user or ''} committed; {0, previous user or ''} deleted (no key left);
+    /// Returns {1, version, expiresAt, previous user or '', absolute expiry} committed; {0, previous user or ''} deleted (no key left);
     /// {-1} not found or expired (nothing written, never resurrected); {-2} conflict; {-3, size} over the payload limit.
     /// Nothing is written unless the whole commit applies.
     /// </summary>
@@ -173,7 +173,7 @@ internal static class RedisScripts
         redis.call('HSET', h, 'm:v', sv, 'm:a', s(a), 'm:n', s(size), 'm:k', s(count))
         if ARGV[7] ~= '' then redis.call('HSET', h, 'm:u', ARGV[7]) end
         redis.call('PEXPIRE', h, s(math.min(i, x - now)))
-        return { 1, sv, s(math.min(a + i, x)), user }
+        return { 1, sv, s(math.min(a + i, x)), user, s(x) }
         """);
 
     /// <summary>

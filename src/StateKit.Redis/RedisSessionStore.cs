@@ -312,6 +312,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
                     SessionId = id,
                     Version = 1,
                     ExpiresAt = idleDeadline < absolute ? idleDeadline : absolute,
+                    AbsoluteExpiresAt = absolute,
                 };
             }
         }
@@ -363,6 +364,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
                     SessionId = id,
                     Version = (long)reply[1],
                     ExpiresAt = FromMs((long)reply[2]),
+                    AbsoluteExpiresAt = FromMs((long)reply[4]),
                 };
             case 0:
                 var user = (string?)reply[1];

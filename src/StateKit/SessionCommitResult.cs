@@ -29,6 +29,24 @@ public readonly record struct SessionCommitResult
     /// </summary>
     public DateTimeOffset? AbsoluteExpiresAt { get; init; }
 
+    /// <summary>The result of a commit that wrote <paramref name="session"/>: its id, version and both deadlines.</summary>
+    /// <param name="session">The session as written.</param>
+    /// <param name="ticket">The ticket the client must carry from now on, or <see langword="null"/> when it keeps its own.</param>
+    /// <returns>The result.</returns>
+    public static SessionCommitResult Committed(SessionSnapshot session, string? ticket)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return new()
+        {
+            Outcome = SessionCommitOutcome.Committed,
+            Ticket = ticket,
+            SessionId = session.Id,
+            Version = session.Version,
+            ExpiresAt = session.ExpiresAt,
+            AbsoluteExpiresAt = session.AbsoluteExpiresAt,
+        };
+    }
+
     /// <summary>Gets the result of a commit that had nothing to do.</summary>
     public static SessionCommitResult NoChange => new() { Outcome = SessionCommitOutcome.NoChange };
 

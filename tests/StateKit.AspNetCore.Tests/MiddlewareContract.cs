@@ -33,6 +33,21 @@ public abstract class MiddlewareContract
     }
 
     [Fact]
+    public async Task Cookie_ExpiresAtTheSessionsAbsoluteDeadline()
+    {
+        await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);
+
+        await app.Client.PostAsync("/set/cart/book");
+
+        // Every store's default absolute lifetime is 12 hours; a cookie without an expiry would die with the browser.
+        var cookie = app.Client.LastSetCookies.Single(c => c.StartsWith(TicketCookie + "=", StringComparison.Ordinal));
+        var expires = cookie.Split(';').Select(p => p.Trim()).SingleOrDefault(p => p.StartsWith("expires=", StringComparison.OrdinalIgnoreCase));
+        Assert.True(expires is not null, $"no expiry on {cookie}");
+        var at = DateTimeOffset.Parse(expires!["expires=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(at - DateTimeOffset.UtcNow, TimeSpan.FromHours(11), TimeSpan.FromHours(12.1));
+    }
+
+    [Fact]
     public async Task Cookie_ReplacedAfterRotateId()
     {
         await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);

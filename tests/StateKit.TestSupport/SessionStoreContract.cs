@@ -111,8 +111,14 @@ public abstract class SessionStoreContract
     [Fact]
     public async Task Commit_NewSession_StampsIdentityAndTimes()
     {
-        var ticket = await CreateSessionAsync(("n", 1));
+        var first = Store.Open(null);
+        first.Set("n", 1, ContractJsonContext.Default.Int32);
+        var result = await first.CommitAsync();
+        var ticket = result.Ticket!;
         var snapshot = await Store.LoadAsync(ticket);
+
+        // Transports bound the ticket's lifetime (a cookie's expiry) by this: it must be reported.
+        Assert.Equal(Time.GetUtcNow() + AbsoluteLifetime, result.AbsoluteExpiresAt!.Value, TimeSpan.FromMilliseconds(1));
 
         Assert.NotNull(snapshot);
         Assert.Equal(1, snapshot!.Version);

@@ -122,7 +122,7 @@ public sealed class ClientSideSessionStore : ISessionStore
 
             CheckPayload(values);
             var created = SessionPayload.NewSession(SessionIds.NewId(), values, commit, now, _options);
-            return Committed(created, Seal(created));
+            return SessionCommitResult.Committed(created, Seal(created));
         }
 
         var current = Open(commit.Ticket, now);
@@ -167,7 +167,7 @@ public sealed class ClientSideSessionStore : ISessionStore
             await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
         }
 
-        return Committed(next, ticket);
+        return SessionCommitResult.Committed(next, ticket);
     }
 
     /// <inheritdoc />
@@ -322,12 +322,4 @@ public sealed class ClientSideSessionStore : ISessionStore
         }
     }
 
-    private static SessionCommitResult Committed(SessionSnapshot session, string ticket) => new()
-    {
-        Outcome = SessionCommitOutcome.Committed,
-        Ticket = ticket,
-        SessionId = session.Id,
-        Version = session.Version,
-        ExpiresAt = session.ExpiresAt,
-    };
 }

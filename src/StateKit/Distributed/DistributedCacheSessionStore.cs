@@ -97,7 +97,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
             CheckPayload(values);
             var created = SessionPayload.NewSession(SessionIds.NewId(), values, commit, now, _options);
             await WriteAsync(created, cancellationToken).ConfigureAwait(false);
-            return Committed(created, created.Id);
+            return SessionCommitResult.Committed(created, created.Id);
         }
 
         if (!SessionIds.IsWellFormed(commit.Ticket))
@@ -138,7 +138,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
             await RemoveAsync(current.Id, cancellationToken).ConfigureAwait(false);
         }
 
-        return Committed(next, commit.RotateId ? next.Id : null);
+        return SessionCommitResult.Committed(next, commit.RotateId ? next.Id : null);
     }
 
     /// <inheritdoc />
@@ -169,15 +169,6 @@ public sealed class DistributedCacheSessionStore : ISessionStore
         UserId = s.UserId,
     };
 
-    private static SessionCommitResult Committed(SessionSnapshot session, string? newTicket) => new()
-    {
-        Outcome = SessionCommitOutcome.Committed,
-        Ticket = newTicket,
-        SessionId = session.Id,
-        Version = session.Version,
-        ExpiresAt = session.ExpiresAt,
-        AbsoluteExpiresAt = session.AbsoluteExpiresAt,
-    };
 
     private void CheckPayload(System.Collections.Generic.IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
     {
