@@ -49,8 +49,20 @@ public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClas
         Assert.Equal(1, await ReadAsync(b.Cache, session.Ticket!));
         Assert.Equal(1, b.Cache.Count);
 
-        // Messages sent while B's subscription is down would be lost: the bus must flush B instead.
-        await redis.Admin.GetServer(redis.Server.Endpoint).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        // Messages sent while B's subscription is down would be lost: the bus must flush B instead. Only B's subscription
+        // is killed: other tests share this server and their subscriptions must not drop.
+        var server = redis.Admin.GetServer(redis.Server.Endpoint);
+        var killed = 0;
+        foreach (var client in await server.ClientListAsync())
+        {
+            if (client.Name == b.Name && client.SubscriptionCount > 0)
+            {
+                await server.ClientKillAsync(client.Id);
+                killed++;
+            }
+        }
+
+        Assert.True(killed > 0, "B's subscription connection was not found in CLIENT LIST");
 
         await WaitUntilAsync(() => b.Cache.Count == 0);
         await WaitUntilAsync(() => b.Redis.GetSubscriber().IsConnected(RedisChannel.Literal(prefix + "invalidations")));
@@ -88,12 +100,15 @@ public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClas
 
     private sealed class Node : IAsyncDisposable
     {
-        private Node(ConnectionMultiplexer redis, RedisSessionInvalidationBus bus, NearCacheSessionStore cache)
+        private Node(string name, ConnectionMultiplexer redis, RedisSessionInvalidationBus bus, NearCacheSessionStore cache)
         {
+            Name = name;
             Redis = redis;
             Bus = bus;
             Cache = cache;
         }
+
+        public string Name { get; }
 
         public ConnectionMultiplexer Redis { get; }
 
@@ -103,11 +118,12 @@ public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClas
 
         public static async Task<Node> StartAsync(string configuration, string prefix)
         {
-            var redis = await ConnectionMultiplexer.ConnectAsync(configuration);
+            var name = "node-" + Guid.NewGuid().ToString("N");
+            var redis = await ConnectionMultiplexer.ConnectAsync(configuration + ",name=" + name);
             var bus = new RedisSessionInvalidationBus(redis, prefix);
             var cache = new NearCacheSessionStore(new RedisSessionStore(redis, new RedisSessionStoreOptions { KeyPrefix = prefix }), new NearCacheOptions(), bus);
             await WaitUntilAsync(() => redis.GetSubscriber().IsConnected(RedisChannel.Literal(prefix + "invalidations")));
-            return new Node(redis, bus, cache);
+            return new Node(name, redis, bus, cache);
         }
 
         public async ValueTask DisposeAsync()
