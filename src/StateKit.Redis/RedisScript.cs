@@ -45,6 +45,47 @@ internal sealed class RedisScript
     }
 
     /// <summary>
+    /// Runs the script, then <c>HGETALL</c> of the same key, in one batch: both travel in one write and both replies come
+    /// back in one read, so the pair is one network round trip, and the hash is read after the script has run. After a
+    /// <c>NOSCRIPT</c> the pair is sent again with <c>EVAL</c> (the first <c>HGETALL</c> only read).
+    /// </summary>
+    public async Task<(RedisResult Result, HashEntry[] Hash)> EvaluateThenGetAllAsync(IDatabase database, RedisKey key, RedisValue[] args, ILogger logger)
+    {
+        RedisKey[] keys = [key];
+        var batch = database.CreateBatch();
+        var evaluation = batch.ScriptEvaluateAsync(Hash, keys, args);
+        var read = batch.HashGetAllAsync(key);
+        batch.Execute();
+        try
+        {
+            return (await evaluation.ConfigureAwait(false), await read.ConfigureAwait(false));
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            Forget(read);
+            Log.ScriptReloaded(logger, Name);
+            batch = database.CreateBatch();
+            evaluation = batch.ScriptEvaluateAsync(Text, keys, args);
+            read = batch.HashGetAllAsync(key);
+            batch.Execute();
+            try
+            {
+                return (await evaluation.ConfigureAwait(false), await read.ConfigureAwait(false));
+            }
+            catch
+            {
+                Forget(read);
+                throw;
+            }
+        }
+        catch
+        {
+            Forget(read);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs the script, then <c>WAIT</c> on the same node, sent back to back without awaiting the script: both travel in
     /// one write and both replies in one read, so the pair is one network round trip. <c>WAIT</c> covers every write sent
     /// before it on that connection, the script's included. After a <c>NOSCRIPT</c> the pair is sent again with <c>EVAL</c>.

@@ -20,38 +20,28 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS[1] session; ARGV[1] now. Returns nil when absent or expired (deleting it), else
-    /// { version, created, lastAccess(now), absolute, idle, user or '', key1, value1, ... } and slides the idle deadline.
+    /// The first half of a load. KEYS[1] session; ARGV[1] now. Returns 1 and slides the idle deadline when the session is
+    /// live; 0 when absent or expired (deleting it). The caller sends <c>HGETALL</c> right behind it in the same write.
     /// </summary>
-    public static readonly RedisScript Load = new("load", Prelude + """
+    /// <remarks>
+    /// The values never pass through Lua: converting a reply into a Lua table and back costs the server far more than
+    /// the command itself (a 64 KB session: about 90 µs of CPU against 8 µs for a plain <c>HGETALL</c>), and that is the
+    /// server time every other client waits behind.
+    /// </remarks>
+    public static readonly RedisScript Touch = new("touch", Prelude + """
 
         local h = KEYS[1]
         local now = tonumber(ARGV[1])
-        local all = redis.call('HGETALL', h)
-        if #all == 0 then return false end
-        local m = {}
-        local out = { false, false, false, false, false, false }
-        for j = 1, #all, 2 do
-          local f = all[j]
-          local p = string.sub(f, 1, 2)
-          if p == 'd:' then
-            out[#out + 1] = string.sub(f, 3)
-            out[#out + 1] = all[j + 1]
-          elseif p == 'm:' then
-            m[string.sub(f, 3)] = all[j + 1]
-          end
-        end
-        local a, x, i = tonumber(m['a']), tonumber(m['x']), tonumber(m['i'])
-        if not (m['v'] and a and x and i) then return false end
+        local meta = redis.call('HMGET', h, 'm:v', 'm:a', 'm:x', 'm:i')
+        local a, x, i = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
+        if not (meta[1] and a and x and i) then return 0 end
         if not alive(a, x, i, now) then
           redis.call('DEL', h)
-          return false
+          return 0
         end
-        if now > a then a = now end
-        redis.call('HSET', h, 'm:a', s(a))
+        if now > a then redis.call('HSET', h, 'm:a', s(now)) end
         redis.call('PEXPIRE', h, s(math.min(i, x - now)))
-        out[1] = m['v']; out[2] = m['c']; out[3] = s(a); out[4] = m['x']; out[5] = m['i']; out[6] = m['u'] or ''
-        return out
+        return 1
         """);
 
     /// <summary>

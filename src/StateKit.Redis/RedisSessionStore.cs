@@ -93,7 +93,10 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     public SessionStoreCapabilities Capabilities { get; }
 
     /// <inheritdoc />
-    /// <remarks>One round trip (one <c>EVALSHA</c>) that reads the hash and slides the idle deadline.</remarks>
+    /// <remarks>
+    /// One round trip carrying two commands: a small script that checks expiry and slides the idle deadline, and
+    /// <c>HGETALL</c> behind it in the same write.
+    /// </remarks>
     public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -103,28 +106,20 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             return null;
         }
 
-        var result = await RunAsync(RedisScripts.Load, SessionKey(ticket), [Now()], "load", cancellationToken).ConfigureAwait(false);
-        if (result.IsNull)
+        RedisResult touched;
+        HashEntry[] fields;
+        try
         {
-            return null;
+            var redis = await _connection.GetAsync().ConfigureAwait(false);
+            (touched, fields) = await RedisScripts.Touch.EvaluateThenGetAllAsync(redis.GetDatabase(), SessionKey(ticket), [Now()], _logger).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw Unavailable("load", e);
         }
 
-        var fields = (RedisResult[])result!;
-        var values = new Dictionary<string, ReadOnlyMemory<byte>>((fields.Length - 6) / 2, StringComparer.Ordinal);
-        for (var i = 6; i + 1 < fields.Length; i += 2)
-        {
-            values[(string)fields[i]!] = (byte[])fields[i + 1]!;
-        }
-
-        var userId = (string?)fields[5];
-        return new SessionSnapshot(ticket, (long)fields[0], values)
-        {
-            CreatedAt = FromMs((long)fields[1]),
-            LastAccessedAt = FromMs((long)fields[2]),
-            AbsoluteExpiresAt = FromMs((long)fields[3]),
-            IdleTimeout = TimeSpan.FromMilliseconds((long)fields[4]),
-            UserId = string.IsNullOrEmpty(userId) ? null : userId,
-        };
+        // An empty read after a live touch: revoked between the two commands.
+        return (long)touched == 1 && fields.Length > 0 ? ReadSnapshot(ticket, fields) : null;
     }
 
     /// <inheritdoc />
@@ -316,6 +311,58 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
                 };
             }
         }
+    }
+
+    /// <summary>
+    /// Builds a snapshot from the session's raw hash: <c>d:</c> fields are the values (kept as the buffers the client
+    /// already read, not copied again), <c>m:</c> fields the metadata, <c>w:</c> fields only matter to the commit script.
+    /// </summary>
+    private static SessionSnapshot? ReadSnapshot(string id, HashEntry[] fields)
+    {
+        var values = new Dictionary<string, ReadOnlyMemory<byte>>(fields.Length / 2, StringComparer.Ordinal);
+        long? version = null;
+        long created = 0, lastAccess = 0, absolute = 0, idle = 0;
+        string? userId = null;
+        foreach (var field in fields)
+        {
+            ReadOnlyMemory<byte> name = field.Name;
+            var span = name.Span;
+            if (span.Length < 2 || span[1] != (byte)':')
+            {
+                continue;
+            }
+
+            if (span[0] == (byte)'d')
+            {
+                values[Encoding.UTF8.GetString(span[2..])] = (ReadOnlyMemory<byte>)field.Value;
+            }
+            else if (span[0] == (byte)'m' && span.Length == 3)
+            {
+                switch (span[2])
+                {
+                    case (byte)'v': version = (long)field.Value; break;
+                    case (byte)'c': created = (long)field.Value; break;
+                    case (byte)'a': lastAccess = (long)field.Value; break;
+                    case (byte)'x': absolute = (long)field.Value; break;
+                    case (byte)'i': idle = (long)field.Value; break;
+                    case (byte)'u': userId = field.Value; break;
+                }
+            }
+        }
+
+        if (version is null)
+        {
+            return null;
+        }
+
+        return new SessionSnapshot(id, version.Value, values)
+        {
+            CreatedAt = FromMs(created),
+            LastAccessedAt = FromMs(lastAccess),
+            AbsoluteExpiresAt = FromMs(absolute),
+            IdleTimeout = TimeSpan.FromMilliseconds(idle),
+            UserId = string.IsNullOrEmpty(userId) ? null : userId,
+        };
     }
 
     private RedisValue[] CommitArgs(SessionCommit commit)

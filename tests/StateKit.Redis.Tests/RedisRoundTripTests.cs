@@ -7,9 +7,9 @@ using Xunit.Abstractions;
 namespace StateKit.Redis.Tests;
 
 /// <summary>
-/// Round trips per operation, measured on a server only this class uses: what Redis received (MONITOR, script-internal
-/// commands excluded) and what the client sent (profiling) must both match. Every command the store sends is one round trip: it never pipelines
-/// within an operation on these paths.
+/// Commands and round trips per operation, measured on a server only this class uses: what Redis received (MONITOR,
+/// script-internal commands excluded) and what the client sent (profiling) must both match; round trips come from the
+/// client's send and reply times. A load is the one operation here that pipelines: two commands, one round trip.
 /// </summary>
 public sealed class RedisRoundTripTests : IClassFixture<RedisFixture>
 {
@@ -33,7 +33,7 @@ public sealed class RedisRoundTripTests : IClassFixture<RedisFixture>
 
         var counts = await MeasureAsync("load", async () => await _store.Open(ticket).LoadAsync());
 
-        AssertCount(1, counts);
+        AssertCount(commands: 2, roundTrips: 1, counts);
     }
 
     [Fact]
@@ -115,22 +115,26 @@ public sealed class RedisRoundTripTests : IClassFixture<RedisFixture>
             await session.CommitAsync();
         });
 
-        AssertCount(2, counts);
+        AssertCount(commands: 3, roundTrips: 2, counts);
     }
 
-    private static void AssertCount(long expected, (long Server, int Client) counts)
+    private static void AssertCount(long expected, (long Server, int Client, int RoundTrips) counts)
+        => AssertCount(expected, (int)expected, counts);
+
+    private static void AssertCount(long commands, int roundTrips, (long Server, int Client, int RoundTrips) counts)
     {
-        Assert.Equal(expected, counts.Client);
+        Assert.Equal(commands, counts.Client);
+        Assert.Equal(roundTrips, counts.RoundTrips);
         if (counts.Server >= 0)
         {
-            Assert.Equal(expected, counts.Server);
+            Assert.Equal(commands, counts.Server);
         }
     }
 
-    private async Task<(long Server, int Client)> MeasureAsync(string what, System.Func<Task> action)
+    private async Task<(long Server, int Client, int RoundTrips)> MeasureAsync(string what, System.Func<Task> action)
     {
         var counts = await _counter.CountAsync(action);
-        _output.WriteLine($"{what}: server received {counts.Server} command(s), client sent {counts.Client} ({_redis.Server.Kind})");
+        _output.WriteLine($"{what}: server received {counts.Server} command(s), client sent {counts.Client} in {counts.RoundTrips} round trip(s) ({_redis.Server.Kind})");
         return counts;
     }
 

@@ -16,6 +16,8 @@ namespace StateKit.Redis.Tests.Servers;
 /// connection; commands a Lua script runs inside are tagged <c>lua</c> and not counted, because they cost no round trip)
 /// and what the client sent (StackExchange.Redis profiling). Housekeeping (PING/ECHO heartbeats, INFO, CLIENT...) is excluded.
 /// Garnet has no MONITOR: there only the client count is available, and the server count is reported as -1.
+/// Round trips come from the client's timestamps: a command sent before an earlier command's reply arrived travelled in
+/// the same round trip (pipelined); one sent after every earlier reply starts a new one.
 /// </summary>
 public sealed class CommandCounter
 {
@@ -33,12 +35,16 @@ public sealed class CommandCounter
         fixture.Redis.RegisterProfiler(() => _session);
     }
 
-    /// <summary>Runs <paramref name="action"/> and returns (commands the server received, commands the client sent).</summary>
-    public async Task<(long Server, int Client)> CountAsync(Func<Task> action)
+    /// <summary>
+    /// Runs <paramref name="action"/> and returns the commands the server received, the commands the client sent, and the
+    /// round trips they took.
+    /// </summary>
+    public async Task<(long Server, int Client, int RoundTrips)> CountAsync(Func<Task> action)
     {
         if (!_fixture.Server.IsRealRedis)
         {
-            return (-1, await ClientCountAsync(action));
+            var (commands, roundTrips) = await ClientCountAsync(action);
+            return (-1, commands, roundTrips);
         }
 
         using var monitor = new TcpClient();
@@ -66,15 +72,34 @@ public sealed class CommandCounter
             }
         }
 
-        return (received, sent);
+        return (received, sent.Commands, sent.RoundTrips);
     }
 
-    private async Task<int> ClientCountAsync(Func<Task> action)
+    private static DateTime Sent(IProfiledCommand command) => command.CommandCreated + command.CreationToEnqueued + command.EnqueuedToSending;
+
+    private async Task<(int Commands, int RoundTrips)> ClientCountAsync(Func<Task> action)
     {
         _session = new ProfilingSession();
         await action();
-        var sent = _session.FinishProfiling().Count(c => !Housekeeping.Contains(c.Command.Split(' ')[0]));
+        var sent = _session.FinishProfiling()
+            .Where(c => !Housekeeping.Contains(c.Command.Split(' ')[0]))
+            .OrderBy(Sent)
+            .ToArray();
         _session = null;
-        return sent;
+
+        var roundTrips = 0;
+        var lastReply = DateTime.MinValue;
+        foreach (var command in sent)
+        {
+            if (Sent(command) >= lastReply)
+            {
+                roundTrips++;
+            }
+
+            var reply = Sent(command) + command.SentToResponse;
+            lastReply = reply > lastReply ? reply : lastReply;
+        }
+
+        return (sent.Length, roundTrips);
     }
 }
