@@ -17,7 +17,8 @@ namespace StateKit.Benchmarks.Infrastructure;
 /// <c>lua</c> and not counted), round trips the client waited for (StackExchange.Redis profiling: a command sent before
 /// every earlier command's reply arrived is pipelined, not a new round trip), and bytes in and out of the server
 /// (<c>INFO stats</c> <c>total_net_input_bytes</c>/<c>total_net_output_bytes</c> deltas, without MONITOR attached, minus the
-/// bytes of the INFO calls themselves). Housekeeping (PING, INFO, CLIENT, ...) is excluded.
+/// bytes of the INFO calls themselves). Housekeeping (PING, INFO, CLIENT, ...) is excluded. Alongside the bytes, the server's
+/// own CPU time for the commands (<c>INFO commandstats</c> <c>usec</c> deltas; a script's time includes what it runs inside).
 /// </summary>
 public sealed class RedisMeter
 {
@@ -35,7 +36,7 @@ public sealed class RedisMeter
         redis.Redis.RegisterProfiler(() => _session);
     }
 
-    public sealed record Cost(double Commands, double RoundTrips, double BytesIn, double BytesOut);
+    public sealed record Cost(double Commands, double RoundTrips, double BytesIn, double BytesOut, double ServerMicroseconds);
 
     /// <summary>Runs <paramref name="action"/> <paramref name="count"/> times per pass and returns the cost of one run.</summary>
     public async Task<Cost> MeasureAsync(Func<Task> action, int count)
@@ -45,6 +46,7 @@ public sealed class RedisMeter
         var bytes = await BytesAsync(action, count);
         var bytesIn = (bytes.In - calibration.In) / (double)count;
         var bytesOut = (bytes.Out - calibration.Out) / (double)count;
+        var serverMicroseconds = bytes.Usec / (double)count;
 
         // Pass 2: round trips, from the client's own timings.
         long roundTrips = 0;
@@ -59,7 +61,7 @@ public sealed class RedisMeter
 
         // Pass 3: commands, as the server saw them.
         var received = await MonitorAsync(action, count);
-        return new Cost(received / (double)count, roundTrips / (double)count, Math.Max(0, bytesIn), Math.Max(0, bytesOut));
+        return new Cost(received / (double)count, roundTrips / (double)count, Math.Max(0, bytesIn), Math.Max(0, bytesOut), serverMicroseconds);
     }
 
     private static int CountRoundTrips(List<IProfiledCommand> commands)
@@ -84,22 +86,50 @@ public sealed class RedisMeter
         return trips;
     }
 
-    private async Task<(long In, long Out)> BytesAsync(Func<Task> action, int count)
+    private async Task<(long In, long Out, long Usec)> BytesAsync(Func<Task> action, int count)
     {
         var before = await NetBytesAsync();
+        var usecBefore = await CommandMicrosecondsAsync();
         for (var i = 0; i < count; i++)
         {
             await action();
         }
 
+        var usecAfter = await CommandMicrosecondsAsync();
         var after = await NetBytesAsync();
-        return (after.In - before.In, after.Out - before.Out);
+        return (after.In - before.In, after.Out - before.Out, usecAfter - usecBefore);
     }
 
     private async Task<(long In, long Out)> NetBytesAsync()
     {
         var info = await _redis.Admin.GetServer(_redis.Server.Endpoint).InfoRawAsync("stats") ?? string.Empty;
         return (Field(info, "total_net_input_bytes"), Field(info, "total_net_output_bytes"));
+    }
+
+    /// <summary>Total server CPU microseconds over every non-housekeeping command so far (<c>cmdstat_x:calls=..,usec=..</c>).</summary>
+    private async Task<long> CommandMicrosecondsAsync()
+    {
+        var info = await _redis.Admin.GetServer(_redis.Server.Endpoint).InfoRawAsync("commandstats") ?? string.Empty;
+        long usec = 0;
+        foreach (var line in info.Split('\n'))
+        {
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)].Split('|')[0];
+            var at = line.IndexOf("usec=", StringComparison.Ordinal);
+            if (Housekeeping.Contains(name) || at < 0)
+            {
+                continue;
+            }
+
+            var end = line.IndexOf(',', at);
+            usec += long.Parse(line.AsSpan(at + 5, (end < 0 ? line.Length : end) - at - 5), CultureInfo.InvariantCulture);
+        }
+
+        return usec;
     }
 
     private static long Field(string info, string name)

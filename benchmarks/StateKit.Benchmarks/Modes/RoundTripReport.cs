@@ -19,8 +19,8 @@ public static class RoundTripReport
         var meter = new RedisMeter(redis);
         Console.WriteLine($"Redis: {redis.Server.Kind} on {redis.Server.Endpoint}; {Count} requests per row, per pass.");
         Console.WriteLine();
-        Console.WriteLine("| strategy | request | payload | commands (server) | round trips (client) | bytes to Redis | bytes from Redis |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| strategy | request | payload | commands (server) | round trips (client) | bytes to Redis | bytes from Redis | server CPU µs |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
         Strategy[] strategies =
         [
             Strategy.AspNetCoreSessionRedis, Strategy.RawRedis2RoundTrips, Strategy.RawRedis1RoundTrip, Strategy.Redis,
@@ -55,7 +55,7 @@ public static class RoundTripReport
         var cost = await meter.MeasureAsync(action, Count);
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {strategy} | {request} | {payload:N0} | {Format(cost.Commands)} | {Format(cost.RoundTrips)} | {cost.BytesIn:N0} | {cost.BytesOut:N0} |"));
+            $"| {strategy} | {request} | {payload:N0} | {Format(cost.Commands)} | {Format(cost.RoundTrips)} | {cost.BytesIn:N0} | {cost.BytesOut:N0} | {cost.ServerMicroseconds:0.0} |"));
     }
 
     private static string Format(double value) => value < 0 ? "n/a" : value.ToString("0.##", CultureInfo.InvariantCulture);
