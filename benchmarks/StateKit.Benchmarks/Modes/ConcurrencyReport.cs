@@ -17,7 +17,9 @@ namespace StateKit.Benchmarks.Modes;
 /// <summary>
 /// <c>--concurrency [seconds]</c>: (1) read-modify-write requests per second with 1, 16 and 256 concurrent sessions, each its own
 /// session and its own loop, all over one multiplexer to the same redis-server, per server-side strategy; (2) lost updates when
-/// 100 concurrent requests each increment one counter in one session.
+/// 100 concurrent requests each increment one counter in one session. Next to each rate, the CPU one request cost the
+/// client process (<see cref="Process.TotalProcessorTime"/>) and the redis-server process (<c>INFO cpu</c>), both measured
+/// over the same window: on a machine where both share the cores, that is what bounds throughput.
 /// </summary>
 public static class ConcurrencyReport
 {
@@ -30,17 +32,19 @@ public static class ConcurrencyReport
         await using var redis = await BenchRedis.StartAsync();
         Console.WriteLine($"Redis: {redis.Server.Kind} on {redis.Server.Endpoint}; {PayloadBytes:N0} B sessions; {seconds} s per row after a warm-up; client and server share this machine.");
         Console.WriteLine();
-        Console.WriteLine("| strategy | concurrent sessions | requests/s | vs ASP.NET Core session |");
-        Console.WriteLine("|---|---:|---:|---:|");
+        Console.WriteLine("| strategy | concurrent sessions | requests/s | vs ASP.NET Core session | client CPU µs/request | server CPU µs/request |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         Strategy[] strategies = [Strategy.AspNetCoreSessionRedis, Strategy.Redis, Strategy.DistributedCacheRedis, Strategy.NearCacheRedis];
         foreach (var concurrency in (int[])[1, 16, 256])
         {
             double baseline = 0;
             foreach (var strategy in strategies)
             {
-                var rate = await ThroughputAsync(redis, strategy, concurrency, TimeSpan.FromSeconds(seconds));
+                var (rate, client, server) = await ThroughputAsync(redis, strategy, concurrency, TimeSpan.FromSeconds(seconds));
                 baseline = strategy == Strategy.AspNetCoreSessionRedis ? rate : baseline;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {strategy} | {concurrency} | {rate:N0} | {rate / baseline:0.00}x |"));
+                Console.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"| {strategy} | {concurrency} | {rate:N0} | {rate / baseline:0.00}x | {client:0.0} | {server:0.0} |"));
             }
         }
 
@@ -51,7 +55,8 @@ public static class ConcurrencyReport
         return 0;
     }
 
-    private static async Task<double> ThroughputAsync(BenchRedis redis, Strategy strategy, int concurrency, TimeSpan duration)
+    private static async Task<(double Rate, double ClientMicroseconds, double ServerMicroseconds)> ThroughputAsync(
+        BenchRedis redis, Strategy strategy, int concurrency, TimeSpan duration)
     {
         var drivers = CreateMany(strategy, redis, concurrency);
         var shape = new SessionShape(PayloadBytes);
@@ -76,16 +81,43 @@ public static class ConcurrencyReport
         })).ToArray();
 
         await Task.Delay(TimeSpan.FromSeconds(0.5));
+        var process = Process.GetCurrentProcess();
+        var serverBefore = await ServerCpuSecondsAsync(redis);
+        var clientBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         Volatile.Write(ref measuring, 1);
         await Task.Delay(duration);
         Volatile.Write(ref measuring, 0);
         var elapsed = clock.Elapsed;
         var done = Interlocked.Read(ref completed);
+        process.Refresh();
+        var client = (process.TotalProcessorTime - clientBefore).TotalMicroseconds / Math.Max(1, done);
+        var server = (await ServerCpuSecondsAsync(redis) - serverBefore) * 1e6 / Math.Max(1, done);
         await stop.CancelAsync();
         await Task.WhenAll(workers);
         await redis.Admin.GetServer(redis.Server.Endpoint).FlushAllDatabasesAsync();
-        return done / elapsed.TotalSeconds;
+        return (done / elapsed.TotalSeconds, client, server);
+    }
+
+    /// <summary>The redis-server process's user + system CPU seconds so far (<c>INFO cpu</c>; Garnet runs in this process: 0).</summary>
+    private static async Task<double> ServerCpuSecondsAsync(BenchRedis redis)
+    {
+        if (!redis.Server.IsRealRedis)
+        {
+            return 0;
+        }
+
+        var info = await redis.Admin.GetServer(redis.Server.Endpoint).InfoRawAsync("cpu") ?? string.Empty;
+        double seconds = 0;
+        foreach (var line in info.Split('\n'))
+        {
+            if (line.StartsWith("used_cpu_user:", StringComparison.Ordinal) || line.StartsWith("used_cpu_sys:", StringComparison.Ordinal))
+            {
+                seconds += double.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return seconds;
     }
 
     /// <summary>One store (or cache) per strategy, as an application has; one session per concurrent client.</summary>
