@@ -286,8 +286,7 @@ public sealed class JwtSessionStore : ISessionStore
         if (string.IsNullOrEmpty(signed.Kid)
             || !signed.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Sid, out var sid) || string.IsNullOrEmpty(sid)
             || !signed.TryGetPayloadValue<string>(JwtDefaults.StateClaim, out var state) || state is null
-            || !JwtStateFormat.IsCanonicalBase64Url(state)
-            || !JwtStateFormat.TryRead(sid, Base64Url.DecodeFromChars(state), out var session))
+            || !JwtStateFormat.TryReadClaim(sid, state, out var session))
         {
             Log.TokenRejected(_logger, "missing claims");
             return null;
@@ -344,7 +343,7 @@ public sealed class JwtSessionStore : ISessionStore
             {
                 [JwtRegisteredClaimNames.Sid] = session.Id,
                 [JwtRegisteredClaimNames.Jti] = NewId(),
-                [JwtDefaults.StateClaim] = Base64Url.EncodeToString(JwtStateFormat.Write(session)),
+                [JwtDefaults.StateClaim] = JwtStateFormat.WriteClaim(session),
             },
         };
         var token = _handler.CreateToken(descriptor);
