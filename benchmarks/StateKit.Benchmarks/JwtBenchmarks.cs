@@ -14,11 +14,15 @@ using StateKit.Jwt;
 namespace StateKit.Benchmarks;
 
 /// <summary>
-/// HS256 tokens carrying a 256 B session. CreateValidate: issue a token and validate it — raw <see cref="JsonWebTokenHandler"/>
-/// (baseline) vs <see cref="JwtSecurityTokenHandler"/> vs StateKit's JWT store (commit a new session, load its ticket, which
-/// also reads the session out of the claims; with the default validated-token cache, which remembers every token it
-/// validated, and with it off). PresentedToken: a request that presents an unchanged token — raw
-/// <c>ValidateTokenAsync</c> (baseline) vs the store's <c>LoadAsync</c>.
+/// HS256 tokens carrying a 256 B session. CreateValidate: issue a token, then accept it on the next request — raw
+/// <see cref="JsonWebTokenHandler"/> <c>CreateToken</c> + <c>ValidateTokenAsync</c> (baseline) vs
+/// <see cref="JwtSecurityTokenHandler"/> vs StateKit's JWT store (commit a new session, then load its ticket, which also reads
+/// the session out of the claims). The store runs twice: <c>StateKitJwtStore</c> with its defaults, where the commit remembers
+/// the token it just signed and the load finds it there without checking the signature (what the default store does when a
+/// client presents the token it was last given to the node that issued it); <c>StateKitJwtStore_CacheOff</c> with the
+/// token cache off, so the load validates the token in full: the store's honest create + validate cost next to the raw
+/// handler's. PresentedToken: a request that presents an unchanged token — raw <c>ValidateTokenAsync</c> (baseline) vs the
+/// store's <c>LoadAsync</c>.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -90,6 +94,7 @@ public class JwtBenchmarks
         return result.IsValid;
     }
 
+    /// <summary>Defaults: the commit remembers the token it signed, so the load skips signature validation (not a full validation).</summary>
     [Benchmark, BenchmarkCategory("CreateValidate")]
     public async Task<bool> StateKitJwtStore()
     {
@@ -103,7 +108,7 @@ public class JwtBenchmarks
         return await _store.LoadAsync(commit.Ticket!) is not null;
     }
 
-    /// <summary>The same with the validated-token cache off: the store's own overhead over the handler, nothing remembered.</summary>
+    /// <summary>Token cache off: issue, then validate in full with the handler: the store's create + validate cost, nothing remembered.</summary>
     [Benchmark, BenchmarkCategory("CreateValidate")]
     public async Task<bool> StateKitJwtStore_CacheOff()
     {

@@ -50,7 +50,8 @@ public sealed class JwtSessionStore : ISessionStore
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    // Tokens that passed full validation, with the instant they stop being acceptable. Keyed by the exact token string.
+    // Tokens that passed full validation or that this store issued, with the span of time they are acceptable in. Keyed by
+    // the exact token string.
     private readonly ConcurrentDictionary<string, ValidatedToken>? _validated;
     private readonly int _validatedCapacity;
 
@@ -241,8 +242,10 @@ public sealed class JwtSessionStore : ISessionStore
 
         if (_validated is not null && _validated.TryGetValue(token, out var remembered))
         {
-            // The very string validated before: signature, algorithm, kid, issuer, audience and nbf cannot have changed; only time has.
-            if (_time.GetUtcNow() < remembered.NotAfter)
+            // The very string validated (or signed) before: signature, algorithm, kid, issuer and audience cannot have changed;
+            // only time has, so nbf and exp are judged again, with skew, as a full validation would.
+            var now = _time.GetUtcNow();
+            if (now < remembered.NotAfter && now >= remembered.NotBefore)
             {
                 return remembered.Session;
             }
@@ -286,8 +289,7 @@ public sealed class JwtSessionStore : ISessionStore
         if (string.IsNullOrEmpty(signed.Kid)
             || !signed.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Sid, out var sid) || string.IsNullOrEmpty(sid)
             || !signed.TryGetPayloadValue<string>(JwtDefaults.StateClaim, out var state) || state is null
-            || !JwtStateFormat.IsCanonicalBase64Url(state)
-            || !JwtStateFormat.TryRead(sid, Base64Url.DecodeFromChars(state), out var session))
+            || !JwtStateFormat.TryReadClaim(sid, state, out var session))
         {
             Log.TokenRejected(_logger, "missing claims");
             return null;
@@ -300,20 +302,23 @@ public sealed class JwtSessionStore : ISessionStore
             return null;
         }
 
-        Remember(token, session, signed.ValidTo);
+        Remember(token, session, Utc(signed.ValidFrom), Utc(signed.ValidTo));
         return session;
     }
 
-    private void Remember(string token, SessionSnapshot session, DateTime validTo)
+    private static DateTimeOffset Utc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc));
+
+    private void Remember(string token, SessionSnapshot session, DateTimeOffset notBefore, DateTimeOffset expires)
     {
         if (_validated is null)
         {
             return;
         }
 
-        // Acceptable until the earlier of the session's own deadline and the token's exp with skew, as a full validation would judge.
-        var exp = new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc)) + _options.ClockSkew;
+        // Acceptable from nbf minus skew until the earlier of the session's own deadline and exp plus skew, as a full validation would judge.
+        var exp = expires + _options.ClockSkew;
         var notAfter = session.ExpiresAt < exp ? session.ExpiresAt : exp;
+        var validFrom = notBefore == DateTimeOffset.MinValue ? notBefore : notBefore - _options.ClockSkew;
         if (Volatile.Read(ref _validatedCount) >= _validatedCapacity)
         {
             // Bounded memory without bookkeeping on the hit path: start over. The next loads validate in full once more.
@@ -322,7 +327,7 @@ public sealed class JwtSessionStore : ISessionStore
             Volatile.Write(ref _validatedCount, 0);
         }
 
-        if (_validated.TryAdd(token, new ValidatedToken(session, notAfter)))
+        if (_validated.TryAdd(token, new ValidatedToken(session, validFrom, notAfter)))
         {
             Interlocked.Increment(ref _validatedCount);
         }
@@ -344,7 +349,7 @@ public sealed class JwtSessionStore : ISessionStore
             {
                 [JwtRegisteredClaimNames.Sid] = session.Id,
                 [JwtRegisteredClaimNames.Jti] = NewId(),
-                [JwtDefaults.StateClaim] = Base64Url.EncodeToString(JwtStateFormat.Write(session)),
+                [JwtDefaults.StateClaim] = JwtStateFormat.WriteClaim(session),
             },
         };
         var token = _handler.CreateToken(descriptor);
@@ -354,8 +359,15 @@ public sealed class JwtSessionStore : ISessionStore
             throw new SessionPayloadTooLargeException(token.Length, _options.MaxTokenLength, "MaxTokenLength");
         }
 
+        // This store signed the token a moment ago, so it knows what a full validation would find in it: the session as the
+        // stk claim reads back (whole milliseconds), nbf and exp in whole seconds as IdentityModel wrote them. The client
+        // usually presents it next, mostly to this node; remembering it now spares that request the signature check.
+        Remember(token, JwtStateFormat.AsRead(session), WholeSeconds(now), WholeSeconds(session.ExpiresAt));
         return token;
     }
+
+    // As IdentityModel writes iat, nbf and exp (EpochTime.GetIntDate): whole seconds, truncated.
+    private static DateTimeOffset WholeSeconds(DateTimeOffset time) => DateTimeOffset.FromUnixTimeSeconds(time.ToUnixTimeSeconds());
 
     private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
     {
@@ -426,5 +438,5 @@ public sealed class JwtSessionStore : ISessionStore
     }
 
 
-    private sealed record ValidatedToken(SessionSnapshot Session, DateTimeOffset NotAfter);
+    private sealed record ValidatedToken(SessionSnapshot Session, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
 }

@@ -54,11 +54,11 @@ public sealed class JwtSessionStoreOptions : SessionStoreOptions
     public EncryptingCredentials? Encryption { get; set; }
 
     /// <summary>
-    /// Gets or sets how many validated tokens the store remembers, so that a request presenting a token it validated before
-    /// skips signature and claim validation. A remembered token is still rejected once its session or its <c>exp</c> (with
-    /// <see cref="ClockSkew"/>) has passed, and the <see cref="DenyList"/> is still asked on every load, so revocation is
-    /// unaffected. Only the exact token string hits; any other string is validated in full. The cache is emptied when it is
-    /// full. 0 turns it off.
+    /// Gets or sets how many tokens the store remembers, so that a request presenting a token this store validated or issued
+    /// before skips signature and claim validation. A remembered token is still rejected before its <c>nbf</c> and once its
+    /// session or its <c>exp</c> has passed (both with <see cref="ClockSkew"/>), and the <see cref="DenyList"/> is still asked
+    /// on every load, so revocation is unaffected. Only the exact token string hits, and only in the store instance that
+    /// remembered it; any other string is validated in full. The cache is emptied when it is full. 0 turns it off.
     /// </summary>
     /// <value>The default value is 1,000 tokens (bounded memory: at most this many times <see cref="MaxTokenLength"/> characters).</value>
     public int ValidatedTokenCacheSize { get; set; } = JwtDefaults.ValidatedTokenCacheSize;
