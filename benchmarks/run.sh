@@ -3,8 +3,10 @@
 #
 #   bash benchmarks/run.sh          full run: every BenchmarkDotNet class (ShortRun job with 10 iterations: 3 warm-ups,
 #                                   10 measured iterations, one process per case), then the --roundtrips, --concurrency,
-#                                   --e2e and --memory modes, then docs/benchmarks-*.svg and the tables from the CSVs.
-#                                   About 20 minutes on 2 cores.
+#                                   --e2e and --memory modes, then docs/benchmarks-*.svg and the tables from the CSVs,
+#                                   then EventPipe profiles of the StateKit cases whose targets are hardest (Redis
+#                                   read-modify-write, in-memory, JWT), summarised by benchmarks/profile.py into
+#                                   artifacts/benchmarks/profiles.md. About 25 minutes on 2 cores.
 #   bash benchmarks/run.sh --ci     smoke mode for CI: every benchmark case once, in process (BenchmarkDotNet's Dry job),
 #                                   and each console mode with tiny bounds. Proves they all run; its numbers mean nothing.
 #
@@ -41,3 +43,11 @@ fi
 
 cp BenchmarkDotNet.Artifacts/results/*-report-github.md "$out/"
 python3 benchmarks/report.py BenchmarkDotNet.Artifacts/results "$charts" | tee "$out/report.md"
+
+if [[ $mode == full ]]; then
+  rm -rf artifacts/profiles
+  bench --filter '*RedisRequest*StateKitRedis_RMW*' '*InMemoryRequest*StateKit*' '*JwtBenchmarks*StateKit*' '*JwtBenchmarks*Raw*' \
+    --job short --profiler EP --artifacts artifacts/profiles > /dev/null
+  python3 benchmarks/profile.py artifacts/profiles/*.speedscope.json --top 12 > "$out/profiles.md"
+  echo "profiles: $out/profiles.md"
+fi
