@@ -147,15 +147,15 @@ public sealed class InMemorySessionStore : ISessionStore
                 return ValueTask.FromResult(SessionCommitResult.Conflict);
             }
 
-            // Copy-on-write: a snapshot handed out keeps the dictionary it saw.
-            var values = SessionPayload.Apply(entry.Values, commit);
+            // Copy-on-write: a snapshot handed out keeps the values it saw.
+            var values = PackedValues.Apply(entry.Values, commit);
             if (values.Count == 0)
             {
                 Remove(entry);
                 return ValueTask.FromResult(SessionCommitResult.Deleted);
             }
 
-            var payload = SessionPayload.Size(values);
+            var payload = values.PayloadBytes;
             CheckPayload(payload);
 
             entry.Values = values;
@@ -235,8 +235,8 @@ public sealed class InMemorySessionStore : ISessionStore
     internal SessionSnapshot Import(SessionSnapshot session)
     {
         var now = _time.GetUtcNow();
-        var values = new Dictionary<string, ReadOnlyMemory<byte>>(session.Values, StringComparer.Ordinal);
-        var payload = SessionPayload.Size(values);
+        var values = PackedValues.From(session.Values);
+        var payload = values.PayloadBytes;
         CheckPayload(payload);
         var entry = new Entry(session.Id, values, session.CreatedAt, session.AbsoluteExpiresAt, _options.IdleTimeout)
         {
@@ -315,13 +315,13 @@ public sealed class InMemorySessionStore : ISessionStore
 
     private SessionCommitResult Create(SessionCommit commit, DateTimeOffset now)
     {
-        var values = SessionPayload.Apply(null, commit);
+        var values = PackedValues.Apply(null, commit);
         if (values.Count == 0)
         {
             return SessionCommitResult.NoChange;
         }
 
-        var payload = SessionPayload.Size(values);
+        var payload = values.PayloadBytes;
         CheckPayload(payload);
         var entry = new Entry(SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
         lock (_gate)
@@ -495,11 +495,11 @@ public sealed class InMemorySessionStore : ISessionStore
         UserId = entry.UserId,
     };
 
-    private sealed class Entry(string id, Dictionary<string, ReadOnlyMemory<byte>> values, DateTimeOffset now, DateTimeOffset absoluteExpiresAt, TimeSpan idleTimeout)
+    private sealed class Entry(string id, PackedValues values, DateTimeOffset now, DateTimeOffset absoluteExpiresAt, TimeSpan idleTimeout)
     {
         public string Id { get; set; } = id;
 
-        public Dictionary<string, ReadOnlyMemory<byte>> Values { get; set; } = values;
+        public PackedValues Values { get; set; } = values;
 
         public long Version { get; set; } = 1;
 
