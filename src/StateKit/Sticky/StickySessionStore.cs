@@ -502,5 +502,8 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         Revoke = commit.Revoke,
         BindUserId = commit.BindUserId,
         Mode = commit.Mode,
+
+        // The same arrays, owned the same way: the node's store may keep StateSession's copies too.
+        UpsertsAreImmutable = commit.UpsertsAreImmutable,
     };
 }
