@@ -124,14 +124,31 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult(Create(commit, now));
         }
 
-        if (!SessionIds.IsWellFormed(commit.Ticket))
+        // The request that loaded the session carries this store's entry in its base snapshot: skip the id check and
+        // the lookup when it is still the live entry under the committed ticket.
+        var known = commit.Base?.StoreEntry as Entry;
+        if (known?.Owner != this)
         {
-            return ValueTask.FromResult(SessionCommitResult.NotFound);
+            known = null;
+            if (!SessionIds.IsWellFormed(commit.Ticket))
+            {
+                return ValueTask.FromResult(SessionCommitResult.NotFound);
+            }
         }
 
         lock (_gate)
         {
-            if (!TryGetLive(commit.Ticket, now, out var entry))
+            Entry entry;
+            if (known is not null && known.IsLive && string.Equals(known.Id, commit.Ticket, StringComparison.Ordinal))
+            {
+                entry = known;
+                if (entry.IsExpired(now))
+                {
+                    Remove(entry);
+                    return ValueTask.FromResult(SessionCommitResult.NotFound);
+                }
+            }
+            else if (!(known is null || SessionIds.IsWellFormed(commit.Ticket)) || !TryGetLive(commit.Ticket, now, out entry))
             {
                 return ValueTask.FromResult(SessionCommitResult.NotFound);
             }
@@ -238,7 +255,7 @@ public sealed class InMemorySessionStore : ISessionStore
         var values = PackedValues.From(session.Values);
         var payload = values.PayloadBytes;
         CheckPayload(payload);
-        var entry = new Entry(session.Id, values, session.CreatedAt, session.AbsoluteExpiresAt, _options.IdleTimeout)
+        var entry = new Entry(this, session.Id, values, session.CreatedAt, session.AbsoluteExpiresAt, _options.IdleTimeout)
         {
             Version = session.Version,
             LastAccessedAt = now,
@@ -323,7 +340,7 @@ public sealed class InMemorySessionStore : ISessionStore
 
         var payload = values.PayloadBytes;
         CheckPayload(payload);
-        var entry = new Entry(SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
+        var entry = new Entry(this, SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
         lock (_gate)
         {
             _entries.Add(entry.Id, entry);
@@ -422,6 +439,7 @@ public sealed class InMemorySessionStore : ISessionStore
 
     private void Remove(Entry entry)
     {
+        entry.IsLive = false;
         _entries.Remove(entry.Id);
         UnbindUser(entry);
         Unlink(entry);
@@ -493,10 +511,16 @@ public sealed class InMemorySessionStore : ISessionStore
         AbsoluteExpiresAt = entry.AbsoluteExpiresAt,
         IdleTimeout = entry.IdleTimeout,
         UserId = entry.UserId,
+        StoreEntry = entry,
     };
 
-    private sealed class Entry(string id, PackedValues values, DateTimeOffset now, DateTimeOffset absoluteExpiresAt, TimeSpan idleTimeout)
+    private sealed class Entry(InMemorySessionStore owner, string id, PackedValues values, DateTimeOffset now, DateTimeOffset absoluteExpiresAt, TimeSpan idleTimeout)
     {
+        public InMemorySessionStore Owner { get; } = owner;
+
+        /// <summary>Gets or sets a value indicating whether the entry is in the store; only read and written under the store's lock.</summary>
+        public bool IsLive { get; set; } = true;
+
         public string Id { get; set; } = id;
 
         public PackedValues Values { get; set; } = values;

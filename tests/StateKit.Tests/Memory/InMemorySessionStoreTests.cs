@@ -248,6 +248,38 @@ public sealed class InMemorySessionStoreTests
         Assert.Equal(51 + StateKitDefaults.InMemoryEntryOverheadBytes, store.Bytes);
     }
 
+    [Fact]
+    public async Task Commit_BasedOnASnapshotWhoseSessionWasRevokedRotatedOrExpired_DoesNotReachIt()
+    {
+        // A snapshot carries the store's entry so that its commit skips the lookup; the entry must still be live, under
+        // the committed ticket and unexpired, exactly as a lookup would require.
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
+        var upsert = new Dictionary<string, ReadOnlyMemory<byte>> { ["k"] = new byte[] { 1 } };
+
+        var revoked = await CreateAsync(store, 1);
+        var revokedBase = await store.LoadAsync(revoked);
+        await store.RevokeAsync(revoked);
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = revoked, Base = revokedBase, Upserts = upsert })).Outcome);
+
+        var rotated = await CreateAsync(store, 1);
+        var rotatedBase = await store.LoadAsync(rotated);
+        var rotation = await store.CommitAsync(new SessionCommit { Ticket = rotated, Base = rotatedBase, RotateId = true });
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = rotated, Base = rotatedBase, Upserts = upsert })).Outcome);
+        Assert.Equal(SessionCommitOutcome.Committed, (await store.CommitAsync(new SessionCommit { Ticket = rotation.Ticket, Base = rotatedBase, Upserts = upsert })).Outcome);
+
+        var expired = await CreateAsync(store, 1);
+        var expiredBase = await store.LoadAsync(expired);
+        _time.Advance(new InMemorySessionStoreOptions().IdleTimeout);
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = expired, Base = expiredBase, Upserts = upsert })).Outcome);
+
+        // A snapshot from another store instance never stands in for this store's lookup.
+        var other = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
+        var foreign = await CreateAsync(other, 1);
+        var foreignBase = await other.LoadAsync(foreign);
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = foreign, Base = foreignBase, Upserts = upsert })).Outcome);
+        Assert.Null(await store.LoadAsync(foreign));
+    }
+
     private static async Task<string> CreateAsync(ISessionStore store, int value)
     {
         var session = store.Open(null);
