@@ -393,7 +393,8 @@ public sealed class StateSession
             Ticket = ticket,
             Base = ticket is null ? null : _snapshot,
             Upserts = _upserts is { Count: > 0 } ? _upserts : SessionCommit.NoUpserts,
-            Removals = ticket is not null && _removals is { Count: > 0 } ? _removals : [],
+            // Not `[]`: next to a HashSet<string> that builds a new, empty HashSet on every commit.
+            Removals = ticket is not null && _removals is { Count: > 0 } ? _removals : Array.Empty<string>(),
             ClearExisting = ticket is not null && _cleared,
             RotateId = ticket is not null && _rotate,
             BindUserId = _bindUserId,
