@@ -6,15 +6,16 @@ using System.Diagnostics.CodeAnalysis;
 namespace StateKit;
 
 /// <summary>
-/// The keys one <see cref="StateSession"/> set, in the order it set them. A request sets one or two keys: an array searched
-/// linearly costs one small allocation and no hashing, where a dictionary costs three allocations and a hash per access.
-/// Many keys switch to a dictionary index so that a request writing hundreds stays linear.
+/// The keys one <see cref="StateSession"/> set, in the order it set them. A request usually sets one key: it lives in a field,
+/// further keys in an array, searched linearly, with no hashing, where a dictionary costs three allocations and a hash per
+/// access. Many keys switch to a dictionary index so that a request writing hundreds stays linear.
 /// </summary>
 internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemory<byte>>
 {
     private const int LinearSearchMax = 8;
 
-    private KeyValuePair<string, ReadOnlyMemory<byte>>[] _items = new KeyValuePair<string, ReadOnlyMemory<byte>>[2];
+    private KeyValuePair<string, ReadOnlyMemory<byte>> _first;
+    private KeyValuePair<string, ReadOnlyMemory<byte>>[]? _rest;
     private Dictionary<string, int>? _index;
 
     public int Count { get; private set; }
@@ -25,7 +26,7 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
         {
             for (var i = 0; i < Count; i++)
             {
-                yield return _items[i].Key;
+                yield return Slot(i).Key;
             }
         }
     }
@@ -36,30 +37,30 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
         {
             for (var i = 0; i < Count; i++)
             {
-                yield return _items[i].Value;
+                yield return Slot(i).Value;
             }
         }
     }
 
     public ReadOnlyMemory<byte> this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"No pending write of key '{key}'.");
 
-    public KeyValuePair<string, ReadOnlyMemory<byte>> At(int index) => _items[index];
+    public KeyValuePair<string, ReadOnlyMemory<byte>> At(int index) => Slot(index);
 
     public void Set(string key, ReadOnlyMemory<byte> value)
     {
         var at = IndexOf(key);
         if (at >= 0)
         {
-            _items[at] = new(key, value);
+            Slot(at) = new(key, value);
             return;
         }
 
-        if (Count == _items.Length)
+        if (Count > 0 && (_rest is null || Count - 1 == _rest.Length))
         {
-            Array.Resize(ref _items, Count * 2);
+            Array.Resize(ref _rest, Math.Max(2, Count * 2));
         }
 
-        _items[Count] = new(key, value);
+        Slot(Count) = new(key, value);
         _index?.Add(key, Count);
         Count++;
         if (_index is null && Count > LinearSearchMax)
@@ -67,7 +68,7 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
             _index = new Dictionary<string, int>(Count * 2, StringComparer.Ordinal);
             for (var i = 0; i < Count; i++)
             {
-                _index.Add(_items[i].Key, i);
+                _index.Add(Slot(i).Key, i);
             }
         }
     }
@@ -81,14 +82,18 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
         }
 
         Count--;
-        Array.Copy(_items, at + 1, _items, at, Count - at);
-        _items[Count] = default;
+        for (var i = at; i < Count; i++)
+        {
+            Slot(i) = Slot(i + 1);
+        }
+
+        Slot(Count) = default;
         if (_index is not null)
         {
             _index.Remove(key);
             for (var i = at; i < Count; i++)
             {
-                _index[_items[i].Key] = i;
+                _index[Slot(i).Key] = i;
             }
         }
 
@@ -97,7 +102,12 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
 
     public void Clear()
     {
-        Array.Clear(_items, 0, Count);
+        _first = default;
+        if (_rest is not null)
+        {
+            Array.Clear(_rest);
+        }
+
         Count = 0;
         _index = null;
     }
@@ -113,7 +123,7 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
             return false;
         }
 
-        value = _items[at].Value;
+        value = Slot(at).Value;
         return true;
     }
 
@@ -121,7 +131,7 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
     {
         for (var i = 0; i < Count; i++)
         {
-            yield return _items[i];
+            yield return Slot(i);
         }
     }
 
@@ -134,10 +144,9 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
             return _index.TryGetValue(key, out var at) ? at : -1;
         }
 
-        var items = _items;
         for (var i = 0; i < Count; i++)
         {
-            if (string.Equals(items[i].Key, key, StringComparison.Ordinal))
+            if (string.Equals(Slot(i).Key, key, StringComparison.Ordinal))
             {
                 return i;
             }
@@ -145,4 +154,6 @@ internal sealed class PendingUpserts : IReadOnlyDictionary<string, ReadOnlyMemor
 
         return -1;
     }
+
+    private ref KeyValuePair<string, ReadOnlyMemory<byte>> Slot(int index) => ref index == 0 ? ref _first : ref _rest![index - 1];
 }

@@ -174,6 +174,24 @@ public sealed class StateSessionTests
         Assert.Equal(new[] { "a" }.Concat(Enumerable.Range(0, 19).Where(i => i != 4).Select(i => "k" + i)).Order(StringComparer.Ordinal), reloaded.Keys.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task RemovingTheFirstWrittenKey_KeepsTheOthers()
+    {
+        var session = _store.Open(null);
+        session.SetBytes("x", [1]);
+        session.SetBytes("y", [2]);
+        session.SetBytes("z", [3]);
+        session.Remove("x");
+        session.SetBytes("y", [20]);
+
+        Assert.False(session.TryGetBytes("x", out _));
+        await session.CommitAsync();
+
+        Assert.Equal(["y", "z"], _store.LastCommit!.Upserts.Keys);
+        Assert.Equal([20], _store.LastCommit.Upserts["y"].ToArray());
+        Assert.Equal([3], _store.LastCommit.Upserts["z"].ToArray());
+    }
+
     private async Task<string> SeedAsync()
     {
         var session = _store.Open(null);
