@@ -7,7 +7,7 @@ namespace StateKit;
 /// <remarks><see cref="StateSession"/> builds these; a store receives them in <see cref="ISessionStore.CommitAsync"/>.</remarks>
 public sealed class SessionCommit
 {
-    private static readonly IReadOnlyDictionary<string, ReadOnlyMemory<byte>> NoUpserts = new Dictionary<string, ReadOnlyMemory<byte>>();
+    internal static readonly IReadOnlyDictionary<string, ReadOnlyMemory<byte>> NoUpserts = new Dictionary<string, ReadOnlyMemory<byte>>();
 
     /// <summary>Gets the ticket the client presented, or <see langword="null"/> when the client had none (a new session).</summary>
     public string? Ticket { get; init; }

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 
@@ -12,6 +13,9 @@ public static class SessionIds
 
     /// <summary>The length of every id <see cref="NewId"/> mints: 16 bytes in unpadded base64url.</summary>
     public const int Length = 22;
+
+    // Every request checks its ticket: a vectorized scan instead of a per-character loop.
+    private static readonly SearchValues<char> Base64UrlAlphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 
     /// <summary>Mints a session id: 128 bits from the operating system's CSPRNG, base64url without padding.</summary>
     /// <returns>The id.</returns>
@@ -29,19 +33,6 @@ public static class SessionIds
     /// <returns><see langword="true"/> when it has an id's length and alphabet.</returns>
     public static bool IsWellFormed(string? ticket)
     {
-        if (ticket is null || ticket.Length != Length)
-        {
-            return false;
-        }
-
-        foreach (var c in ticket)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c == '-' || c == '_'))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return ticket is not null && ticket.Length == Length && !ticket.AsSpan().ContainsAnyExcept(Base64UrlAlphabet);
     }
 }

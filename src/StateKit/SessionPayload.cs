@@ -20,6 +20,11 @@ public static class SessionPayload
             return Size(dictionary);
         }
 
+        if (values is Memory.PackedValues packed)
+        {
+            return packed.PayloadBytes;
+        }
+
         long size = 0;
         foreach (var (key, value) in values)
         {

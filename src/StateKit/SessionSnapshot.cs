@@ -51,6 +51,13 @@ public sealed class SessionSnapshot
     /// </summary>
     internal string? ReissuedTicket { get; init; }
 
+    /// <summary>
+    /// Gets the store's own record of the session when the store that loaded it keeps one in memory, or <see langword="null"/>.
+    /// A commit based on this snapshot lets that store find the session again without a second lookup by id; the store
+    /// still checks the record is live and still under the committed ticket, and looks the ticket up when it is not.
+    /// </summary>
+    internal object? StoreEntry { get; init; }
+
     /// <summary>Gets when the session ends if it is not accessed again: the earlier of the idle and the absolute deadline.</summary>
     public DateTimeOffset ExpiresAt
     {

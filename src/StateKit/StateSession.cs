@@ -30,7 +30,7 @@ public sealed class StateSession
     private SessionSnapshot? _snapshot;
     private string? _id;
     private bool _loaded;
-    private Dictionary<string, ReadOnlyMemory<byte>>? _upserts;
+    private PendingUpserts? _upserts;
     private HashSet<string>? _removals;
     private bool _cleared;
     private bool _rotate;
@@ -114,7 +114,29 @@ public sealed class StateSession
             return ValueTask.CompletedTask;
         }
 
-        return LoadCoreAsync(cancellationToken);
+        // Stores that complete synchronously finish here, without an async state machine; a store that throws
+        // synchronously still surfaces its exception through the returned task, as an async method would.
+        try
+        {
+            var pending = _store.LoadAsync(_ticket, cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                OnLoaded(pending.Result);
+                return ValueTask.CompletedTask;
+            }
+
+            return LoadCoreAsync(pending);
+        }
+        catch (OperationCanceledException e) when (e.CancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(e.CancellationToken);
+        }
+#pragma warning disable CA1031 // Not swallowed: handed to the caller through the task, as an async method does.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return ValueTask.FromException(e);
+        }
     }
 
     /// <summary>Gets the serialized value of a key.</summary>
@@ -147,7 +169,7 @@ public sealed class StateSession
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         _removals?.Remove(key);
-        (_upserts ??= new(StringComparer.Ordinal))[key] = value.ToArray();
+        (_upserts ??= new()).Set(key, value.ToArray());
     }
 
     /// <summary>Reads and deserializes a key. Requires the session to be loaded unless this request set the key.</summary>
@@ -270,38 +292,86 @@ public sealed class StateSession
         => CommitAsync(SessionCommitMode.MergeKeys, cancellationToken);
 
     /// <summary>Writes this request's changes with the given conflict mode.</summary>
-    internal async ValueTask<SessionCommitResult> CommitAsync(SessionCommitMode mode, CancellationToken cancellationToken)
+    internal ValueTask<SessionCommitResult> CommitAsync(SessionCommitMode mode, CancellationToken cancellationToken)
     {
         if (!HasChanges && !_refresh)
         {
-            return SessionCommitResult.NoChange;
+            return new(SessionCommitResult.NoChange);
         }
 
         // A ticket that loaded as "no session" names nothing: write as a brand-new session.
         var ticket = _loaded && _snapshot is null ? null : _ticket;
-        SessionCommitResult result;
         if (_revoke)
         {
-            result = ticket is null
-                ? SessionCommitResult.Deleted
-                : await _store.CommitAsync(new SessionCommit { Ticket = ticket, Base = _snapshot, Revoke = true }, cancellationToken).ConfigureAwait(false);
+            return RevokeCoreAsync(ticket, cancellationToken);
         }
-        else
-        {
-            result = await CommitChangesAsync(ticket, mode, cancellationToken).ConfigureAwait(false);
 
-            // The session expired or was revoked after the ticket was issued. Its old data stays gone; this
-            // request's own writes start a new session rather than vanishing.
-            if (result.Outcome == SessionCommitOutcome.NotFound && ticket is not null && mode == SessionCommitMode.MergeKeys)
+        // Stores that complete synchronously (memory, sticky) finish here, without an async state machine; anything
+        // else, and the rare retry below, continues in CommitCoreAsync. A store that throws synchronously still
+        // surfaces its exception through the returned task, as an async method would.
+        try
+        {
+            var pending = CommitChangesAsync(ticket, mode, cancellationToken);
+            if (!pending.IsCompletedSuccessfully)
             {
-                result = await CommitChangesAsync(null, mode, cancellationToken).ConfigureAwait(false);
-                if (result.Outcome == SessionCommitOutcome.NoChange)
-                {
-                    result = SessionCommitResult.Deleted;
-                }
+                return CommitCoreAsync(pending, ticket, mode, cancellationToken);
+            }
+
+            var result = pending.Result;
+            if (NeedsNewSession(result, ticket, mode))
+            {
+                return CommitCoreAsync(new(result), ticket, mode, cancellationToken);
+            }
+
+            if (result.Outcome != SessionCommitOutcome.Conflict)
+            {
+                AfterCommit(result);
+            }
+
+            return new(result);
+        }
+        catch (OperationCanceledException e) when (e.CancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<SessionCommitResult>(e.CancellationToken);
+        }
+#pragma warning disable CA1031 // Not swallowed: handed to the caller through the task, as an async method does.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return ValueTask.FromException<SessionCommitResult>(e);
+        }
+    }
+
+    // The session expired or was revoked after the ticket was issued. Its old data stays gone; this request's own
+    // writes start a new session rather than vanishing.
+    private static bool NeedsNewSession(SessionCommitResult result, string? ticket, SessionCommitMode mode)
+        => result.Outcome == SessionCommitOutcome.NotFound && ticket is not null && mode == SessionCommitMode.MergeKeys;
+
+    private async ValueTask<SessionCommitResult> CommitCoreAsync(ValueTask<SessionCommitResult> pending, string? ticket, SessionCommitMode mode, CancellationToken cancellationToken)
+    {
+        var result = await pending.ConfigureAwait(false);
+        if (NeedsNewSession(result, ticket, mode))
+        {
+            result = await CommitChangesAsync(null, mode, cancellationToken).ConfigureAwait(false);
+            if (result.Outcome == SessionCommitOutcome.NoChange)
+            {
+                result = SessionCommitResult.Deleted;
             }
         }
 
+        if (result.Outcome != SessionCommitOutcome.Conflict)
+        {
+            AfterCommit(result);
+        }
+
+        return result;
+    }
+
+    private async ValueTask<SessionCommitResult> RevokeCoreAsync(string? ticket, CancellationToken cancellationToken)
+    {
+        var result = ticket is null
+            ? SessionCommitResult.Deleted
+            : await _store.CommitAsync(new SessionCommit { Ticket = ticket, Base = _snapshot, Revoke = true }, cancellationToken).ConfigureAwait(false);
         if (result.Outcome != SessionCommitOutcome.Conflict)
         {
             AfterCommit(result);
@@ -322,8 +392,9 @@ public sealed class StateSession
         {
             Ticket = ticket,
             Base = ticket is null ? null : _snapshot,
-            Upserts = _upserts is { Count: > 0 } ? _upserts : new Dictionary<string, ReadOnlyMemory<byte>>(),
-            Removals = ticket is not null && _removals is { Count: > 0 } ? _removals : [],
+            Upserts = _upserts is { Count: > 0 } ? _upserts : SessionCommit.NoUpserts,
+            // Not `[]`: next to a HashSet<string> that builds a new, empty HashSet on every commit.
+            Removals = ticket is not null && _removals is { Count: > 0 } ? _removals : Array.Empty<string>(),
             ClearExisting = ticket is not null && _cleared,
             RotateId = ticket is not null && _rotate,
             BindUserId = _bindUserId,
@@ -360,11 +431,14 @@ public sealed class StateSession
         _loaded = _ticket is null;
     }
 
-    private async ValueTask LoadCoreAsync(CancellationToken cancellationToken)
+    private async ValueTask LoadCoreAsync(ValueTask<SessionSnapshot?> pending)
+        => OnLoaded(await pending.ConfigureAwait(false));
+
+    private void OnLoaded(SessionSnapshot? snapshot)
     {
-        _snapshot = await _store.LoadAsync(_ticket!, cancellationToken).ConfigureAwait(false);
-        _id = _snapshot?.Id;
-        if (_snapshot?.ReissuedTicket is { } reissued)
+        _snapshot = snapshot;
+        _id = snapshot?.Id;
+        if (snapshot?.ReissuedTicket is { } reissued)
         {
             // The store moved the session while loading it (sticky failover): the client must carry the new ticket.
             _ticket = reissued;

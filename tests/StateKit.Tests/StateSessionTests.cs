@@ -139,6 +139,59 @@ public sealed class StateSessionTests
         Assert.Equal(["b"], session.Keys.ToArray());
     }
 
+    [Fact]
+    public async Task ManyWritesAndRemovals_CommitExactlyTheLastValueOfEachKey()
+    {
+        // Past a handful of keys the session's pending writes switch from a linear search to an index; both must agree.
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        for (var i = 0; i < 20; i++)
+        {
+            session.SetBytes("k" + i, [(byte)i]);
+        }
+
+        session.SetBytes("k3", [33]);
+        session.Remove("k4");
+        session.Remove("k15");
+        session.SetBytes("k15", [150]);
+        session.Remove("k19");
+
+        Assert.True(session.TryGetBytes("k3", out var k3));
+        Assert.Equal([33], k3.ToArray());
+        Assert.False(session.TryGetBytes("k4", out _));
+        await session.CommitAsync();
+
+        var upserts = _store.LastCommit!.Upserts;
+        Assert.Equal(18, upserts.Count);
+        Assert.Equal(["k19", "k4"], _store.LastCommit.Removals.Order(StringComparer.Ordinal));
+        Assert.Equal([33], upserts["k3"].ToArray());
+        Assert.Equal([150], upserts["k15"].ToArray());
+        Assert.False(upserts.ContainsKey("k4"));
+        Assert.Equal(upserts.Keys.Order(StringComparer.Ordinal), upserts.Select(p => p.Key).Order(StringComparer.Ordinal));
+
+        var reloaded = _store.Open(ticket);
+        await reloaded.LoadAsync();
+        Assert.Equal(new[] { "a" }.Concat(Enumerable.Range(0, 19).Where(i => i != 4).Select(i => "k" + i)).Order(StringComparer.Ordinal), reloaded.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task RemovingTheFirstWrittenKey_KeepsTheOthers()
+    {
+        var session = _store.Open(null);
+        session.SetBytes("x", [1]);
+        session.SetBytes("y", [2]);
+        session.SetBytes("z", [3]);
+        session.Remove("x");
+        session.SetBytes("y", [20]);
+
+        Assert.False(session.TryGetBytes("x", out _));
+        await session.CommitAsync();
+
+        Assert.Equal(["y", "z"], _store.LastCommit!.Upserts.Keys);
+        Assert.Equal([20], _store.LastCommit.Upserts["y"].ToArray());
+        Assert.Equal([3], _store.LastCommit.Upserts["z"].ToArray());
+    }
+
     private async Task<string> SeedAsync()
     {
         var session = _store.Open(null);

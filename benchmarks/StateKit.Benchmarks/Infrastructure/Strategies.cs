@@ -14,6 +14,7 @@ using StateKit.Distributed;
 using StateKit.Jwt;
 using StateKit.Memory;
 using StateKit.Redis;
+using StateKit.Sticky;
 using StateKit.Tiering;
 
 namespace StateKit.Benchmarks.Infrastructure;
@@ -36,8 +37,8 @@ public enum Strategy
     /// <summary>StateKit in-memory store.</summary>
     InMemory,
 
-    // SLOT: Sticky. The sticky store (in-memory + signed node affinity) is being built on another branch; once merged, add
-    // `Sticky` here and a case in Strategies.Create (it costs the in-memory store plus one HMAC of the ticket).
+    /// <summary>StateKit sticky store: the in-memory store on one node behind an HMAC-signed ticket, no backup.</summary>
+    Sticky,
 
     /// <summary>StateKit Redis store (Lua scripts: 1 round trip per load, 1 per commit).</summary>
     Redis,
@@ -79,6 +80,7 @@ public static class Strategies
         Strategy.RawRedis2RoundTrips => new RawRedisDriver(redis!, pipelined: false),
         Strategy.RawRedis1RoundTrip => new RawRedisDriver(redis!, pipelined: true),
         Strategy.InMemory => new StateKitDriver(new InMemorySessionStore(new InMemorySessionStoreOptions())),
+        Strategy.Sticky => new StateKitDriver(Sticky()),
         Strategy.Redis => new StateKitDriver(RedisStore(redis!)),
         Strategy.DistributedCacheRedis => new StateKitDriver(new DistributedCacheSessionStore(RedisCache(redis!), new DistributedCacheSessionStoreOptions())),
         Strategy.JwtHs256 => new StateKitDriver(Jwt(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)) { KeyId = "hs" })),
@@ -94,6 +96,14 @@ public static class Strategies
         Strategy.NearCacheRedis => new StateKitDriver(new NearCacheSessionStore(RedisStore(redis!), new NearCacheOptions(), new InMemorySessionInvalidationBus())),
         _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, null),
     };
+
+    /// <summary>The sticky store as one node of a farm: its own in-memory store, one signing key, no backup.</summary>
+    public static StickySessionStore Sticky()
+    {
+        var options = new StickySessionStoreOptions { NodeId = "node-a" };
+        options.Keys.Add(new StickyKey { Id = "k1", Secret = RandomNumberGenerator.GetBytes(32) });
+        return new StickySessionStore(options);
+    }
 
     public static RedisSessionStore RedisStore(IConnectionMultiplexer redis)
         => new(redis, new RedisSessionStoreOptions { KeyPrefix = "bench:" + Guid.NewGuid().ToString("N")[..8] + ":" });

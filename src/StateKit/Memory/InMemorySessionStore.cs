@@ -124,14 +124,31 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult(Create(commit, now));
         }
 
-        if (!SessionIds.IsWellFormed(commit.Ticket))
+        // The request that loaded the session carries this store's entry in its base snapshot: skip the id check and
+        // the lookup when it is still the live entry under the committed ticket.
+        var known = commit.Base?.StoreEntry as Entry;
+        if (known?.Owner != this)
         {
-            return ValueTask.FromResult(SessionCommitResult.NotFound);
+            known = null;
+            if (!SessionIds.IsWellFormed(commit.Ticket))
+            {
+                return ValueTask.FromResult(SessionCommitResult.NotFound);
+            }
         }
 
         lock (_gate)
         {
-            if (!TryGetLive(commit.Ticket, now, out var entry))
+            Entry entry;
+            if (known is not null && known.IsLive && string.Equals(known.Id, commit.Ticket, StringComparison.Ordinal))
+            {
+                entry = known;
+                if (entry.IsExpired(now))
+                {
+                    Remove(entry);
+                    return ValueTask.FromResult(SessionCommitResult.NotFound);
+                }
+            }
+            else if (!(known is null || SessionIds.IsWellFormed(commit.Ticket)) || !TryGetLive(commit.Ticket, now, out entry))
             {
                 return ValueTask.FromResult(SessionCommitResult.NotFound);
             }
@@ -147,15 +164,15 @@ public sealed class InMemorySessionStore : ISessionStore
                 return ValueTask.FromResult(SessionCommitResult.Conflict);
             }
 
-            // Copy-on-write: a snapshot handed out keeps the dictionary it saw.
-            var values = SessionPayload.Apply(entry.Values, commit);
+            // Copy-on-write: a snapshot handed out keeps the values it saw.
+            var values = PackedValues.Apply(entry.Values, commit);
             if (values.Count == 0)
             {
                 Remove(entry);
                 return ValueTask.FromResult(SessionCommitResult.Deleted);
             }
 
-            var payload = SessionPayload.Size(values);
+            var payload = values.PayloadBytes;
             CheckPayload(payload);
 
             entry.Values = values;
@@ -235,10 +252,10 @@ public sealed class InMemorySessionStore : ISessionStore
     internal SessionSnapshot Import(SessionSnapshot session)
     {
         var now = _time.GetUtcNow();
-        var values = new Dictionary<string, ReadOnlyMemory<byte>>(session.Values, StringComparer.Ordinal);
-        var payload = SessionPayload.Size(values);
+        var values = PackedValues.From(session.Values);
+        var payload = values.PayloadBytes;
         CheckPayload(payload);
-        var entry = new Entry(session.Id, values, session.CreatedAt, session.AbsoluteExpiresAt, _options.IdleTimeout)
+        var entry = new Entry(this, session.Id, values, session.CreatedAt, session.AbsoluteExpiresAt, _options.IdleTimeout)
         {
             Version = session.Version,
             LastAccessedAt = now,
@@ -315,15 +332,15 @@ public sealed class InMemorySessionStore : ISessionStore
 
     private SessionCommitResult Create(SessionCommit commit, DateTimeOffset now)
     {
-        var values = SessionPayload.Apply(null, commit);
+        var values = PackedValues.Apply(null, commit);
         if (values.Count == 0)
         {
             return SessionCommitResult.NoChange;
         }
 
-        var payload = SessionPayload.Size(values);
+        var payload = values.PayloadBytes;
         CheckPayload(payload);
-        var entry = new Entry(SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
+        var entry = new Entry(this, SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
         lock (_gate)
         {
             _entries.Add(entry.Id, entry);
@@ -422,6 +439,7 @@ public sealed class InMemorySessionStore : ISessionStore
 
     private void Remove(Entry entry)
     {
+        entry.IsLive = false;
         _entries.Remove(entry.Id);
         UnbindUser(entry);
         Unlink(entry);
@@ -493,13 +511,19 @@ public sealed class InMemorySessionStore : ISessionStore
         AbsoluteExpiresAt = entry.AbsoluteExpiresAt,
         IdleTimeout = entry.IdleTimeout,
         UserId = entry.UserId,
+        StoreEntry = entry,
     };
 
-    private sealed class Entry(string id, Dictionary<string, ReadOnlyMemory<byte>> values, DateTimeOffset now, DateTimeOffset absoluteExpiresAt, TimeSpan idleTimeout)
+    private sealed class Entry(InMemorySessionStore owner, string id, PackedValues values, DateTimeOffset now, DateTimeOffset absoluteExpiresAt, TimeSpan idleTimeout)
     {
+        public InMemorySessionStore Owner { get; } = owner;
+
+        /// <summary>Gets or sets a value indicating whether the entry is in the store; only read and written under the store's lock.</summary>
+        public bool IsLive { get; set; } = true;
+
         public string Id { get; set; } = id;
 
-        public Dictionary<string, ReadOnlyMemory<byte>> Values { get; set; } = values;
+        public PackedValues Values { get; set; } = values;
 
         public long Version { get; set; } = 1;
 

@@ -170,7 +170,7 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         }
 
         var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
-        if (commit.Revoke || (!stale && SessionPayload.Apply(current.Values, commit).Count == 0))
+        if (commit.Revoke || (!stale && Empties(current, commit)))
         {
             // Deleted in the backup first, so that no node can take over what this one deletes.
             await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
@@ -491,6 +491,12 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         AbsoluteExpiresAt = session.AbsoluteExpiresAt,
     };
 
+    // Whether the commit leaves the session without keys. A commit that writes a key never does: answered without
+    // building the session's next values, which the node's store builds anyway.
+    private static bool Empties(SessionSnapshot current, SessionCommit commit)
+        => commit.Upserts.Count == 0
+            && (commit.ClearExisting || (commit.Removals.Count > 0 && SessionPayload.Apply(current.Values, commit).Count == 0));
+
     private static SessionCommit Retarget(SessionCommit commit, string sessionId, bool rotate) => new()
     {
         Ticket = sessionId,
@@ -502,5 +508,8 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         Revoke = commit.Revoke,
         BindUserId = commit.BindUserId,
         Mode = commit.Mode,
+
+        // The same arrays, owned the same way: the node's store may keep StateSession's copies too.
+        UpsertsAreImmutable = commit.UpsertsAreImmutable,
     };
 }

@@ -183,6 +183,103 @@ public sealed class InMemorySessionStoreTests
         Assert.Equal(new byte[] { 42, 2, 3 }, (await store.LoadAsync(ticket))!.Values["k"].ToArray());
     }
 
+    [Fact]
+    public async Task Commits_ThatChangeAddRemoveAndClearKeys_MatchTheSharedDeltaSemantics()
+    {
+        // The store keeps values packed (a shared key set, one value array per version); every kind of delta must leave
+        // exactly what SessionPayload.Apply would, charge exactly SessionPayload.Size, and never change an earlier snapshot.
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
+        var expected = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        string? ticket = null;
+        var snapshots = new List<(SessionSnapshot Snapshot, Dictionary<string, byte[]> Values)>();
+        var steps = new (string[] Set, string[] Remove, bool Clear)[]
+        {
+            (["a", "b"], [], false),
+            (["a"], [], false),                                          // change only: key set shared
+            (["b", "c"], ["missing"], false),                            // change plus a new key
+            ([.. Enumerable.Range(0, 12).Select(i => "k" + i)], [], false), // past the linear-search size
+            (["k3", "k11", "a"], [], false),
+            ([], ["k0", "b", "k7"], false),                              // removals only
+            (["k5", "é"], ["k5"], false),                                // a removed key written again; a multi-byte key
+            (["fresh"], [], true),                                       // clear, then write
+        };
+
+        var step = 0;
+        foreach (var (set, remove, clear) in steps)
+        {
+            var upserts = set.ToDictionary(k => k, k => (ReadOnlyMemory<byte>)Enumerable.Repeat((byte)step, k.Length + step).ToArray(), StringComparer.Ordinal);
+            var commit = new SessionCommit { Ticket = ticket, Upserts = upserts, Removals = remove, ClearExisting = ticket is not null && clear };
+            expected = SessionPayload.Apply(ticket is null ? null : expected, commit);
+            var result = await store.CommitAsync(commit);
+            ticket = result.Ticket ?? ticket;
+
+            var loaded = (await store.LoadAsync(ticket!))!;
+            Assert.Equal(expected.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value.ToArray())), loaded.Values.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value.ToArray())));
+            Assert.Equal(expected.Count, loaded.Values.Count);
+            Assert.All(expected.Keys, k => Assert.True(loaded.Values.ContainsKey(k)));
+            Assert.False(loaded.Values.TryGetValue("never", out _));
+            Assert.Equal(SessionPayload.Size(expected), SessionPayload.Size(loaded.Values));
+            Assert.Equal(SessionPayload.Size(expected) + StateKitDefaults.InMemoryEntryOverheadBytes, store.Bytes);
+            snapshots.Add((loaded, loaded.Values.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal)));
+            step++;
+        }
+
+        foreach (var (snapshot, values) in snapshots)
+        {
+            Assert.Equal(values.OrderBy(p => p.Key, StringComparer.Ordinal), snapshot.Values.ToDictionary(p => p.Key, p => p.Value.ToArray()).OrderBy(p => p.Key, StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Commit_GrowingAnExistingKeyPastTheLimit_IsRejectedAndKeepsTheStoredSession()
+    {
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions { MaxPayloadBytes = 100 }, _time);
+        var session = store.Open(null);
+        session.SetBytes("k", new byte[50]);
+        var ticket = (await session.CommitAsync()).Ticket!;
+
+        var next = store.Open(ticket);
+        await next.LoadAsync();
+        next.SetBytes("k", new byte[100]);
+
+        await Assert.ThrowsAsync<SessionPayloadTooLargeException>(() => next.CommitAsync().AsTask());
+        Assert.Equal(50, (await store.LoadAsync(ticket))!.Values["k"].Length);
+        Assert.True(next.HasChanges);
+        Assert.Equal(51 + StateKitDefaults.InMemoryEntryOverheadBytes, store.Bytes);
+    }
+
+    [Fact]
+    public async Task Commit_BasedOnASnapshotWhoseSessionWasRevokedRotatedOrExpired_DoesNotReachIt()
+    {
+        // A snapshot carries the store's entry so that its commit skips the lookup; the entry must still be live, under
+        // the committed ticket and unexpired, exactly as a lookup would require.
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
+        var upsert = new Dictionary<string, ReadOnlyMemory<byte>> { ["k"] = new byte[] { 1 } };
+
+        var revoked = await CreateAsync(store, 1);
+        var revokedBase = await store.LoadAsync(revoked);
+        await store.RevokeAsync(revoked);
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = revoked, Base = revokedBase, Upserts = upsert })).Outcome);
+
+        var rotated = await CreateAsync(store, 1);
+        var rotatedBase = await store.LoadAsync(rotated);
+        var rotation = await store.CommitAsync(new SessionCommit { Ticket = rotated, Base = rotatedBase, RotateId = true });
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = rotated, Base = rotatedBase, Upserts = upsert })).Outcome);
+        Assert.Equal(SessionCommitOutcome.Committed, (await store.CommitAsync(new SessionCommit { Ticket = rotation.Ticket, Base = rotatedBase, Upserts = upsert })).Outcome);
+
+        var expired = await CreateAsync(store, 1);
+        var expiredBase = await store.LoadAsync(expired);
+        _time.Advance(new InMemorySessionStoreOptions().IdleTimeout);
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = expired, Base = expiredBase, Upserts = upsert })).Outcome);
+
+        // A snapshot from another store instance never stands in for this store's lookup.
+        var other = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
+        var foreign = await CreateAsync(other, 1);
+        var foreignBase = await other.LoadAsync(foreign);
+        Assert.Equal(SessionCommitOutcome.NotFound, (await store.CommitAsync(new SessionCommit { Ticket = foreign, Base = foreignBase, Upserts = upsert })).Outcome);
+        Assert.Null(await store.LoadAsync(foreign));
+    }
+
     private static async Task<string> CreateAsync(ISessionStore store, int value)
     {
         var session = store.Open(null);
