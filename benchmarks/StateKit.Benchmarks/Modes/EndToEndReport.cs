@@ -39,7 +39,7 @@ public static class EndToEndReport
         Console.WriteLine();
         Console.WriteLine("| strategy | requests | requests/s | p50 (ms) | p99 (ms) | errors |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var store in (string[])["memory", "redis", "clientside", "jwt"])
+        foreach (var store in (string[])["memory", "sticky", "redis", "clientside", "jwt"])
         {
             List<string> arguments = ["--store", store, "--Logging:LogLevel:Default=Warning"];
             if (store == "redis")
