@@ -182,26 +182,41 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
 
         var contents = verified.Contents;
         var id = contents.SessionId;
-        var current = _memory.Peek(id) ?? await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
-        if (current is null)
+        SessionCommitResult result;
+        if (_backup is null)
         {
-            return SessionCommitResult.NotFound;
+            // Nothing to rehydrate from and no copy to delete first: the node's store alone judges whether the session
+            // exists, is stale, or ends (a revoke, or no keys left), without a lookup ahead of its own.
+            result = _memory.Commit(commit, id, commit.RotateId);
+            if (result.Outcome == SessionCommitOutcome.NotFound && contents.NodeId != NodeId)
+            {
+                Lost("no_backup");
+            }
+        }
+        else
+        {
+            var current = _memory.Peek(id) ?? await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return SessionCommitResult.NotFound;
+            }
+
+            var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
+            if (commit.Revoke || (!stale && Empties(current, commit)))
+            {
+                // Deleted in the backup first, so that no node can take over what this one deletes.
+                await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
+                return _memory.Commit(commit, id, rotateId: false);
+            }
+
+            if (commit.RotateId && !stale)
+            {
+                return await RotateWithBackupAsync(commit, id, cancellationToken).ConfigureAwait(false);
+            }
+
+            result = _memory.Commit(commit, id, commit.RotateId);
         }
 
-        var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
-        if (commit.Revoke || (!stale && Empties(current, commit)))
-        {
-            // Deleted in the backup first, so that no node can take over what this one deletes.
-            await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
-            return await _memory.CommitAsync(Retarget(commit, id, rotate: false), cancellationToken).ConfigureAwait(false);
-        }
-
-        if (commit.RotateId && _backup is not null && !stale)
-        {
-            return await RotateWithBackupAsync(commit, id, cancellationToken).ConfigureAwait(false);
-        }
-
-        var result = await _memory.CommitAsync(Retarget(commit, id, commit.RotateId), cancellationToken).ConfigureAwait(false);
         if (result.Outcome != SessionCommitOutcome.Committed)
         {
             return result;
