@@ -58,6 +58,13 @@ public sealed class SessionSnapshot
     /// </summary>
     internal object? StoreEntry { get; init; }
 
+    /// <summary>
+    /// Gets the proof, kept by the store that loaded the snapshot, that it verified the ticket the session was loaded with
+    /// (the sticky store's signed ticket), or <see langword="null"/>. A commit based on this snapshot under that same ticket
+    /// string, in that same store, need not verify it again; any other ticket or store verifies in full.
+    /// </summary>
+    internal object? TicketProof { get; init; }
+
     /// <summary>Gets when the session ends if it is not accessed again: the earlier of the idle and the absolute deadline.</summary>
     public DateTimeOffset ExpiresAt
     {

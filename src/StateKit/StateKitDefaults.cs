@@ -37,6 +37,10 @@ internal static class StateKitDefaults
     public const int StickyReplicationParallelism = 16;
     public const string StickyCookieName = "statekit";
 
+    // Tickets a sticky node remembers as verified: a few MB at most (about 400 bytes each with their parsed fields);
+    // emptied when full, which only costs the next request of each user one HMAC again.
+    public const int StickyVerifiedTicketCacheSize = 10_000;
+
     // Rough per-entry overhead (node, dictionary, snapshot, id) charged against InMemory MaxBytes.
     public const int InMemoryEntryOverheadBytes = 256;
 }

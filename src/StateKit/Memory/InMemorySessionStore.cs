@@ -94,17 +94,26 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult<SessionSnapshot?>(null);
         }
 
+        return ValueTask.FromResult(Load(ticket, ticketProof: null));
+    }
+
+    /// <summary>
+    /// Loads a live session by a well-formed id, sliding its idle deadline, and hands the caller's proof that it verified
+    /// the ticket along on the snapshot (the sticky store's, so that its commit does not verify the same ticket again).
+    /// </summary>
+    internal SessionSnapshot? Load(string id, object? ticketProof)
+    {
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            if (!TryGetLive(ticket, now, out var entry))
+            if (!TryGetLive(id, now, out var entry))
             {
-                return ValueTask.FromResult<SessionSnapshot?>(null);
+                return null;
             }
 
             entry.LastAccessedAt = now;
             Touch(entry);
-            return ValueTask.FromResult<SessionSnapshot?>(ToSnapshot(entry));
+            return ToSnapshot(entry, ticketProof);
         }
     }
 
@@ -118,11 +127,22 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult(SessionCommitResult.NoChange);
         }
 
-        var now = _time.GetUtcNow();
         if (commit.Ticket is null)
         {
-            return ValueTask.FromResult(Create(commit, now));
+            return ValueTask.FromResult(Create(commit, _time.GetUtcNow()));
         }
+
+        return ValueTask.FromResult(Commit(commit, commit.Ticket, commit.RotateId));
+    }
+
+    /// <summary>
+    /// Commits to the session <paramref name="id"/>, moving it to a new id when <paramref name="rotateId"/>, whatever
+    /// <paramref name="commit"/>'s own ticket and rotation say: the sticky store commits under the id its ticket names
+    /// without copying the commit.
+    /// </summary>
+    internal SessionCommitResult Commit(SessionCommit commit, string id, bool rotateId)
+    {
+        var now = _time.GetUtcNow();
 
         // The request that loaded the session carries this store's entry in its base snapshot: skip the id check and
         // the lookup when it is still the live entry under the committed ticket.
@@ -130,38 +150,38 @@ public sealed class InMemorySessionStore : ISessionStore
         if (known?.Owner != this)
         {
             known = null;
-            if (!SessionIds.IsWellFormed(commit.Ticket))
+            if (!SessionIds.IsWellFormed(id))
             {
-                return ValueTask.FromResult(SessionCommitResult.NotFound);
+                return SessionCommitResult.NotFound;
             }
         }
 
         lock (_gate)
         {
             Entry entry;
-            if (known is not null && known.IsLive && string.Equals(known.Id, commit.Ticket, StringComparison.Ordinal))
+            if (known is not null && known.IsLive && string.Equals(known.Id, id, StringComparison.Ordinal))
             {
                 entry = known;
                 if (entry.IsExpired(now))
                 {
                     Remove(entry);
-                    return ValueTask.FromResult(SessionCommitResult.NotFound);
+                    return SessionCommitResult.NotFound;
                 }
             }
-            else if (!(known is null || SessionIds.IsWellFormed(commit.Ticket)) || !TryGetLive(commit.Ticket, now, out entry))
+            else if (!(known is null || SessionIds.IsWellFormed(id)) || !TryGetLive(id, now, out entry))
             {
-                return ValueTask.FromResult(SessionCommitResult.NotFound);
+                return SessionCommitResult.NotFound;
             }
 
             if (commit.Revoke)
             {
                 Remove(entry);
-                return ValueTask.FromResult(SessionCommitResult.Deleted);
+                return SessionCommitResult.Deleted;
             }
 
             if (commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != entry.Version)
             {
-                return ValueTask.FromResult(SessionCommitResult.Conflict);
+                return SessionCommitResult.Conflict;
             }
 
             // Copy-on-write: a snapshot handed out keeps the values it saw.
@@ -169,7 +189,7 @@ public sealed class InMemorySessionStore : ISessionStore
             if (values.Count == 0)
             {
                 Remove(entry);
-                return ValueTask.FromResult(SessionCommitResult.Deleted);
+                return SessionCommitResult.Deleted;
             }
 
             var payload = values.PayloadBytes;
@@ -185,7 +205,7 @@ public sealed class InMemorySessionStore : ISessionStore
             }
 
             string? newTicket = null;
-            if (commit.RotateId)
+            if (rotateId)
             {
                 UnbindUser(entry);
                 _entries.Remove(entry.Id);
@@ -197,7 +217,7 @@ public sealed class InMemorySessionStore : ISessionStore
 
             Touch(entry);
             TrimToBounds(now, keep: entry);
-            return ValueTask.FromResult(Committed(entry, newTicket));
+            return Committed(entry, newTicket);
         }
     }
 
@@ -504,8 +524,9 @@ public sealed class InMemorySessionStore : ISessionStore
         entry.Hotter = entry.Colder = null;
     }
 
-    private static SessionSnapshot ToSnapshot(Entry entry) => new(entry.Id, entry.Version, entry.Values)
+    private static SessionSnapshot ToSnapshot(Entry entry, object? ticketProof = null) => new(entry.Id, entry.Version, entry.Values)
     {
+        TicketProof = ticketProof,
         CreatedAt = entry.CreatedAt,
         LastAccessedAt = entry.LastAccessedAt,
         AbsoluteExpiresAt = entry.AbsoluteExpiresAt,

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -41,6 +43,12 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _storeTag;
+
+    // Ticket strings this store verified or issued, so that a user's next requests skip the HMAC. Only the exact string
+    // hits, in this store only (its key ring is fixed); time, session and ownership are still judged on every request.
+    private readonly ConcurrentDictionary<string, VerifiedTicket> _verified = new(StringComparer.Ordinal);
+    private int _verifiedCount;
+    private int _macVerifications;
 
     /// <summary>Initializes a new instance of the <see cref="StickySessionStore"/> class.</summary>
     /// <param name="options">The store's settings; validated here.</param>
@@ -117,16 +125,26 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Gets how many replications are queued or being written; 0 once the backup has caught up.</summary>
     internal int BackupInFlight => _replicator?.InFlight ?? 0;
 
+    /// <summary>Gets or sets how many verified tickets the store remembers before it forgets them all; 0 remembers none. For tests.</summary>
+    internal int VerifiedTicketCapacity { get; set; } = StateKitDefaults.StickyVerifiedTicketCacheSize;
+
+    /// <summary>Gets how many verified tickets the store remembers; for tests.</summary>
+    internal int VerifiedTicketCount => _verified.Count;
+
+    /// <summary>Gets how many tickets the store has verified in full (the HMAC); for tests.</summary>
+    internal int MacVerifications => Volatile.Read(ref _macVerifications);
+
     /// <inheritdoc />
     public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!TryRead(ticket, out var contents))
+        if (!TryRead(ticket, null, out var verified))
         {
             return null;
         }
 
-        var session = await _memory.LoadAsync(contents.SessionId, cancellationToken).ConfigureAwait(false);
+        var contents = verified.Contents;
+        var session = _memory.Load(contents.SessionId, verified);
         if (session is not null)
         {
             if (_replicator is not null)
@@ -157,32 +175,48 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
             return await CreateAsync(commit, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!TryRead(commit.Ticket, out var contents))
+        if (!TryRead(commit.Ticket, commit.Base, out var verified))
         {
             return SessionCommitResult.NotFound;
         }
 
+        var contents = verified.Contents;
         var id = contents.SessionId;
-        var current = _memory.Peek(id) ?? await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
-        if (current is null)
+        SessionCommitResult result;
+        if (_backup is null)
         {
-            return SessionCommitResult.NotFound;
+            // Nothing to rehydrate from and no copy to delete first: the node's store alone judges whether the session
+            // exists, is stale, or ends (a revoke, or no keys left), without a lookup ahead of its own.
+            result = _memory.Commit(commit, id, commit.RotateId);
+            if (result.Outcome == SessionCommitOutcome.NotFound && contents.NodeId != NodeId)
+            {
+                Lost("no_backup");
+            }
+        }
+        else
+        {
+            var current = _memory.Peek(id) ?? await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return SessionCommitResult.NotFound;
+            }
+
+            var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
+            if (commit.Revoke || (!stale && Empties(current, commit)))
+            {
+                // Deleted in the backup first, so that no node can take over what this one deletes.
+                await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
+                return _memory.Commit(commit, id, rotateId: false);
+            }
+
+            if (commit.RotateId && !stale)
+            {
+                return await RotateWithBackupAsync(commit, id, cancellationToken).ConfigureAwait(false);
+            }
+
+            result = _memory.Commit(commit, id, commit.RotateId);
         }
 
-        var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
-        if (commit.Revoke || (!stale && Empties(current, commit)))
-        {
-            // Deleted in the backup first, so that no node can take over what this one deletes.
-            await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
-            return await _memory.CommitAsync(Retarget(commit, id, rotate: false), cancellationToken).ConfigureAwait(false);
-        }
-
-        if (commit.RotateId && _backup is not null && !stale)
-        {
-            return await RotateWithBackupAsync(commit, id, cancellationToken).ConfigureAwait(false);
-        }
-
-        var result = await _memory.CommitAsync(Retarget(commit, id, commit.RotateId), cancellationToken).ConfigureAwait(false);
         if (result.Outcome != SessionCommitOutcome.Committed)
         {
             return result;
@@ -425,42 +459,122 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         Log.StickySessionLost(_logger, reason);
     }
 
-    private bool TryRead(string? ticket, out StickyTicket.Contents contents)
+    private bool TryRead(string? ticket, SessionSnapshot? loaded, [NotNullWhen(true)] out VerifiedTicket? verified)
     {
-        if (!StickyTicket.TryRead(ticket, _keys, out contents))
+        // The MAC is checked once per ticket string: by the load of this request (its snapshot carries the proof), or by
+        // an earlier request (remembered). A string that differs by one character is neither, and is verified in full.
+        verified = loaded?.TicketProof as VerifiedTicket;
+        if (verified is null || verified.Store != this || !string.Equals(verified.Ticket, ticket, StringComparison.Ordinal))
         {
-            Log.StickyTicketRejected(_logger, "malformed, unknown key or bad MAC");
-            return false;
+            if (ticket is null || !_verified.TryGetValue(ticket, out verified))
+            {
+                Interlocked.Increment(ref _macVerifications);
+                if (!StickyTicket.TryRead(ticket, _keys, out var contents))
+                {
+                    Log.StickyTicketRejected(_logger, "malformed, unknown key or bad MAC");
+                    return false;
+                }
+
+                verified = new VerifiedTicket(this, ticket!, contents);
+                if (!IsLive(verified))
+                {
+                    return false;
+                }
+
+                if (!SessionIds.IsWellFormed(contents.SessionId))
+                {
+                    Log.StickyTicketRejected(_logger, "malformed session id");
+                    return false;
+                }
+
+                Remember(verified);
+                return true;
+            }
         }
 
-        // No session outlives its absolute lifetime, and no ticket is issued in the future (a minute of clock skew allowed).
-        var now = _time.GetUtcNow();
-        if (now - contents.IssuedAt > _options.AbsoluteLifetime || contents.IssuedAt - now > TimeSpan.FromMinutes(1))
+        if (!IsLive(verified))
         {
-            Log.StickyTicketRejected(_logger, "outside the absolute lifetime");
-            return false;
-        }
-
-        if (!SessionIds.IsWellFormed(contents.SessionId))
-        {
-            Log.StickyTicketRejected(_logger, "malformed session id");
+            Forget(verified.Ticket);
             return false;
         }
 
         return true;
     }
 
-    private string Issue(string sessionId) => StickyTicket.Issue(_keys[0], NodeId, sessionId, _time.GetUtcNow());
-
-    private SessionSnapshot Reissued(SessionSnapshot s) => new(s.Id, s.Version, s.Values)
+    // No session outlives its absolute lifetime, and no ticket is issued in the future (a minute of clock skew allowed).
+    // Judged on every request, remembered ticket or not: time is what changes for a ticket string.
+    private bool IsLive(VerifiedTicket verified)
     {
-        CreatedAt = s.CreatedAt,
-        LastAccessedAt = s.LastAccessedAt,
-        AbsoluteExpiresAt = s.AbsoluteExpiresAt,
-        IdleTimeout = s.IdleTimeout,
-        UserId = s.UserId,
-        ReissuedTicket = Issue(s.Id),
-    };
+        var now = _time.GetUtcNow();
+        var issuedAt = verified.Contents.IssuedAt;
+        if (now - issuedAt > _options.AbsoluteLifetime || issuedAt - now > TimeSpan.FromMinutes(1))
+        {
+            Log.StickyTicketRejected(_logger, "outside the absolute lifetime");
+            return false;
+        }
+
+        return true;
+    }
+
+    private void Remember(VerifiedTicket verified)
+    {
+        if (VerifiedTicketCapacity <= 0)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _verifiedCount) >= VerifiedTicketCapacity)
+        {
+            // Bounded memory without bookkeeping on the hit path: start over; the next request of each user verifies once more.
+            // Racing inserts may overshoot the bound by a few entries; it is a memory bound, not an exact count.
+            _verified.Clear();
+            Volatile.Write(ref _verifiedCount, 0);
+        }
+
+        if (_verified.TryAdd(verified.Ticket, verified))
+        {
+            Interlocked.Increment(ref _verifiedCount);
+        }
+    }
+
+    private void Forget(string ticket)
+    {
+        if (_verified.TryRemove(ticket, out _))
+        {
+            Interlocked.Decrement(ref _verifiedCount);
+        }
+    }
+
+    private string Issue(string sessionId) => IssueVerified(sessionId).Ticket;
+
+    // The ticket this store signs is as good as verified: remembered, so the client's next request skips the HMAC.
+    private VerifiedTicket IssueVerified(string sessionId)
+    {
+        var now = _time.GetUtcNow();
+        var key = _keys[0];
+        var ticket = StickyTicket.Issue(key, NodeId, sessionId, now);
+        var verified = new VerifiedTicket(this, ticket, new StickyTicket.Contents(NodeId, sessionId, DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds()), key));
+        Remember(verified);
+        return verified;
+    }
+
+    private SessionSnapshot Reissued(SessionSnapshot s)
+    {
+        var reissued = IssueVerified(s.Id);
+        return new(s.Id, s.Version, s.Values)
+        {
+            CreatedAt = s.CreatedAt,
+            LastAccessedAt = s.LastAccessedAt,
+            AbsoluteExpiresAt = s.AbsoluteExpiresAt,
+            IdleTimeout = s.IdleTimeout,
+            UserId = s.UserId,
+            ReissuedTicket = reissued.Ticket,
+            StoreEntry = s.StoreEntry,
+
+            // StateSession commits under the reissued ticket, which this store just signed.
+            TicketProof = reissued,
+        };
+    }
 
     private static string BackupId(SessionCommitResult result)
     {
@@ -496,6 +610,16 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     private static bool Empties(SessionSnapshot current, SessionCommit commit)
         => commit.Upserts.Count == 0
             && (commit.ClearExisting || (commit.Removals.Count > 0 && SessionPayload.Apply(current.Values, commit).Count == 0));
+
+    /// <summary>A ticket string this store verified (or signed), with what it says.</summary>
+    private sealed class VerifiedTicket(StickySessionStore store, string ticket, StickyTicket.Contents contents)
+    {
+        public StickySessionStore Store { get; } = store;
+
+        public string Ticket { get; } = ticket;
+
+        public StickyTicket.Contents Contents { get; } = contents;
+    }
 
     private static SessionCommit Retarget(SessionCommit commit, string sessionId, bool rotate) => new()
     {

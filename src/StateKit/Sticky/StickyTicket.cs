@@ -148,7 +148,68 @@ public static class StickyTicket
         // The body is ASCII by construction (checked tokens and digits), so one byte per character.
         Span<byte> bytes = stackalloc byte[MaxLength];
         var length = Encoding.ASCII.GetBytes(body, bytes);
-        HMACSHA256.HashData(key.Secret, bytes[..length], destination);
+        var hmac = MacCache.Rent(key.Secret);
+        try
+        {
+            hmac.AppendData(bytes[..length]);
+            hmac.GetHashAndReset(destination);
+        }
+        catch
+        {
+            // Never hand a half-fed instance to the next ticket.
+            MacCache.Drop(hmac);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A few keyed HMAC instances per thread: a one-shot HMAC sets the key up again on every call, which costs more than
+    /// the hash of a ticket itself. Keyed by the secret's bytes, so a ring that rotates or a secret replaced in place
+    /// simply gets a new instance; at most <see cref="Slots"/> per thread, the least recently added replaced first.
+    /// </summary>
+    private static class MacCache
+    {
+        private const int Slots = 4;
+
+        [ThreadStatic]
+        private static Slot?[]? t_slots;
+
+        [ThreadStatic]
+        private static int t_next;
+
+        public static IncrementalHash Rent(byte[] secret)
+        {
+            var slots = t_slots ??= new Slot[Slots];
+            foreach (var slot in slots)
+            {
+                if (slot is not null && slot.Secret.AsSpan().SequenceEqual(secret))
+                {
+                    return slot.Hmac;
+                }
+            }
+
+            var i = t_next;
+            t_next = (i + 1) % Slots;
+            slots[i]?.Hmac.Dispose();
+            var created = new Slot((byte[])secret.Clone(), IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret));
+            slots[i] = created;
+            return created.Hmac;
+        }
+
+        public static void Drop(IncrementalHash hmac)
+        {
+            var slots = t_slots!;
+            for (var i = 0; i < slots.Length; i++)
+            {
+                if (slots[i]?.Hmac == hmac)
+                {
+                    slots[i] = null;
+                    hmac.Dispose();
+                }
+            }
+        }
+
+        private sealed record Slot(byte[] Secret, IncrementalHash Hmac);
     }
 
     internal readonly record struct Contents(string NodeId, string SessionId, DateTimeOffset IssuedAt, StickyKey Key);

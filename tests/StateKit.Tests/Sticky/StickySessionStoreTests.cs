@@ -112,6 +112,21 @@ public sealed class StickySessionStoreTests
     }
 
     [Fact]
+    public async Task Commit_BlindWriteOnAnotherNodeWithoutBackup_IsNotFoundCountedAsLost()
+    {
+        using var lost = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.sticky.sessions.lost");
+        var a = Node("a", null);
+        var b = Node("b", null);
+        var ticket = await CreateAsync(a, 1);
+
+        var result = await b.CommitAsync(new SessionCommit { Ticket = ticket, Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["cart"] = "2"u8.ToArray() } });
+
+        Assert.Equal(SessionCommitOutcome.NotFound, result.Outcome);
+        Assert.Single(lost.GetMeasurementSnapshot(), m => Mine(m, b) && Equals(m.Tags["statekit.reason"], "no_backup"));
+        Assert.Equal(1, (await ReadAsync(a, ticket)).Cart);
+    }
+
+    [Fact]
     public async Task Load_ExpiredOnItsOwnNode_IsNotCountedAsLost()
     {
         using var lost = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.sticky.sessions.lost");

@@ -71,6 +71,41 @@ public sealed class StickyTicketTests
         Assert.False(StickyTicket.TryReadNodeId(fresh, [Key1], out _));
     }
 
+    [Fact]
+    public void TryReadNodeId_SecretReplacedInPlace_VerifiesOnlyUnderTheNewBytes()
+    {
+        // HMAC instances are reused per secret: one kept for the old bytes must not verify under the new ones.
+        var key = new StickyKey { Id = "k1", Secret = [.. Key1.Secret] };
+        var before = StickyTicket.Issue(key, "node-a", "AAECAwQFBgcICQoLDA0ODw", IssuedAt);
+        Assert.True(StickyTicket.TryReadNodeId(before, [key], out _));
+
+        key.Secret[0] ^= 1;
+
+        Assert.False(StickyTicket.TryReadNodeId(before, [key], out _));
+        Assert.True(StickyTicket.TryReadNodeId(StickyTicket.Issue(key, "node-a", "AAECAwQFBgcICQoLDA0ODw", IssuedAt), [key], out _));
+    }
+
+    [Fact]
+    public void TryReadNodeId_MoreKeysThanAThreadKeepsInstancesFor_EachVerifiesOnlyItsOwn()
+    {
+        var keys = new StickyKey[9];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = new StickyKey { Id = "k" + i, Secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32) };
+        }
+
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                var ticket = StickyTicket.Issue(keys[i], "node-a", "AAECAwQFBgcICQoLDA0ODw", IssuedAt);
+                Assert.True(StickyTicket.TryReadNodeId(ticket, keys, out _));
+                var impostor = new StickyKey { Id = keys[i].Id, Secret = keys[(i + 1) % keys.Length].Secret };
+                Assert.False(StickyTicket.TryReadNodeId(StickyTicket.Issue(impostor, "node-a", "AAECAwQFBgcICQoLDA0ODw", IssuedAt), keys, out _));
+            }
+        }
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("s1")]
