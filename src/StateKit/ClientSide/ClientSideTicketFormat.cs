@@ -66,6 +66,55 @@ internal static class ClientSideTicketFormat
             throw new SessionPayloadTooLargeException(1 + payloadSize, plaintextBound, "serialized session (2 x MaxPayloadBytes + 4096)");
         }
 
+        return compression != ClientSideCompression.None && payloadSize >= compressionThreshold
+            ? SealCompressed(session, payloadSize, key, nonce, purposeData, compression, maxTicketLength)
+            : SealRaw(session, payloadSize, key, nonce, purposeData, maxTicketLength);
+    }
+
+    /// <summary>
+    /// The uncompressed seal, in one pooled buffer: the payload is written where its ciphertext goes and encrypted in
+    /// place, and the base64url string is encoded straight from that buffer. Its length is known before anything is
+    /// written, so an oversized session fails before it is serialized.
+    /// </summary>
+    private static string SealRaw(SessionSnapshot session, int payloadSize, ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> purposeData, int maxTicketLength)
+    {
+        var length = Overhead + 1 + payloadSize;
+        CheckTicketLength(length, maxTicketLength);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var output = buffer.AsSpan(0, length);
+        var body = output.Slice(HeaderSize, 1 + payloadSize);
+        var encrypted = false;
+        try
+        {
+            body[0] = EncodingRaw;
+            SessionPayloadFormat.Write(session, body[1..]);
+            WriteHeader(output, key.Id, nonce);
+            Encrypt(key, nonce, body, output, purposeData);
+            encrypted = true;
+            return Base64Url.EncodeToString(output);
+        }
+        finally
+        {
+            // Once encrypted in place the buffer holds only what the ticket shows anyway; until then, the session in the clear.
+            if (!encrypted)
+            {
+                CryptographicOperations.ZeroMemory(body);
+            }
+
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The compressed seal: serialize, compress, and encrypt whichever of the two is shorter.</summary>
+    private static string SealCompressed(
+        SessionSnapshot session,
+        int payloadSize,
+        ClientSideKeyRing.Key key,
+        ReadOnlySpan<byte> nonce,
+        ReadOnlySpan<byte> purposeData,
+        ClientSideCompression compression,
+        int maxTicketLength)
+    {
         var plain = ArrayPool<byte>.Shared.Rent(1 + payloadSize);
         byte[]? packed = null;
         byte[]? sealedBytes = null;
@@ -74,44 +123,18 @@ internal static class ClientSideTicketFormat
             plain[0] = EncodingRaw;
             SessionPayloadFormat.Write(session, plain.AsSpan(1, payloadSize));
             ReadOnlySpan<byte> body = plain.AsSpan(0, 1 + payloadSize);
-            if (compression != ClientSideCompression.None && payloadSize >= compressionThreshold)
+            packed = Compress(compression, plain.AsSpan(1, payloadSize), out var packedLength);
+            if (packedLength < payloadSize)
             {
-                packed = Compress(compression, plain.AsSpan(1, payloadSize), out var packedLength);
-                if (packedLength < payloadSize)
-                {
-                    body = packed.AsSpan(0, packedLength);
-                }
+                body = packed.AsSpan(0, packedLength);
             }
 
             var length = Overhead + body.Length;
-            var ticketLength = Base64Url.GetEncodedLength(length);
-            if (ticketLength > maxTicketLength)
-            {
-                throw new SessionPayloadTooLargeException(ticketLength, maxTicketLength, "MaxTicketLength");
-            }
-
+            CheckTicketLength(length, maxTicketLength);
             sealedBytes = ArrayPool<byte>.Shared.Rent(length);
             var output = sealedBytes.AsSpan(0, length);
-            output[0] = CurrentVersion;
-            BinaryPrimitives.WriteInt32BigEndian(output[1..], key.Id);
-            nonce.CopyTo(output[AuthenticatedHeaderSize..]);
-
-            Span<byte> aad = stackalloc byte[256];
-            aad = AssociatedData(output[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
-            var aes = key.Rent();
-            try
-            {
-                aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], aad);
-            }
-            finally
-            {
-                key.Return(aes);
-                if (rented is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
-            }
-
+            WriteHeader(output, key.Id, nonce);
+            Encrypt(key, nonce, body, output, purposeData);
             return Base64Url.EncodeToString(output);
         }
         finally
@@ -130,7 +153,50 @@ internal static class ClientSideTicketFormat
         }
     }
 
+    private static void CheckTicketLength(int sealedLength, int maxTicketLength)
+    {
+        var ticketLength = Base64Url.GetEncodedLength(sealedLength);
+        if (ticketLength > maxTicketLength)
+        {
+            throw new SessionPayloadTooLargeException(ticketLength, maxTicketLength, "MaxTicketLength");
+        }
+    }
+
+    private static void WriteHeader(Span<byte> output, int keyId, ReadOnlySpan<byte> nonce)
+    {
+        output[0] = CurrentVersion;
+        BinaryPrimitives.WriteInt32BigEndian(output[1..], keyId);
+        nonce.CopyTo(output[AuthenticatedHeaderSize..]);
+    }
+
+    /// <summary>
+    /// Encrypts <paramref name="body"/> into <paramref name="output"/> after its header, tag last. The body may already
+    /// sit exactly where its ciphertext goes (AesGcm encrypts in place when the two spans are the same memory).
+    /// </summary>
+    private static void Encrypt(ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> body, Span<byte> output, ReadOnlySpan<byte> purposeData)
+    {
+        Span<byte> aad = stackalloc byte[256];
+        aad = AssociatedData(output[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
+        var aes = key.Rent();
+        try
+        {
+            aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], aad);
+        }
+        finally
+        {
+            key.Return(aes);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
     /// <summary>Opens a ticket. Every failure returns <see langword="false"/> with a reason for the debug log; nothing throws.</summary>
+    /// <remarks>
+    /// One pooled buffer: the ticket is decoded into it, decrypted in place and parsed from there; the plaintext part is
+    /// wiped before the buffer goes back to the pool.
+    /// </remarks>
     public static bool TryOpen(
         string? ticket,
         ClientSideKeyRing ring,
@@ -164,7 +230,7 @@ internal static class ClientSideTicketFormat
 
         var length = Base64Url.GetMaxDecodedLength(ticket.Length);
         var bytes = ArrayPool<byte>.Shared.Rent(length);
-        var plain = ArrayPool<byte>.Shared.Rent(length - Overhead);
+        var plaintextLength = 0;
         try
         {
             if (!Base64Url.TryDecodeFromChars(ticket, bytes, out var written) || written != length)
@@ -188,13 +254,15 @@ internal static class ClientSideTicketFormat
             }
 
             var cipherLength = length - Overhead;
-            var body = plain.AsSpan(0, cipherLength);
+            var body = input.Slice(HeaderSize, cipherLength);
             Span<byte> aad = stackalloc byte[256];
             aad = AssociatedData(input[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
             var aes = key.Rent();
             try
             {
-                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), input.Slice(HeaderSize, cipherLength), input[^TagSize..], body, aad);
+                // From here the body may hold plaintext (AesGcm wipes it when the tag does not match; we wipe it anyway).
+                plaintextLength = cipherLength;
+                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), body, input[^TagSize..], body, aad);
             }
             catch (CryptographicException)
             {
@@ -221,8 +289,8 @@ internal static class ClientSideTicketFormat
         }
         finally
         {
+            CryptographicOperations.ZeroMemory(bytes.AsSpan(HeaderSize, plaintextLength));
             ArrayPool<byte>.Shared.Return(bytes);
-            ArrayPool<byte>.Shared.Return(plain, clearArray: true);
         }
     }
 
