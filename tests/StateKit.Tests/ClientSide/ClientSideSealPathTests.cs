@@ -182,6 +182,48 @@ public sealed class ClientSideSealPathTests
         })));
     }
 
+    [Fact]
+    public async Task Commit_NewSession_TakesTheIdAndTheNonceFromOneDrawWithoutSharingAByte()
+    {
+        var draws = new List<int>();
+        byte next = 1;
+        var store = new ClientSideSessionStore(Options(), new FakeTimeProvider(Now), null, bytes =>
+        {
+            draws.Add(bytes.Length);
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] = next++;
+            }
+        });
+
+        var result = await store.CommitAsync(new SessionCommit { Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["n"] = "1"u8.ToArray() } });
+
+        Assert.Equal([16 + 12], draws);
+        var drawn = Enumerable.Range(1, 28).Select(i => (byte)i).ToArray();
+        Assert.Equal(Base64Url.EncodeToString(drawn.AsSpan(0, 16)), result.SessionId);
+        Assert.Equal(SessionIds.Length, result.SessionId!.Length);
+        Assert.Equal(drawn[16..], Base64Url.DecodeFromChars(result.Ticket!).AsSpan(5, 12).ToArray());
+        var loaded = await store.LoadAsync(result.Ticket!);
+        Assert.Equal(result.SessionId, loaded!.Id);
+        Assert.Equal("1"u8.ToArray(), loaded.Values["n"].ToArray());
+    }
+
+    [Fact]
+    public async Task Commit_ManyNewSessions_EveryIdAndEveryNonceIsFresh()
+    {
+        var store = new ClientSideSessionStore(Options(), new FakeTimeProvider(Now), null, RandomNumberGenerator.Fill);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var nonces = new HashSet<string>(StringComparer.Ordinal);
+
+        for (var i = 0; i < 2000; i++)
+        {
+            var result = await store.CommitAsync(new SessionCommit { Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["n"] = "1"u8.ToArray() } });
+            Assert.True(SessionIds.IsWellFormed(result.SessionId));
+            Assert.True(ids.Add(result.SessionId!));
+            Assert.True(nonces.Add(Convert.ToHexString(Base64Url.DecodeFromChars(result.Ticket!).AsSpan(5, 12))));
+        }
+    }
+
     private static readonly DateTimeOffset Now = ClientSideTestKeys.Epoch;
 
     private static ClientSideSessionStoreOptions Options(ClientSideCompression compression = ClientSideCompression.None, int threshold = 512, int maxTicketLength = 16_000)
