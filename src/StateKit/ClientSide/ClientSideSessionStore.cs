@@ -114,7 +114,8 @@ public sealed class ClientSideSessionStore : ISessionStore
         var now = _time.GetUtcNow();
         if (commit.Ticket is null)
         {
-            var values = SessionPayload.Apply(null, commit);
+            // Borrowed, not copied: the values are sealed into the ticket before this returns and never kept.
+            var values = SessionPayload.ApplyBorrowingUpserts(null, commit);
             if (values.Count == 0)
             {
                 return SessionCommitResult.NoChange;
@@ -161,7 +162,7 @@ public sealed class ClientSideSessionStore : ISessionStore
             return SessionCommitResult.Conflict;
         }
 
-        var merged = SessionPayload.Apply(current.Values, commit);
+        var merged = SessionPayload.ApplyBorrowingUpserts(current.Values, commit);
         if (merged.Count == 0)
         {
             await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);

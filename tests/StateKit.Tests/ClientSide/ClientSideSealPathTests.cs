@@ -224,6 +224,41 @@ public sealed class ClientSideSealPathTests
         }
     }
 
+    [Fact]
+    public async Task Commit_CallerReusesItsBuffersAfterwards_TicketsKeepWhatWasCommitted()
+    {
+        var store = Store();
+        var buffer = "first"u8.ToArray();
+        var created = await store.CommitAsync(new SessionCommit { Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["a"] = buffer } });
+        "XXXXX"u8.CopyTo(buffer);
+        var other = "other"u8.ToArray();
+        var updated = await store.CommitAsync(new SessionCommit { Ticket = created.Ticket, Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["b"] = other } });
+        "YYYYY"u8.CopyTo(other);
+
+        Assert.Equal("first"u8.ToArray(), (await store.LoadAsync(created.Ticket!))!.Values["a"].ToArray());
+        var loaded = await store.LoadAsync(updated.Ticket!);
+        Assert.Equal("first"u8.ToArray(), loaded!.Values["a"].ToArray());
+        Assert.Equal("other"u8.ToArray(), loaded.Values["b"].ToArray());
+    }
+
+    [Fact]
+    public async Task Commit_NewSession_SealsTheCallersBufferWithoutCopyingIt()
+    {
+        var options = Options(maxTicketLength: 256 * 1024);
+        options.MaxPayloadBytes = 128 * 1024;
+        var store = new ClientSideSessionStore(options, new FakeTimeProvider(Now), null, RandomNumberGenerator.Fill);
+        var value = new byte[96 * 1024];
+        SessionCommit Commit() => new() { Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["v"] = value } };
+        await store.CommitAsync(Commit());
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var result = await store.CommitAsync(Commit());
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // The ticket string (2 bytes a character) is the one large allocation; a copy of the value would add 96 KiB more.
+        Assert.InRange(allocated, result.Ticket!.Length * 2, (result.Ticket.Length * 2) + (16 * 1024));
+    }
+
     private static readonly DateTimeOffset Now = ClientSideTestKeys.Epoch;
 
     private static ClientSideSessionStoreOptions Options(ClientSideCompression compression = ClientSideCompression.None, int threshold = 512, int maxTicketLength = 16_000)
