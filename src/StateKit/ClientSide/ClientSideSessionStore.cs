@@ -44,7 +44,7 @@ public sealed class ClientSideSessionStore : ISessionStore
     /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
     /// <exception cref="OptionsValidationException">An option or key is invalid, or there is no key; the message lists each problem.</exception>
     public ClientSideSessionStore(ClientSideSessionStoreOptions options, TimeProvider? timeProvider = null, ILogger<ClientSideSessionStore>? logger = null)
-        : this(options, timeProvider, logger, RandomNumberGenerator.Fill)
+        : this(options, timeProvider, logger, ClientSideRandom.Fill)
     {
     }
 
@@ -74,7 +74,7 @@ public sealed class ClientSideSessionStore : ISessionStore
         };
     }
 
-    /// <summary>Fills a span with random bytes: nonces, and a new session's id; RandomNumberGenerator.Fill outside tests.</summary>
+    /// <summary>Fills a span with random bytes: nonces, and a new session's id; <see cref="ClientSideRandom.Fill"/> outside tests.</summary>
     internal delegate void SpanAction(Span<byte> bytes);
 
     /// <inheritdoc />
@@ -123,12 +123,8 @@ public sealed class ClientSideSessionStore : ISessionStore
 
             CheckPayload(values);
 
-            // A new session needs a 128-bit id and a 96-bit nonce: both come from one call into the OS CSPRNG, which
-            // costs about 0.7 us on a VM, nearly all of it per call rather than per byte. This is not the per-thread
-            // pool SessionIds refuses for server-side ids: nothing is drawn ahead, and no byte outlives this commit.
-            // (A pool, as JwtSessionStore keeps, would be defensible here too: this id is not a bearer secret. It
-            // travels only inside the ciphertext, the sealed ticket is the credential, and the id only names the
-            // session to the app and to the deny list. It is simply not needed.)
+            // A new session needs a 128-bit id and a 96-bit nonce: one draw for both. The bytes come from the OS CSPRNG in
+            // per-thread batches (ClientSideRandom says why that is acceptable for these two and not for server-side ids).
             Span<byte> random = stackalloc byte[SessionIds.ByteLength + ClientSideTicketFormat.NonceSize];
             RandomSource(random);
             var created = SessionPayload.NewSession(SessionIds.FromBytes(random[..SessionIds.ByteLength]), values, commit, now, _options);

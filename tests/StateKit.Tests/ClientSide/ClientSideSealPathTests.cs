@@ -170,7 +170,7 @@ public sealed class ClientSideSealPathTests
     [Fact]
     public async Task SealAndOpen_FromManyThreadsAtOnce_EveryTicketOpensToItsOwnSession()
     {
-        var store = new ClientSideSessionStore(Options(), new FakeTimeProvider(Now), null, RandomNumberGenerator.Fill);
+        var store = new ClientSideSessionStore(Options(), new FakeTimeProvider(Now));
 
         await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(() =>
         {
@@ -211,7 +211,7 @@ public sealed class ClientSideSealPathTests
     [Fact]
     public async Task Commit_ManyNewSessions_EveryIdAndEveryNonceIsFresh()
     {
-        var store = new ClientSideSessionStore(Options(), new FakeTimeProvider(Now), null, RandomNumberGenerator.Fill);
+        var store = new ClientSideSessionStore(Options(), new FakeTimeProvider(Now));
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var nonces = new HashSet<string>(StringComparer.Ordinal);
 
