@@ -10,12 +10,14 @@ internal sealed class ClientSideKeyRing
 {
     private readonly Dictionary<int, Key> _keys;
 
-    public ClientSideKeyRing(IEnumerable<(int Id, byte[] Material)> keys)
+    /// <param name="keys">The keys.</param>
+    /// <param name="purposeData">The store's domain label and purpose (<see cref="ClientSideTicketFormat.CreatePurposeData"/>), which every key's associated data ends with.</param>
+    public ClientSideKeyRing(IEnumerable<(int Id, byte[] Material)> keys, ReadOnlySpan<byte> purposeData)
     {
         _keys = [];
         foreach (var (id, material) in keys)
         {
-            var key = new Key(id, material);
+            var key = new Key(id, material, ClientSideTicketFormat.CreateAssociatedData(id, purposeData));
             _keys.Add(id, key);
             if (Current is null || id > Current.Id)
             {
@@ -50,14 +52,18 @@ internal sealed class ClientSideKeyRing
         // Bounded: more idle instances than twice the cores only ever sit there.
         private readonly AesGcm?[] _slots;
 
-        public Key(int id, byte[] material)
+        public Key(int id, byte[] material, byte[] associatedData)
         {
             Id = id;
             _material = material;
+            AssociatedData = associatedData;
             _slots = new AesGcm?[Environment.ProcessorCount * 2];
         }
 
         public int Id { get; }
+
+        /// <summary>Gets the associated data of every ticket this key seals for this store: version, key id, domain label and purpose.</summary>
+        public byte[] AssociatedData { get; }
 
         /// <summary>Gets how many instances wait in the pool; for tests.</summary>
         internal int IdleCount

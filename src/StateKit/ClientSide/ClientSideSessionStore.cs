@@ -32,7 +32,6 @@ public sealed class ClientSideSessionStore : ISessionStore
 
     private readonly ClientSideSessionStoreOptions _options;
     private readonly ClientSideKeyRing _keys;
-    private readonly byte[] _purposeData;
     private readonly int _plaintextBound;
     private readonly ISessionDenyList? _denyList;
     private readonly TimeProvider _time;
@@ -57,7 +56,6 @@ public sealed class ClientSideSessionStore : ISessionStore
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _keys = BuildKeyRing(options, _logger);
-        _purposeData = ClientSideTicketFormat.CreatePurposeData(options.Purpose);
         _plaintextBound = ClientSideTicketFormat.PlaintextBound(options.MaxPayloadBytes);
         _denyList = options.DenyList;
         RandomSource = randomSource;
@@ -211,7 +209,7 @@ public sealed class ClientSideSessionStore : ISessionStore
     /// <summary>Opens a ticket and checks its expiry: everything but the deny list, which needs I/O.</summary>
     internal SessionSnapshot? Open(string? ticket, DateTimeOffset now)
     {
-        if (!ClientSideTicketFormat.TryOpen(ticket, _keys, _purposeData, _options.MaxTicketLength, _plaintextBound, out var session, out var keyId, out var reason))
+        if (!ClientSideTicketFormat.TryOpen(ticket, _keys, _options.MaxTicketLength, _plaintextBound, out var session, out var keyId, out var reason))
         {
             Log.TicketRejected(_logger, reason);
             return null;
@@ -248,7 +246,6 @@ public sealed class ClientSideSessionStore : ISessionStore
                 session,
                 _keys.Current,
                 nonce,
-                _purposeData,
                 _options.Compression,
                 _options.CompressionThresholdBytes,
                 _options.MaxTicketLength,
@@ -296,7 +293,7 @@ public sealed class ClientSideSessionStore : ISessionStore
             material.Add((key.Id, key.TryGetMaterial()!));
         }
 
-        return new ClientSideKeyRing(material);
+        return new ClientSideKeyRing(material, ClientSideTicketFormat.CreatePurposeData(options.Purpose));
     }
 
     private async ValueTask<SessionSnapshot?> CheckDenyListAsync(SessionSnapshot session, CancellationToken cancellationToken)

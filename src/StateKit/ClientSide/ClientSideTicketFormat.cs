@@ -37,6 +37,19 @@ internal static class ClientSideTicketFormat
     /// <summary>The associated data after the header: a domain label then the purpose, so tickets never cross purposes.</summary>
     public static byte[] CreatePurposeData(string purpose) => [.. Domain, .. Encoding.UTF8.GetBytes(purpose)];
 
+    /// <summary>
+    /// The associated data of a ticket sealed with key <paramref name="keyId"/>: its authenticated header (version, key id
+    /// big-endian) then <paramref name="purposeData"/>. It depends on nothing else, so each key of a store's ring computes it once.
+    /// </summary>
+    public static byte[] CreateAssociatedData(int keyId, ReadOnlySpan<byte> purposeData)
+    {
+        var data = new byte[AuthenticatedHeaderSize + purposeData.Length];
+        data[0] = CurrentVersion;
+        BinaryPrimitives.WriteInt32BigEndian(data.AsSpan(1), keyId);
+        purposeData.CopyTo(data.AsSpan(AuthenticatedHeaderSize));
+        return data;
+    }
+
     /// <summary>The largest plaintext a ticket may decompress to: the payload limit plus generous framing.</summary>
     public static int PlaintextBound(int maxPayloadBytes) => (int)Math.Min(int.MaxValue / 4, (2L * maxPayloadBytes) + 4096);
 
@@ -54,7 +67,6 @@ internal static class ClientSideTicketFormat
         SessionSnapshot session,
         ClientSideKeyRing.Key key,
         ReadOnlySpan<byte> nonce,
-        ReadOnlySpan<byte> purposeData,
         ClientSideCompression compression,
         int compressionThreshold,
         int maxTicketLength,
@@ -67,8 +79,8 @@ internal static class ClientSideTicketFormat
         }
 
         return compression != ClientSideCompression.None && payloadSize >= compressionThreshold
-            ? SealCompressed(session, payloadSize, key, nonce, purposeData, compression, maxTicketLength)
-            : SealRaw(session, payloadSize, key, nonce, purposeData, maxTicketLength);
+            ? SealCompressed(session, payloadSize, key, nonce, compression, maxTicketLength)
+            : SealRaw(session, payloadSize, key, nonce, maxTicketLength);
     }
 
     /// <summary>
@@ -76,7 +88,7 @@ internal static class ClientSideTicketFormat
     /// place, and the base64url string is encoded straight from that buffer. Its length is known before anything is
     /// written, so an oversized session fails before it is serialized.
     /// </summary>
-    private static string SealRaw(SessionSnapshot session, int payloadSize, ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> purposeData, int maxTicketLength)
+    private static string SealRaw(SessionSnapshot session, int payloadSize, ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, int maxTicketLength)
     {
         var length = Overhead + 1 + payloadSize;
         CheckTicketLength(length, maxTicketLength);
@@ -89,7 +101,7 @@ internal static class ClientSideTicketFormat
             body[0] = EncodingRaw;
             SessionPayloadFormat.Write(session, body[1..]);
             WriteHeader(output, key.Id, nonce);
-            Encrypt(key, nonce, body, output, purposeData);
+            Encrypt(key, nonce, body, output);
             encrypted = true;
             return Base64Url.EncodeToString(output);
         }
@@ -111,7 +123,6 @@ internal static class ClientSideTicketFormat
         int payloadSize,
         ClientSideKeyRing.Key key,
         ReadOnlySpan<byte> nonce,
-        ReadOnlySpan<byte> purposeData,
         ClientSideCompression compression,
         int maxTicketLength)
     {
@@ -134,7 +145,7 @@ internal static class ClientSideTicketFormat
             sealedBytes = ArrayPool<byte>.Shared.Rent(length);
             var output = sealedBytes.AsSpan(0, length);
             WriteHeader(output, key.Id, nonce);
-            Encrypt(key, nonce, body, output, purposeData);
+            Encrypt(key, nonce, body, output);
             return Base64Url.EncodeToString(output);
         }
         finally
@@ -173,22 +184,16 @@ internal static class ClientSideTicketFormat
     /// Encrypts <paramref name="body"/> into <paramref name="output"/> after its header, tag last. The body may already
     /// sit exactly where its ciphertext goes (AesGcm encrypts in place when the two spans are the same memory).
     /// </summary>
-    private static void Encrypt(ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> body, Span<byte> output, ReadOnlySpan<byte> purposeData)
+    private static void Encrypt(ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> body, Span<byte> output)
     {
-        Span<byte> aad = stackalloc byte[256];
-        aad = AssociatedData(output[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
         var aes = key.Rent();
         try
         {
-            aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], aad);
+            aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], key.AssociatedData);
         }
         finally
         {
             key.Return(aes);
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
         }
     }
 
@@ -200,7 +205,6 @@ internal static class ClientSideTicketFormat
     public static bool TryOpen(
         string? ticket,
         ClientSideKeyRing ring,
-        ReadOnlySpan<byte> purposeData,
         int maxTicketLength,
         int plaintextBound,
         out SessionSnapshot? session,
@@ -255,14 +259,14 @@ internal static class ClientSideTicketFormat
 
             var cipherLength = length - Overhead;
             var body = input.Slice(HeaderSize, cipherLength);
-            Span<byte> aad = stackalloc byte[256];
-            aad = AssociatedData(input[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
+            // The version byte was checked and the key found by the id the ticket names, so the key's associated data is
+            // exactly this ticket's header followed by the store's purpose.
             var aes = key.Rent();
             try
             {
                 // From here the body may hold plaintext (AesGcm wipes it when the tag does not match; we wipe it anyway).
                 plaintextLength = cipherLength;
-                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), body, input[^TagSize..], body, aad);
+                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), body, input[^TagSize..], body, key.AssociatedData);
             }
             catch (CryptographicException)
             {
@@ -272,10 +276,6 @@ internal static class ClientSideTicketFormat
             finally
             {
                 key.Return(aes);
-                if (rented is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
             }
 
             if (!TryReadBody(body, plaintextBound, out session))
@@ -329,21 +329,6 @@ internal static class ClientSideTicketFormat
             3 => (last & 0x03) == 0,
             _ => true,
         };
-    }
-
-    private static Span<byte> AssociatedData(ReadOnlySpan<byte> header, ReadOnlySpan<byte> purposeData, Span<byte> scratch, out byte[]? rented)
-    {
-        var length = header.Length + purposeData.Length;
-        rented = null;
-        if (length > scratch.Length)
-        {
-            rented = ArrayPool<byte>.Shared.Rent(length);
-            scratch = rented;
-        }
-
-        header.CopyTo(scratch);
-        purposeData.CopyTo(scratch[header.Length..]);
-        return scratch[..length];
     }
 
     private static byte[] Compress(ClientSideCompression compression, ReadOnlySpan<byte> payload, out int length)

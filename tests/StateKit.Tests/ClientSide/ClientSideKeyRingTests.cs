@@ -71,5 +71,15 @@ public sealed class ClientSideKeyRingTests
         Assert.InRange(key.IdleCount, 1, Environment.ProcessorCount * 2);
     }
 
-    private static ClientSideKeyRing Ring() => new([(1, RandomNumberGenerator.GetBytes(32))]);
+    [Fact]
+    public void AssociatedData_IsTheDocumentedHeaderAndPurposeOfEachKey()
+    {
+        var ring = new ClientSideKeyRing([(7, RandomNumberGenerator.GetBytes(32)), (0x01020304, RandomNumberGenerator.GetBytes(32))], ClientSideTicketFormat.CreatePurposeData("app/.cart"));
+
+        Assert.True(ring.TryGet(7, out var seven));
+        Assert.Equal([1, 0, 0, 0, 7, .. "StateKit.ClientSide.v1\0app/.cart"u8], seven.AssociatedData);
+        Assert.Equal([1, 1, 2, 3, 4, .. "StateKit.ClientSide.v1\0app/.cart"u8], ring.Current.AssociatedData);
+    }
+
+    private static ClientSideKeyRing Ring() => new([(1, RandomNumberGenerator.GetBytes(32))], ClientSideTicketFormat.CreatePurposeData("tests"));
 }
