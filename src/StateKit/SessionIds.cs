@@ -9,7 +9,7 @@ namespace StateKit;
 public static class SessionIds
 {
     // 128 bits from the OS CSPRNG: the floor OWASP sets for session ids, and 22 base64url characters on the wire.
-    private const int ByteLength = 16;
+    internal const int ByteLength = 16;
 
     /// <summary>The length of every id <see cref="NewId"/> mints: 16 bytes in unpadded base64url.</summary>
     public const int Length = 22;
@@ -23,6 +23,17 @@ public static class SessionIds
     {
         Span<byte> bytes = stackalloc byte[ByteLength];
         RandomNumberGenerator.Fill(bytes);
+        return FromBytes(bytes);
+    }
+
+    /// <summary>The id of <see cref="ByteLength"/> bytes the caller drew from the OS CSPRNG itself.</summary>
+    internal static string FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length != ByteLength)
+        {
+            throw new ArgumentException($"A session id is {ByteLength} random bytes.", nameof(bytes));
+        }
+
         return Base64Url.EncodeToString(bytes);
     }
 

@@ -56,8 +56,23 @@ public static class SessionPayload
     /// <param name="commit">The commit.</param>
     /// <returns>The session's values after the commit.</returns>
     public static Dictionary<string, ReadOnlyMemory<byte>> Apply(IReadOnlyDictionary<string, ReadOnlyMemory<byte>>? current, SessionCommit commit)
+        => ApplyCore(current, commit, borrowUpserts: false);
+
+    /// <summary>
+    /// <see cref="Apply(IReadOnlyDictionary{string, ReadOnlyMemory{byte}}, SessionCommit)"/> keeping the caller's upsert buffers
+    /// instead of copying them: only for a store that is done with the values before the commit returns (one that serializes
+    /// them and keeps nothing, like the client-side store), since the caller may reuse its buffers then.
+    /// </summary>
+    internal static Dictionary<string, ReadOnlyMemory<byte>> ApplyBorrowingUpserts(IReadOnlyDictionary<string, ReadOnlyMemory<byte>>? current, SessionCommit commit)
+        => ApplyCore(current, commit, borrowUpserts: true);
+
+    private static Dictionary<string, ReadOnlyMemory<byte>> ApplyCore(IReadOnlyDictionary<string, ReadOnlyMemory<byte>>? current, SessionCommit commit, bool borrowUpserts)
     {
         ArgumentNullException.ThrowIfNull(commit);
+
+        // Copy unless nobody will write the arrays again (StateSession's own copies) or the store is done with them before it
+        // returns: a caller owns its buffers and may reuse them after the commit returns.
+        var copy = !borrowUpserts && !commit.UpsertsAreImmutable;
         var values = new Dictionary<string, ReadOnlyMemory<byte>>((current?.Count ?? 0) + commit.Upserts.Count, StringComparer.Ordinal);
         if (current is not null && !commit.ClearExisting)
         {
@@ -89,23 +104,19 @@ public static class SessionPayload
         {
             foreach (var (key, value) in upserts)
             {
-                values[key] = Own(value, commit);
+                values[key] = copy ? value.ToArray() : value;
             }
         }
         else
         {
             foreach (var (key, value) in commit.Upserts)
             {
-                values[key] = Own(value, commit);
+                values[key] = copy ? value.ToArray() : value;
             }
         }
 
         return values;
     }
-
-    // Copy unless the commit says nobody will write the array again: a caller owns its buffers and may reuse them after the commit returns.
-    private static ReadOnlyMemory<byte> Own(ReadOnlyMemory<byte> value, SessionCommit commit)
-        => commit.UpsertsAreImmutable ? value : value.ToArray();
 
     /// <summary>A new session holding <paramref name="values"/>: version 1, created now, deadlines from the store's options.</summary>
     /// <param name="id">The id the store minted.</param>

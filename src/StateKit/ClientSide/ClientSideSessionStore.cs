@@ -32,7 +32,6 @@ public sealed class ClientSideSessionStore : ISessionStore
 
     private readonly ClientSideSessionStoreOptions _options;
     private readonly ClientSideKeyRing _keys;
-    private readonly byte[] _purposeData;
     private readonly int _plaintextBound;
     private readonly ISessionDenyList? _denyList;
     private readonly TimeProvider _time;
@@ -44,12 +43,12 @@ public sealed class ClientSideSessionStore : ISessionStore
     /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
     /// <exception cref="OptionsValidationException">An option or key is invalid, or there is no key; the message lists each problem.</exception>
     public ClientSideSessionStore(ClientSideSessionStoreOptions options, TimeProvider? timeProvider = null, ILogger<ClientSideSessionStore>? logger = null)
-        : this(options, timeProvider, logger, RandomNumberGenerator.Fill)
+        : this(options, timeProvider, logger, ClientSideRandom.Fill)
     {
     }
 
-    /// <summary>Initializes a new instance of the <see cref="ClientSideSessionStore"/> class with a nonce source, for byte snapshots in tests.</summary>
-    internal ClientSideSessionStore(ClientSideSessionStoreOptions options, TimeProvider? timeProvider, ILogger? logger, SpanAction nonceSource)
+    /// <summary>Initializes a new instance of the <see cref="ClientSideSessionStore"/> class with a source of random bytes, for byte snapshots in tests.</summary>
+    internal ClientSideSessionStore(ClientSideSessionStoreOptions options, TimeProvider? timeProvider, ILogger? logger, SpanAction randomSource)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
@@ -57,10 +56,9 @@ public sealed class ClientSideSessionStore : ISessionStore
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _keys = BuildKeyRing(options, _logger);
-        _purposeData = ClientSideTicketFormat.CreatePurposeData(options.Purpose);
         _plaintextBound = ClientSideTicketFormat.PlaintextBound(options.MaxPayloadBytes);
         _denyList = options.DenyList;
-        NonceSource = nonceSource;
+        RandomSource = randomSource;
         Capabilities = new SessionStoreCapabilities
         {
             Location = StateLocation.Client,
@@ -74,13 +72,13 @@ public sealed class ClientSideSessionStore : ISessionStore
         };
     }
 
-    /// <summary>Fills a nonce; RandomNumberGenerator.Fill outside tests.</summary>
-    internal delegate void SpanAction(Span<byte> nonce);
+    /// <summary>Fills a span with random bytes: nonces, and a new session's id; <see cref="ClientSideRandom.Fill"/> outside tests.</summary>
+    internal delegate void SpanAction(Span<byte> bytes);
 
     /// <inheritdoc />
     public SessionStoreCapabilities Capabilities { get; }
 
-    internal SpanAction NonceSource { get; }
+    internal SpanAction RandomSource { get; }
 
     /// <inheritdoc />
     /// <remarks>A load cannot slide the idle deadline of a ticket the client holds; the next commit does, by re-sealing.</remarks>
@@ -114,15 +112,23 @@ public sealed class ClientSideSessionStore : ISessionStore
         var now = _time.GetUtcNow();
         if (commit.Ticket is null)
         {
-            var values = SessionPayload.Apply(null, commit);
+            // Borrowed, not copied: the values are sealed into the ticket before this returns and never kept.
+            var values = SessionPayload.ApplyBorrowingUpserts(null, commit);
             if (values.Count == 0)
             {
                 return SessionCommitResult.NoChange;
             }
 
             CheckPayload(values);
-            var created = SessionPayload.NewSession(SessionIds.NewId(), values, commit, now, _options);
-            return SessionCommitResult.Committed(created, Seal(created));
+
+            // A new session needs a 128-bit id and a 96-bit nonce: one draw for both. The bytes come from the OS CSPRNG in
+            // per-thread batches (ClientSideRandom says why that is acceptable for these two and not for server-side ids).
+            Span<byte> random = stackalloc byte[SessionIds.ByteLength + ClientSideTicketFormat.NonceSize];
+            RandomSource(random);
+            var created = SessionPayload.NewSession(SessionIds.FromBytes(random[..SessionIds.ByteLength]), values, commit, now, _options);
+            var sealedTicket = Seal(created, random[SessionIds.ByteLength..]);
+            CryptographicOperations.ZeroMemory(random);
+            return SessionCommitResult.Committed(created, sealedTicket);
         }
 
         var current = Open(commit.Ticket, now);
@@ -150,7 +156,7 @@ public sealed class ClientSideSessionStore : ISessionStore
             return SessionCommitResult.Conflict;
         }
 
-        var merged = SessionPayload.Apply(current.Values, commit);
+        var merged = SessionPayload.ApplyBorrowingUpserts(current.Values, commit);
         if (merged.Count == 0)
         {
             await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
@@ -203,7 +209,7 @@ public sealed class ClientSideSessionStore : ISessionStore
     /// <summary>Opens a ticket and checks its expiry: everything but the deny list, which needs I/O.</summary>
     internal SessionSnapshot? Open(string? ticket, DateTimeOffset now)
     {
-        if (!ClientSideTicketFormat.TryOpen(ticket, _keys, _purposeData, _options.MaxTicketLength, _plaintextBound, out var session, out var keyId, out var reason))
+        if (!ClientSideTicketFormat.TryOpen(ticket, _keys, _options.MaxTicketLength, _plaintextBound, out var session, out var keyId, out var reason))
         {
             Log.TicketRejected(_logger, reason);
             return null;
@@ -227,14 +233,19 @@ public sealed class ClientSideSessionStore : ISessionStore
     internal string Seal(SessionSnapshot session)
     {
         Span<byte> nonce = stackalloc byte[ClientSideTicketFormat.NonceSize];
-        NonceSource(nonce);
+        RandomSource(nonce);
+        return Seal(session, nonce);
+    }
+
+    /// <summary>Seals a session with the current key and <paramref name="nonce"/>, fresh from <see cref="RandomSource"/>.</summary>
+    private string Seal(SessionSnapshot session, ReadOnlySpan<byte> nonce)
+    {
         try
         {
             return ClientSideTicketFormat.Seal(
                 session,
                 _keys.Current,
                 nonce,
-                _purposeData,
                 _options.Compression,
                 _options.CompressionThresholdBytes,
                 _options.MaxTicketLength,
@@ -282,7 +293,7 @@ public sealed class ClientSideSessionStore : ISessionStore
             material.Add((key.Id, key.TryGetMaterial()!));
         }
 
-        return new ClientSideKeyRing(material);
+        return new ClientSideKeyRing(material, ClientSideTicketFormat.CreatePurposeData(options.Purpose));
     }
 
     private async ValueTask<SessionSnapshot?> CheckDenyListAsync(SessionSnapshot session, CancellationToken cancellationToken)

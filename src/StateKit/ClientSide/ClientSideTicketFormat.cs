@@ -37,6 +37,19 @@ internal static class ClientSideTicketFormat
     /// <summary>The associated data after the header: a domain label then the purpose, so tickets never cross purposes.</summary>
     public static byte[] CreatePurposeData(string purpose) => [.. Domain, .. Encoding.UTF8.GetBytes(purpose)];
 
+    /// <summary>
+    /// The associated data of a ticket sealed with key <paramref name="keyId"/>: its authenticated header (version, key id
+    /// big-endian) then <paramref name="purposeData"/>. It depends on nothing else, so each key of a store's ring computes it once.
+    /// </summary>
+    public static byte[] CreateAssociatedData(int keyId, ReadOnlySpan<byte> purposeData)
+    {
+        var data = new byte[AuthenticatedHeaderSize + purposeData.Length];
+        data[0] = CurrentVersion;
+        BinaryPrimitives.WriteInt32BigEndian(data.AsSpan(1), keyId);
+        purposeData.CopyTo(data.AsSpan(AuthenticatedHeaderSize));
+        return data;
+    }
+
     /// <summary>The largest plaintext a ticket may decompress to: the payload limit plus generous framing.</summary>
     public static int PlaintextBound(int maxPayloadBytes) => (int)Math.Min(int.MaxValue / 4, (2L * maxPayloadBytes) + 4096);
 
@@ -54,7 +67,6 @@ internal static class ClientSideTicketFormat
         SessionSnapshot session,
         ClientSideKeyRing.Key key,
         ReadOnlySpan<byte> nonce,
-        ReadOnlySpan<byte> purposeData,
         ClientSideCompression compression,
         int compressionThreshold,
         int maxTicketLength,
@@ -66,6 +78,54 @@ internal static class ClientSideTicketFormat
             throw new SessionPayloadTooLargeException(1 + payloadSize, plaintextBound, "serialized session (2 x MaxPayloadBytes + 4096)");
         }
 
+        return compression != ClientSideCompression.None && payloadSize >= compressionThreshold
+            ? SealCompressed(session, payloadSize, key, nonce, compression, maxTicketLength)
+            : SealRaw(session, payloadSize, key, nonce, maxTicketLength);
+    }
+
+    /// <summary>
+    /// The uncompressed seal, in one pooled buffer: the payload is written where its ciphertext goes and encrypted in
+    /// place, and the base64url string is encoded straight from that buffer. Its length is known before anything is
+    /// written, so an oversized session fails before it is serialized.
+    /// </summary>
+    private static string SealRaw(SessionSnapshot session, int payloadSize, ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, int maxTicketLength)
+    {
+        var length = Overhead + 1 + payloadSize;
+        CheckTicketLength(length, maxTicketLength);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var output = buffer.AsSpan(0, length);
+        var body = output.Slice(HeaderSize, 1 + payloadSize);
+        var encrypted = false;
+        try
+        {
+            body[0] = EncodingRaw;
+            SessionPayloadFormat.Write(session, body[1..]);
+            WriteHeader(output, key.Id, nonce);
+            Encrypt(key, nonce, body, output);
+            encrypted = true;
+            return Base64Url.EncodeToString(output);
+        }
+        finally
+        {
+            // Once encrypted in place the buffer holds only what the ticket shows anyway; until then, the session in the clear.
+            if (!encrypted)
+            {
+                CryptographicOperations.ZeroMemory(body);
+            }
+
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The compressed seal: serialize, compress, and encrypt whichever of the two is shorter.</summary>
+    private static string SealCompressed(
+        SessionSnapshot session,
+        int payloadSize,
+        ClientSideKeyRing.Key key,
+        ReadOnlySpan<byte> nonce,
+        ClientSideCompression compression,
+        int maxTicketLength)
+    {
         var plain = ArrayPool<byte>.Shared.Rent(1 + payloadSize);
         byte[]? packed = null;
         byte[]? sealedBytes = null;
@@ -74,44 +134,18 @@ internal static class ClientSideTicketFormat
             plain[0] = EncodingRaw;
             SessionPayloadFormat.Write(session, plain.AsSpan(1, payloadSize));
             ReadOnlySpan<byte> body = plain.AsSpan(0, 1 + payloadSize);
-            if (compression != ClientSideCompression.None && payloadSize >= compressionThreshold)
+            packed = Compress(compression, plain.AsSpan(1, payloadSize), out var packedLength);
+            if (packedLength < payloadSize)
             {
-                packed = Compress(compression, plain.AsSpan(1, payloadSize), out var packedLength);
-                if (packedLength < payloadSize)
-                {
-                    body = packed.AsSpan(0, packedLength);
-                }
+                body = packed.AsSpan(0, packedLength);
             }
 
             var length = Overhead + body.Length;
-            var ticketLength = Base64Url.GetEncodedLength(length);
-            if (ticketLength > maxTicketLength)
-            {
-                throw new SessionPayloadTooLargeException(ticketLength, maxTicketLength, "MaxTicketLength");
-            }
-
+            CheckTicketLength(length, maxTicketLength);
             sealedBytes = ArrayPool<byte>.Shared.Rent(length);
             var output = sealedBytes.AsSpan(0, length);
-            output[0] = CurrentVersion;
-            BinaryPrimitives.WriteInt32BigEndian(output[1..], key.Id);
-            nonce.CopyTo(output[AuthenticatedHeaderSize..]);
-
-            Span<byte> aad = stackalloc byte[256];
-            aad = AssociatedData(output[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
-            var aes = key.Rent();
-            try
-            {
-                aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], aad);
-            }
-            finally
-            {
-                key.Return(aes);
-                if (rented is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
-            }
-
+            WriteHeader(output, key.Id, nonce);
+            Encrypt(key, nonce, body, output);
             return Base64Url.EncodeToString(output);
         }
         finally
@@ -130,11 +164,47 @@ internal static class ClientSideTicketFormat
         }
     }
 
+    private static void CheckTicketLength(int sealedLength, int maxTicketLength)
+    {
+        var ticketLength = Base64Url.GetEncodedLength(sealedLength);
+        if (ticketLength > maxTicketLength)
+        {
+            throw new SessionPayloadTooLargeException(ticketLength, maxTicketLength, "MaxTicketLength");
+        }
+    }
+
+    private static void WriteHeader(Span<byte> output, int keyId, ReadOnlySpan<byte> nonce)
+    {
+        output[0] = CurrentVersion;
+        BinaryPrimitives.WriteInt32BigEndian(output[1..], keyId);
+        nonce.CopyTo(output[AuthenticatedHeaderSize..]);
+    }
+
+    /// <summary>
+    /// Encrypts <paramref name="body"/> into <paramref name="output"/> after its header, tag last. The body may already
+    /// sit exactly where its ciphertext goes (AesGcm encrypts in place when the two spans are the same memory).
+    /// </summary>
+    private static void Encrypt(ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> body, Span<byte> output)
+    {
+        var aes = key.Rent();
+        try
+        {
+            aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], key.AssociatedData);
+        }
+        finally
+        {
+            key.Return(aes);
+        }
+    }
+
     /// <summary>Opens a ticket. Every failure returns <see langword="false"/> with a reason for the debug log; nothing throws.</summary>
+    /// <remarks>
+    /// One pooled buffer: the ticket is decoded into it, decrypted in place and parsed from there; the plaintext part is
+    /// wiped before the buffer goes back to the pool.
+    /// </remarks>
     public static bool TryOpen(
         string? ticket,
         ClientSideKeyRing ring,
-        ReadOnlySpan<byte> purposeData,
         int maxTicketLength,
         int plaintextBound,
         out SessionSnapshot? session,
@@ -164,7 +234,7 @@ internal static class ClientSideTicketFormat
 
         var length = Base64Url.GetMaxDecodedLength(ticket.Length);
         var bytes = ArrayPool<byte>.Shared.Rent(length);
-        var plain = ArrayPool<byte>.Shared.Rent(length - Overhead);
+        var plaintextLength = 0;
         try
         {
             if (!Base64Url.TryDecodeFromChars(ticket, bytes, out var written) || written != length)
@@ -188,13 +258,15 @@ internal static class ClientSideTicketFormat
             }
 
             var cipherLength = length - Overhead;
-            var body = plain.AsSpan(0, cipherLength);
-            Span<byte> aad = stackalloc byte[256];
-            aad = AssociatedData(input[..AuthenticatedHeaderSize], purposeData, aad, out var rented);
+            var body = input.Slice(HeaderSize, cipherLength);
+            // The version byte was checked and the key found by the id the ticket names, so the key's associated data is
+            // exactly this ticket's header followed by the store's purpose.
             var aes = key.Rent();
             try
             {
-                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), input.Slice(HeaderSize, cipherLength), input[^TagSize..], body, aad);
+                // From here the body may hold plaintext (AesGcm wipes it when the tag does not match; we wipe it anyway).
+                plaintextLength = cipherLength;
+                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), body, input[^TagSize..], body, key.AssociatedData);
             }
             catch (CryptographicException)
             {
@@ -204,10 +276,6 @@ internal static class ClientSideTicketFormat
             finally
             {
                 key.Return(aes);
-                if (rented is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
             }
 
             if (!TryReadBody(body, plaintextBound, out session))
@@ -221,8 +289,8 @@ internal static class ClientSideTicketFormat
         }
         finally
         {
+            CryptographicOperations.ZeroMemory(bytes.AsSpan(HeaderSize, plaintextLength));
             ArrayPool<byte>.Shared.Return(bytes);
-            ArrayPool<byte>.Shared.Return(plain, clearArray: true);
         }
     }
 
@@ -261,21 +329,6 @@ internal static class ClientSideTicketFormat
             3 => (last & 0x03) == 0,
             _ => true,
         };
-    }
-
-    private static Span<byte> AssociatedData(ReadOnlySpan<byte> header, ReadOnlySpan<byte> purposeData, Span<byte> scratch, out byte[]? rented)
-    {
-        var length = header.Length + purposeData.Length;
-        rented = null;
-        if (length > scratch.Length)
-        {
-            rented = ArrayPool<byte>.Shared.Rent(length);
-            scratch = rented;
-        }
-
-        header.CopyTo(scratch);
-        purposeData.CopyTo(scratch[header.Length..]);
-        return scratch[..length];
     }
 
     private static byte[] Compress(ClientSideCompression compression, ReadOnlySpan<byte> payload, out int length)
