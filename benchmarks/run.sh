@@ -49,5 +49,5 @@ if [[ $mode == full ]]; then
   bench --filter '*RedisRequest*StateKitRedis_RMW*' '*InMemoryRequest*StateKit*' '*JwtBenchmarks*StateKit*' '*JwtBenchmarks*Raw*' \
     --job short --profiler EP --artifacts artifacts/profiles > /dev/null
   python3 benchmarks/profile.py artifacts/profiles/*.speedscope.json --top 12 > "$out/profiles.md"
-  echo "profiles: $out/profiles.md"
+  echo "profiles: $out/profiles.md (docs/benchmarks-profiles.md is this file with a header)"
 fi
