@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using StateKit.Serialization;
 
 namespace StateKit.Jwt;
 
@@ -383,7 +384,7 @@ public sealed class JwtSessionStore : ISessionStore
         var segments = 0;
         foreach (var range in token.AsSpan().Split('.'))
         {
-            if (!JwtStateFormat.IsCanonicalBase64Url(token.AsSpan()[range]))
+            if (!Base64UrlText.IsCanonical(token.AsSpan()[range]))
             {
                 return false;
             }

@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Collections.Generic;
 using System.Text;
+using StateKit.Serialization;
 
 namespace StateKit.Jwt;
 
@@ -80,7 +81,7 @@ internal static class JwtStateFormat
     public static bool TryReadClaim(string sessionId, ReadOnlySpan<char> claim, out SessionSnapshot? session)
     {
         session = null;
-        if (!IsCanonicalBase64Url(claim))
+        if (!Base64UrlText.IsCanonical(claim))
         {
             return false;
         }
@@ -167,40 +168,6 @@ internal static class JwtStateFormat
         IdleTimeout = TimeSpan.FromMilliseconds((long)session.IdleTimeout.TotalMilliseconds),
         UserId = session.UserId,
     };
-
-    private static readonly SearchValues<char> Base64UrlAlphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-
-    /// <summary>Accepts only what our encoder emits: the base64url alphabet, no padding, zero unused trailing bits.</summary>
-    public static bool IsCanonicalBase64Url(ReadOnlySpan<char> text)
-    {
-        // One vectorized scan for the alphabet; only the last character's unused bits need a look of their own.
-        if (text.Length % 4 == 1 || text.ContainsAnyExcept(Base64UrlAlphabet))
-        {
-            return false;
-        }
-
-        if (text.IsEmpty)
-        {
-            return true;
-        }
-
-        var c = text[^1];
-        var last = c switch
-        {
-            >= 'A' and <= 'Z' => c - 'A',
-            >= 'a' and <= 'z' => c - 'a' + 26,
-            >= '0' and <= '9' => c - '0' + 52,
-            '-' => 62,
-            _ => 63,
-        };
-
-        return (text.Length % 4) switch
-        {
-            2 => (last & 0x0F) == 0,
-            3 => (last & 0x03) == 0,
-            _ => true,
-        };
-    }
 
     private static int SevenBitSize(int value) => value < 0 ? 5 : (32 - int.LeadingZeroCount(value | 1) + 6) / 7;
 

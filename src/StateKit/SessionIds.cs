@@ -1,7 +1,7 @@
 using System;
-using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using StateKit.Serialization;
 
 namespace StateKit;
 
@@ -13,9 +13,6 @@ public static class SessionIds
 
     /// <summary>The length of every id <see cref="NewId"/> mints: 16 bytes in unpadded base64url.</summary>
     public const int Length = 22;
-
-    // Every request checks its ticket: a vectorized scan instead of a per-character loop.
-    private static readonly SearchValues<char> Base64UrlAlphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 
     /// <summary>Mints a session id: 128 bits from the operating system's CSPRNG, base64url without padding.</summary>
     /// <returns>The id.</returns>
@@ -44,6 +41,6 @@ public static class SessionIds
     /// <returns><see langword="true"/> when it has an id's length and alphabet.</returns>
     public static bool IsWellFormed(string? ticket)
     {
-        return ticket is not null && ticket.Length == Length && !ticket.AsSpan().ContainsAnyExcept(Base64UrlAlphabet);
+        return ticket is not null && ticket.Length == Length && !ticket.AsSpan().ContainsAnyExcept(Base64UrlText.Alphabet);
     }
 }

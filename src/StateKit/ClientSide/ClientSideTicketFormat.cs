@@ -226,7 +226,7 @@ internal static class ClientSideTicketFormat
             return false;
         }
 
-        if (!IsCanonicalBase64Url(ticket) || ticket.Length < Base64Url.GetEncodedLength(Overhead + 1))
+        if (!Base64UrlText.IsCanonical(ticket) || ticket.Length < Base64Url.GetEncodedLength(Overhead + 1))
         {
             reason = "malformed";
             return false;
@@ -292,43 +292,6 @@ internal static class ClientSideTicketFormat
             CryptographicOperations.ZeroMemory(bytes.AsSpan(HeaderSize, plaintextLength));
             ArrayPool<byte>.Shared.Return(bytes);
         }
-    }
-
-    private static readonly SearchValues<char> Base64UrlAlphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-
-    /// <summary>
-    /// Accepts only the one encoding our encoder produces: the base64url alphabet, no padding, no whitespace, and zero
-    /// unused bits in the last character. Without this, several strings would open as the same ticket.
-    /// </summary>
-    public static bool IsCanonicalBase64Url(ReadOnlySpan<char> text)
-    {
-        // One vectorized scan for the alphabet; only the last character's unused bits need a look of their own.
-        if (text.Length % 4 == 1 || text.ContainsAnyExcept(Base64UrlAlphabet))
-        {
-            return false;
-        }
-
-        if (text.IsEmpty)
-        {
-            return true;
-        }
-
-        var c = text[^1];
-        var last = c switch
-        {
-            >= 'A' and <= 'Z' => c - 'A',
-            >= 'a' and <= 'z' => c - 'a' + 26,
-            >= '0' and <= '9' => c - '0' + 52,
-            '-' => 62,
-            _ => 63,
-        };
-
-        return (text.Length % 4) switch
-        {
-            2 => (last & 0x0F) == 0,
-            3 => (last & 0x03) == 0,
-            _ => true,
-        };
     }
 
     private static byte[] Compress(ClientSideCompression compression, ReadOnlySpan<byte> payload, out int length)
