@@ -53,6 +53,25 @@ public sealed class SessionCommit
     /// </summary>
     internal bool UpsertsAreImmutable { get; init; }
 
+    /// <summary>
+    /// The same commit aimed at another ticket: for decorators that pass a commit on to a store that knows the session by
+    /// another name. Every field travels, so a field added here later cannot be dropped by one of them.
+    /// </summary>
+    internal SessionCommit Retarget(string? ticket, bool rotateId) => new()
+    {
+        Ticket = ticket,
+        Base = Base,
+        Upserts = Upserts,
+        Removals = Removals,
+        ClearExisting = ClearExisting,
+        RotateId = rotateId,
+        Revoke = Revoke,
+        BindUserId = BindUserId,
+        Refresh = Refresh,
+        Mode = Mode,
+        UpsertsAreImmutable = UpsertsAreImmutable,
+    };
+
     /// <summary>Gets a value indicating whether the commit asks the store to do anything at all.</summary>
     public bool HasChanges => Revoke || RotateId || ClearExisting || BindUserId is not null || Upserts.Count > 0 || Removals.Count > 0;
 }

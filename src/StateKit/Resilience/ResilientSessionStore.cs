@@ -153,7 +153,7 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
             if (route.ForwardTo is not null)
             {
                 forwardedTo = route.ForwardTo;
-                commit = Retarget(commit, forwardedTo);
+                commit = commit.Retarget(forwardedTo, commit.RotateId);
             }
         }
 
@@ -315,19 +315,6 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
         return result.Outcome == SessionCommitOutcome.Committed && result.Ticket is null ? result with { Ticket = primaryTicket } : result;
     }
 
-    private static SessionCommit Retarget(SessionCommit commit, string? ticket) => new()
-    {
-        Ticket = ticket,
-        Base = commit.Base,
-        Upserts = commit.Upserts,
-        Removals = commit.Removals,
-        ClearExisting = commit.ClearExisting,
-        RotateId = commit.RotateId,
-        Revoke = commit.Revoke,
-        BindUserId = commit.BindUserId,
-        Mode = commit.Mode,
-    };
-
     private bool TryGetRoute(string ticket, out OutageRoute route)
     {
         lock (_routesLock)
@@ -415,14 +402,14 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
             {
                 if (route?.FallbackTicket is { } fallbackTicket)
                 {
-                    await _fallback.CommitAsync(Retarget(commit, fallbackTicket), cancellationToken).ConfigureAwait(false);
+                    await _fallback.CommitAsync(commit.Retarget(fallbackTicket, commit.RotateId), cancellationToken).ConfigureAwait(false);
                 }
 
                 result = SessionCommitResult.Deleted;
             }
             else if (route?.FallbackTicket is { } fallbackTicket)
             {
-                var forFallback = Retarget(commit, fallbackTicket);
+                var forFallback = commit.Retarget(fallbackTicket, commit.RotateId);
                 result = await _fallback.CommitAsync(
                     commit.Mode == SessionCommitMode.RequireBaseVersion ? forFallback : new SessionCommit
                     {

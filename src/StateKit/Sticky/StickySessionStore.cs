@@ -372,7 +372,7 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     private async ValueTask<SessionCommitResult> RotateWithBackupAsync(SessionCommit commit, string id, CancellationToken cancellationToken)
     {
         // Apply the changes here, then move the whole session to a new backup id (minted by the backup), then drop the old one.
-        var changes = Retarget(commit, id, rotate: false);
+        var changes = commit.Retarget(id, rotateId: false);
         if (changes.HasChanges)
         {
             var applied = await _memory.CommitAsync(changes, cancellationToken).ConfigureAwait(false);
@@ -620,20 +620,4 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
 
         public StickyTicket.Contents Contents { get; } = contents;
     }
-
-    private static SessionCommit Retarget(SessionCommit commit, string sessionId, bool rotate) => new()
-    {
-        Ticket = sessionId,
-        Base = commit.Base,
-        Upserts = commit.Upserts,
-        Removals = commit.Removals,
-        ClearExisting = commit.ClearExisting,
-        RotateId = rotate,
-        Revoke = commit.Revoke,
-        BindUserId = commit.BindUserId,
-        Mode = commit.Mode,
-
-        // The same arrays, owned the same way: the node's store may keep StateSession's copies too.
-        UpsertsAreImmutable = commit.UpsertsAreImmutable,
-    };
 }
