@@ -1,7 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Tasks;
+using StateKit.Testing;
 
 namespace StateKit.Samples.Tests;
 
@@ -24,6 +27,14 @@ internal static class Repository
             Directory.CreateDirectory(path);
             return path;
         }
+    }
+
+    /// <summary>Starts a sample's built dll, with its project folder as the content root (static files included).</summary>
+    public static Task<SampleProcess> StartSampleAsync(string sample, int port, IEnumerable<string> arguments)
+    {
+        var directory = Path.Combine(Root, "samples", sample);
+        var dll = Path.Combine(directory, "bin", Configuration, "net10.0", sample + ".dll");
+        return SampleProcess.StartAsync(dll, directory, port, arguments);
     }
 
     public static int FreePort()

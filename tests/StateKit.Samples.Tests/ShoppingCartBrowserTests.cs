@@ -28,7 +28,7 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
         }
 
         using var browser = new Browser();
-        var app = await SampleProcess.StartAsync("ShoppingCart", port, arguments);
+        var app = await Repository.StartSampleAsync("ShoppingCart", port, arguments);
         try
         {
             browser.Driver.Navigate().GoToUrl(app.BaseAddress);
@@ -52,7 +52,7 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
 
             // A real process restart on the same port: what lived only in that process is gone.
             await app.DisposeAsync();
-            app = await SampleProcess.StartAsync("ShoppingCart", port, arguments);
+            app = await Repository.StartSampleAsync("ShoppingCart", port, arguments);
             browser.Driver.Navigate().Refresh();
             browser.WaitForText("strategy-name", store);
             browser.WaitForText("cart-count", survivesRestart ? "3" : "0");

@@ -6,10 +6,13 @@ using System.Net.Http;
 using System.Text;
 using System.Threading.Tasks;
 
-namespace StateKit.Samples.Tests;
+namespace StateKit.Testing;
 
-/// <summary>A sample app running as a real process on a loopback port, so a test can kill and restart it.</summary>
-internal sealed class SampleProcess : IAsyncDisposable
+/// <summary>
+/// A sample app running as a real process on a loopback port, so a test can kill and restart it and a benchmark can put it
+/// under HTTP load. It counts as started once <c>GET /api/products</c> answers.
+/// </summary>
+public sealed class SampleProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -33,10 +36,13 @@ internal sealed class SampleProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SampleProcess> StartAsync(string sample, int port, IEnumerable<string> arguments)
+    /// <summary>Starts the sample's built dll with <c>dotnet</c>, in Development, and waits until it serves.</summary>
+    /// <param name="dll">The sample's built dll.</param>
+    /// <param name="workingDirectory">Its content root: the sample's project folder when its static files are needed.</param>
+    /// <param name="port">The loopback port to listen on.</param>
+    /// <param name="arguments">Arguments after <c>--urls</c>, e.g. <c>--store redis</c>.</param>
+    public static async Task<SampleProcess> StartAsync(string dll, string workingDirectory, int port, IEnumerable<string> arguments)
     {
-        var directory = Path.Combine(Repository.Root, "samples", sample);
-        var dll = Path.Combine(directory, "bin", Repository.Configuration, "net10.0", sample + ".dll");
         if (!File.Exists(dll))
         {
             throw new FileNotFoundException($"Build the sample first: {dll} is missing.", dll);
@@ -45,7 +51,7 @@ internal sealed class SampleProcess : IAsyncDisposable
         var url = $"http://127.0.0.1:{port}";
         var info = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = directory,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -58,7 +64,8 @@ internal sealed class SampleProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        // Development: cookies follow the request's scheme, as on a developer's machine over plain http.
+        // Development: cookies follow the request's scheme, as on a developer's machine over plain http, and the sample's
+        // development keys are configured.
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
         var sampleProcess = new SampleProcess(process, new Uri(url));
@@ -113,10 +120,7 @@ internal sealed class SampleProcess : IAsyncDisposable
                     return;
                 }
             }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
             }
 

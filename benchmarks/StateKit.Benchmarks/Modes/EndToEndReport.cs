@@ -6,11 +6,11 @@ using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using StateKit.Benchmarks.Infrastructure;
 using StateKit.Redis.Testing;
+using StateKit.Testing;
 
 namespace StateKit.Benchmarks.Modes;
 
@@ -47,7 +47,7 @@ public static class EndToEndReport
                 arguments.Add($"--ConnectionStrings:redis={redis.Configuration}");
             }
 
-            await using var sample = await SampleApp.StartAsync(dll, arguments);
+            await using var sample = await SampleProcess.StartAsync(dll, Path.GetDirectoryName(dll)!, TestServer.FreePort(), arguments);
             var result = await LoadAsync(sample.BaseAddress, clients, requests, duration);
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
@@ -140,101 +140,5 @@ public static class EndToEndReport
         }
 
         throw new InvalidOperationException("StateKit.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    /// <summary>The sample as a child process on a free loopback port (as tests/StateKit.Samples.Tests/SampleProcess does).</summary>
-    private sealed class SampleApp : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private SampleApp(Process process, Uri baseAddress)
-        {
-            _process = process;
-            BaseAddress = baseAddress;
-        }
-
-        public Uri BaseAddress { get; }
-
-        public static async Task<SampleApp> StartAsync(string dll, IEnumerable<string> arguments)
-        {
-            var url = $"http://127.0.0.1:{TestServer.FreePort()}";
-            var info = new ProcessStartInfo("dotnet")
-            {
-                WorkingDirectory = Path.GetDirectoryName(dll)!,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            info.ArgumentList.Add(dll);
-            info.ArgumentList.Add("--urls");
-            info.ArgumentList.Add(url);
-            foreach (var argument in arguments)
-            {
-                info.ArgumentList.Add(argument);
-            }
-
-            // Development: cookies follow the request's scheme (plain http on loopback), and the sample's keys are configured.
-            info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-            var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-            var app = new SampleApp(process, new Uri(url));
-            process.OutputDataReceived += (_, e) => app.Append(e.Data);
-            process.ErrorDataReceived += (_, e) => app.Append(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            await app.WaitUntilServingAsync();
-            return app;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-
-            _process.Dispose();
-        }
-
-        private void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (_output)
-                {
-                    _output.AppendLine(line);
-                }
-            }
-        }
-
-        private async Task WaitUntilServingAsync()
-        {
-            using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(60))
-            {
-                if (_process.HasExited)
-                {
-                    throw new InvalidOperationException($"The sample exited with code {_process.ExitCode}:\n{_output}");
-                }
-
-                try
-                {
-                    using var response = await http.GetAsync("/api/products");
-                    if (response.IsSuccessStatusCode)
-                    {
-                        return;
-                    }
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                }
-
-                await Task.Delay(100);
-            }
-
-            throw new TimeoutException($"The sample did not serve within 60 s:\n{_output}");
-        }
     }
 }
