@@ -26,6 +26,7 @@ public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisp
     private readonly RedisChannel _channel;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Action<SessionInvalidation>[] _handlers = [];
     private bool _subscribed;
 
@@ -124,7 +125,14 @@ public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisp
 
         // Whatever was committed before the subscription was live went unheard.
         Deliver(SessionInvalidation.All);
+        _listening.TrySetResult();
     }
+
+    /// <summary>
+    /// Gets a task that completes once the first subscriber's subscription was sent and the flush that follows it was
+    /// delivered: from then on, what a handler holds is only dropped by a message or a lost connection.
+    /// </summary>
+    internal Task Listening => _listening.Task;
 
     private void OnMessage(RedisChannel channel, RedisValue value)
     {

@@ -131,6 +131,9 @@ public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClas
             var bus = new RedisSessionInvalidationBus(redis, prefix);
             var cache = new NearCacheSessionStore(new RedisSessionStore(redis, new RedisSessionStoreOptions { KeyPrefix = prefix }), new NearCacheOptions(), bus);
             await WaitUntilAsync(() => redis.GetSubscriber().IsConnected(RedisChannel.Literal(prefix + "invalidations")));
+
+            // The bus flushes its handlers once its subscription is live; a read before that flush would be dropped by it.
+            await bus.Listening.WaitAsync(TimeSpan.FromSeconds(10));
             return new Node(name, redis, bus, cache);
         }
 
