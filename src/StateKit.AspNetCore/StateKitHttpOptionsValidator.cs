@@ -8,6 +8,6 @@ internal sealed class StateKitHttpOptionsValidator : IValidateOptions<StateKitHt
     public ValidateOptionsResult Validate(string? name, StateKitHttpOptions options)
     {
         var errors = options.GetValidationErrors();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return OptionsValidation.ToResult(errors);
     }
 }

@@ -68,10 +68,7 @@ public sealed class JwtSessionStore : ISessionStore
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.GetValidationErrors();
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(JwtSessionStoreOptions), errors);
-        }
+        OptionsValidation.ThrowIfAny(typeof(JwtSessionStoreOptions), errors);
 
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
@@ -354,10 +351,14 @@ public sealed class JwtSessionStore : ISessionStore
             },
         };
         var token = _handler.CreateToken(descriptor);
-        if (token.Length > _options.MaxTokenLength)
+        try
         {
-            Log.TokenTooLarge(_logger, token.Length, _options.MaxTokenLength, "MaxTokenLength");
-            throw new SessionPayloadTooLargeException(token.Length, _options.MaxTokenLength, "MaxTokenLength");
+            SessionPayloadTooLargeException.ThrowIfOver(token.Length, _options.MaxTokenLength, "MaxTokenLength");
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.TokenTooLarge(_logger, e.Size, e.Limit, e.LimitName);
+            throw;
         }
 
         // This store signed the token a moment ago, so it knows what a full validation would find in it: the session as the
@@ -418,10 +419,14 @@ public sealed class JwtSessionStore : ISessionStore
     private void CheckPayload(Dictionary<string, ReadOnlyMemory<byte>> values)
     {
         var size = SessionPayload.Size(values);
-        if (size > _options.MaxPayloadBytes)
+        try
         {
-            Log.TokenTooLarge(_logger, size, _options.MaxPayloadBytes, "MaxPayloadBytes");
-            throw new SessionPayloadTooLargeException(size, _options.MaxPayloadBytes);
+            SessionPayloadTooLargeException.ThrowIfOver(size, _options.MaxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.TokenTooLarge(_logger, e.Size, e.Limit, e.LimitName);
+            throw;
         }
     }
 

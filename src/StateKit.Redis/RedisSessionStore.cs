@@ -217,8 +217,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         ThrowIfInvalid(options);
         if (string.IsNullOrWhiteSpace(options.Configuration))
         {
-            throw new OptionsValidationException(
-                Options.DefaultName,
+            throw OptionsValidation.Failure(
                 typeof(RedisSessionStoreOptions),
                 ["Configuration must be set when no IConnectionMultiplexer is passed, e.g. 'localhost:6379,abortConnect=false'."]);
         }
@@ -228,11 +227,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
 
     private static void ThrowIfInvalid(RedisSessionStoreOptions options)
     {
-        var errors = options.GetValidationErrors();
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(Options.DefaultName, typeof(RedisSessionStoreOptions), errors);
-        }
+        OptionsValidation.ThrowIfAny(typeof(RedisSessionStoreOptions), options.GetValidationErrors());
     }
 
     private static bool CommitWrote(RedisResult reply) => (long)((RedisResult[])reply!)[0] is 1 or 0;
@@ -576,10 +571,14 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
 
     private void ThrowIfTooLarge(long size)
     {
-        if (size > _options.MaxPayloadBytes)
+        try
         {
-            Log.PayloadTooLarge(_logger, size, _options.MaxPayloadBytes);
-            throw new SessionPayloadTooLargeException(size, _options.MaxPayloadBytes);
+            SessionPayloadTooLargeException.ThrowIfOver(size, _options.MaxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
+            throw;
         }
     }
 

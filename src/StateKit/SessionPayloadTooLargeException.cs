@@ -45,12 +45,17 @@ public sealed class SessionPayloadTooLargeException : StateKitException
 
     private const string DefaultLimitName = "MaxPayloadBytes";
 
-    /// <summary>Throws when <paramref name="size"/> is over <paramref name="limit"/>.</summary>
-    internal static void ThrowIfOver(long size, long limit)
+    /// <summary>Throws a <see cref="SessionPayloadTooLargeException"/> when <paramref name="size"/> is over <paramref name="limit"/>.</summary>
+    /// <param name="size">The size the session would have, in the limit's unit.</param>
+    /// <param name="limit">The limit, in the same unit.</param>
+    /// <param name="limitName">The setting that holds the limit, named in the message.</param>
+    /// <exception cref="SessionPayloadTooLargeException"><paramref name="size"/> is over <paramref name="limit"/>.</exception>
+    /// <remarks>Every StateKit store checks its limits through this one method, so the check and its message are the same everywhere.</remarks>
+    public static void ThrowIfOver(long size, long limit, string limitName = DefaultLimitName)
     {
         if (size > limit)
         {
-            throw new SessionPayloadTooLargeException(size, limit);
+            throw new SessionPayloadTooLargeException(size, limit, limitName);
         }
     }
 }

@@ -60,10 +60,6 @@ public abstract class SessionStoreOptions
     /// <summary>Throws one <see cref="OptionsValidationException"/> listing every invalid setting.</summary>
     internal void ThrowIfInvalid()
     {
-        var errors = GetValidationErrors();
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(Options.DefaultName, GetType(), errors);
-        }
+        OptionsValidation.ThrowIfAny(GetType(), GetValidationErrors());
     }
 }

@@ -42,10 +42,6 @@ public sealed class NearCacheOptions
 
     internal void ThrowIfInvalid()
     {
-        var errors = GetValidationErrors();
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(Options.DefaultName, typeof(NearCacheOptions), errors);
-        }
+        OptionsValidation.ThrowIfAny(typeof(NearCacheOptions), GetValidationErrors());
     }
 }

@@ -268,17 +268,13 @@ public sealed class ClientSideSessionStore : ISessionStore
 
         var errors = new List<string>();
         ClientSideSessionStoreOptions.CollectKeyErrors(keys, errors);
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(ClientSideSessionStoreOptions), errors);
-        }
+        OptionsValidation.ThrowIfAny(typeof(ClientSideSessionStoreOptions), errors);
 
         if (keys.Count == 0)
         {
             if (!options.UseEphemeralDevelopmentKey)
             {
-                throw new OptionsValidationException(
-                    Microsoft.Extensions.Options.Options.DefaultName,
+                throw OptionsValidation.Failure(
                     typeof(ClientSideSessionStoreOptions),
                     ["The client-side store has no key: the KeyProvider returned none. Configure at least one key, or for local development only set UseEphemeralDevelopmentKey = true."]);
             }
@@ -326,10 +322,14 @@ public sealed class ClientSideSessionStore : ISessionStore
     private void CheckPayload(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
     {
         var size = SessionPayload.Size(values);
-        if (size > _options.MaxPayloadBytes)
+        try
         {
-            Log.PayloadTooLarge(_logger, size, _options.MaxPayloadBytes);
-            throw new SessionPayloadTooLargeException(size, _options.MaxPayloadBytes);
+            SessionPayloadTooLargeException.ThrowIfOver(size, _options.MaxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
+            throw;
         }
     }
 

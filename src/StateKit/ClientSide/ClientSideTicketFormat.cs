@@ -73,10 +73,7 @@ internal static class ClientSideTicketFormat
         int plaintextBound)
     {
         var payloadSize = SessionPayloadFormat.GetSize(session);
-        if (1 + payloadSize > plaintextBound)
-        {
-            throw new SessionPayloadTooLargeException(1 + payloadSize, plaintextBound, "serialized session (2 x MaxPayloadBytes + 4096)");
-        }
+        SessionPayloadTooLargeException.ThrowIfOver(1 + payloadSize, plaintextBound, "serialized session (2 x MaxPayloadBytes + 4096)");
 
         return compression != ClientSideCompression.None && payloadSize >= compressionThreshold
             ? SealCompressed(session, payloadSize, key, nonce, compression, maxTicketLength)
@@ -167,10 +164,7 @@ internal static class ClientSideTicketFormat
     private static void CheckTicketLength(int sealedLength, int maxTicketLength)
     {
         var ticketLength = Base64Url.GetEncodedLength(sealedLength);
-        if (ticketLength > maxTicketLength)
-        {
-            throw new SessionPayloadTooLargeException(ticketLength, maxTicketLength, "MaxTicketLength");
-        }
+        SessionPayloadTooLargeException.ThrowIfOver(ticketLength, maxTicketLength, "MaxTicketLength");
     }
 
     private static void WriteHeader(Span<byte> output, int keyId, ReadOnlySpan<byte> nonce)

@@ -9,6 +9,6 @@ internal sealed class SessionStoreOptionsValidator<TOptions> : IValidateOptions<
     public ValidateOptionsResult Validate(string? name, TOptions options)
     {
         var errors = options.GetValidationErrors();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        return OptionsValidation.ToResult(errors);
     }
 }

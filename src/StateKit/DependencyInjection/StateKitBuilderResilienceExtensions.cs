@@ -144,7 +144,7 @@ public static class StateKitBuilderResilienceExtensions
         public ValidateOptionsResult Validate(string? name, TieredSessionStoreOptions options)
         {
             var errors = options.GetValidationErrors(tiers.Select(t => t.Name).ToArray());
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+            return OptionsValidation.ToResult(errors);
         }
     }
 
@@ -153,7 +153,7 @@ public static class StateKitBuilderResilienceExtensions
         public ValidateOptionsResult Validate(string? name, ResilienceOptions options)
         {
             var errors = options.GetValidationErrors();
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+            return OptionsValidation.ToResult(errors);
         }
     }
 }

@@ -173,10 +173,14 @@ public sealed class DistributedCacheSessionStore : ISessionStore
     private void CheckPayload(System.Collections.Generic.IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
     {
         var size = SessionPayload.Size(values);
-        if (size > _options.MaxPayloadBytes)
+        try
         {
-            Log.PayloadTooLarge(_logger, size, _options.MaxPayloadBytes);
-            throw new SessionPayloadTooLargeException(size, _options.MaxPayloadBytes);
+            SessionPayloadTooLargeException.ThrowIfOver(size, _options.MaxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
+            throw;
         }
     }
 

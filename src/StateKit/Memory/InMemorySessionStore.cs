@@ -388,10 +388,14 @@ public sealed class InMemorySessionStore : ISessionStore
 
     private void CheckPayload(long payload)
     {
-        if (payload > _options.MaxPayloadBytes)
+        try
         {
-            Log.PayloadTooLarge(_logger, payload, _options.MaxPayloadBytes);
-            throw new SessionPayloadTooLargeException(payload, _options.MaxPayloadBytes);
+            SessionPayloadTooLargeException.ThrowIfOver(payload, _options.MaxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
+            throw;
         }
     }
 

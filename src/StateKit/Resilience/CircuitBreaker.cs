@@ -60,10 +60,7 @@ public sealed class CircuitBreaker
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(options);
         var errors = options.GetValidationErrors();
-        if (errors.Count > 0)
-        {
-            throw new Microsoft.Extensions.Options.OptionsValidationException(name, typeof(CircuitBreakerOptions), errors);
-        }
+        OptionsValidation.ThrowIfAny(typeof(CircuitBreakerOptions), errors, name);
 
         Name = name;
         _time = timeProvider ?? TimeProvider.System;

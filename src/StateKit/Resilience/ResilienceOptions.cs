@@ -75,10 +75,6 @@ public sealed class ResilienceOptions
 
     internal void ThrowIfInvalid()
     {
-        var errors = GetValidationErrors();
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(Name ?? Options.DefaultName, typeof(ResilienceOptions), errors);
-        }
+        OptionsValidation.ThrowIfAny(typeof(ResilienceOptions), GetValidationErrors(), Name);
     }
 }

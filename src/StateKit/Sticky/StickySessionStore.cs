@@ -588,10 +588,14 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     private void CheckPayload(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
     {
         var size = SessionPayload.Size(values);
-        if (size > Capabilities.MaxPayloadBytes)
+        try
         {
-            Log.PayloadTooLarge(_logger, size, Capabilities.MaxPayloadBytes);
-            throw new SessionPayloadTooLargeException(size, Capabilities.MaxPayloadBytes);
+            SessionPayloadTooLargeException.ThrowIfOver(size, Capabilities.MaxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
+            throw;
         }
     }
 

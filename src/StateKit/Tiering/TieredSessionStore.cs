@@ -48,11 +48,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
     {
         ArgumentNullException.ThrowIfNull(tiers);
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.GetValidationErrors(tiers.Keys.ToArray());
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(Options.DefaultName, typeof(TieredSessionStoreOptions), errors);
-        }
+        OptionsValidation.ThrowIfAny(typeof(TieredSessionStoreOptions), options.GetValidationErrors(tiers.Keys.ToArray()));
 
         _tiers = new Dictionary<string, ISessionStore>(tiers, StringComparer.Ordinal);
         _names = [.. _tiers.Keys.Order(StringComparer.Ordinal)];
