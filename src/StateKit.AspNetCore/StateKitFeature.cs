@@ -56,7 +56,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
                 }
             }
 
-            ticket = composite.JoinTicket(parts);
+            ticket = CompositeTicket.Join(parts, composite.PartNames);
         }
         else
         {
@@ -154,7 +154,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
     {
         if (tracked.PresentedParts is not null && tracked.Session.Store is ICompositeTicketStore composite)
         {
-            var next = tracked.Session.Ticket is { } joined ? composite.SplitTicket(joined) : new Dictionary<string, string>();
+            var next = tracked.Session.Ticket is { } joined ? CompositeTicket.Split(joined, composite.PartNames) : new Dictionary<string, string>();
             foreach (var part in composite.PartNames)
             {
                 tracked.PresentedParts.TryGetValue(part, out var before);

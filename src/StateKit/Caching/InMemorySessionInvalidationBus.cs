@@ -37,8 +37,8 @@ public sealed class InMemorySessionInvalidationBus : ISessionInvalidationBus
         return new Subscription(this, handler);
     }
 
-    /// <summary>Acts out a reconnection: every subscriber receives <see cref="SessionInvalidation.All"/>, as a real bus must after it lost messages.</summary>
-    public void Reconnected()
+    /// <summary>Acts out a reconnection for tests: every subscriber receives <see cref="SessionInvalidation.All"/>, as a real bus must after it lost messages.</summary>
+    internal void Reconnected()
     {
         foreach (var handler in Volatile.Read(ref _handlers))
         {

@@ -14,10 +14,15 @@ namespace StateKit.Resilience;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The closed path takes no lock and allocates nothing: <see cref="TryEnter"/> reads one field, and an outcome is one
+/// The store that owns the breaker (<see cref="ResilientSessionStore.CircuitBreaker"/>) is the only one that reports call
+/// outcomes to it. Applications read its <see cref="State"/>, watch <see cref="StateChanged"/>, and take it out of service
+/// or back by hand with <see cref="Isolate"/> and <see cref="Reset"/>.
+/// </para>
+/// <para>
+/// The closed path takes no lock and allocates nothing: asking for a permit reads one field, and an outcome is one
 /// <see cref="Interlocked"/> increment in the current time bucket, found by comparing the clock with that bucket's bounds
 /// (the division that maps a time to its bucket runs once per tenth of the window). Failures alone sum the ten buckets to decide whether to open.
-/// A rejection is a <see cref="CircuitPermit"/> whose <see cref="CircuitPermit.IsAllowed"/> is false, never an exception.
+/// A rejection is a permit value that is not allowed, never an exception.
 /// </para>
 /// <para>
 /// Counting is statistical: an outcome that races with the reset of a bucket entering a new tenth of the window may be lost.
@@ -49,13 +54,12 @@ public sealed class CircuitBreaker
     private Bucket _current;
     private int _probesInFlight;
 
-    /// <summary>Initializes a new instance of the <see cref="CircuitBreaker"/> class.</summary>
     /// <param name="name">The name of the store the breaker guards; tags its metrics, logs and events.</param>
     /// <param name="options">When to open and how to recover; validated here.</param>
     /// <param name="timeProvider">The clock, or <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
     /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid; the message lists each one.</exception>
-    public CircuitBreaker(string name, CircuitBreakerOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
+    internal CircuitBreaker(string name, CircuitBreakerOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -108,7 +112,7 @@ public sealed class CircuitBreaker
 
     /// <summary>Asks whether a call may go to the store. Allocation-free; never throws.</summary>
     /// <returns>A permit; when <see cref="CircuitPermit.IsAllowed"/> is false the call must not be made.</returns>
-    public CircuitPermit TryEnter()
+    internal CircuitPermit TryEnter()
     {
         var state = Volatile.Read(ref _state);
         if (state == Closed)
@@ -143,7 +147,7 @@ public sealed class CircuitBreaker
 
     /// <summary>Reports that a permitted call succeeded, or failed in a way that says nothing about the store's health (a conflict, a too-large payload).</summary>
     /// <param name="permit">The permit <see cref="TryEnter"/> gave.</param>
-    public void OnSuccess(CircuitPermit permit)
+    internal void OnSuccess(CircuitPermit permit)
     {
         if (permit.IsProbe)
         {
@@ -163,7 +167,7 @@ public sealed class CircuitBreaker
 
     /// <summary>Reports that a permitted call failed in a way that counts against the store: unavailable, timed out.</summary>
     /// <param name="permit">The permit <see cref="TryEnter"/> gave.</param>
-    public void OnFailure(CircuitPermit permit)
+    internal void OnFailure(CircuitPermit permit)
     {
         var now = _time.GetTimestamp();
         if (permit.IsProbe)
@@ -190,7 +194,7 @@ public sealed class CircuitBreaker
 
     /// <summary>Reports that a permitted call ended without an outcome that tells anything (the caller cancelled): a probe slot is freed, nothing is counted.</summary>
     /// <param name="permit">The permit <see cref="TryEnter"/> gave.</param>
-    public void OnIgnored(CircuitPermit permit)
+    internal void OnIgnored(CircuitPermit permit)
     {
         if (permit.IsProbe && Volatile.Read(ref _state) == HalfOpen)
         {

@@ -5,7 +5,7 @@ namespace StateKit.Resilience;
 /// with <see cref="CircuitBreaker.OnSuccess"/>, <see cref="CircuitBreaker.OnFailure"/> or <see cref="CircuitBreaker.OnIgnored"/>.
 /// </summary>
 /// <remarks>A value type, so that asking the breaker costs no allocation, and a rejection is a value, not an exception.</remarks>
-public readonly struct CircuitPermit
+internal readonly struct CircuitPermit
 {
     private readonly byte _kind;
 

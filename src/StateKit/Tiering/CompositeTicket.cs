@@ -11,9 +11,36 @@ namespace StateKit.Tiering;
 /// digits, '-' and '_'. Every character is cookie-safe when the part tickets are; nothing else is escaped, so the usual
 /// base64url and JWT tickets pass unchanged. Composite session ids use the same format with part ids.
 /// </summary>
+/// <remarks>
+/// Linked as source into StateKit.AspNetCore, whose transport carries one cookie or header per part: the format stays
+/// internal to StateKit's packages, and <see cref="ICompositeTicketStore"/> only says which parts a store has.
+/// </remarks>
 internal static class CompositeTicket
 {
     public const string Version = "v1";
+
+    /// <summary>Splits a composite ticket into its parts.</summary>
+    /// <param name="ticket">The composite ticket, as a commit returned it.</param>
+    /// <param name="partNames">The parts the store has.</param>
+    /// <returns>Each part's ticket by part name; empty when the ticket is malformed or names an unknown part.</returns>
+    public static Dictionary<string, string> Split(string ticket, IReadOnlyList<string> partNames)
+        => TryParse(ticket, out var parts) && parts.Keys.All(partNames.Contains) ? parts : new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Joins the parts a client presented into the composite ticket the store loads.</summary>
+    /// <param name="parts">Each part's ticket by part name. Parts with an empty ticket are left out.</param>
+    /// <param name="partNames">The parts the store has.</param>
+    /// <returns>The composite ticket, or <see langword="null"/> when there is no part at all.</returns>
+    /// <exception cref="ArgumentException">A part name is not one of <paramref name="partNames"/>.</exception>
+    public static string? Join(IReadOnlyDictionary<string, string> parts, IReadOnlyList<string> partNames)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        foreach (var name in parts.Keys.Where(n => !partNames.Contains(n)))
+        {
+            throw new ArgumentException($"'{name}' is not a tier of this store. Tiers: {string.Join(", ", partNames)}.", nameof(parts));
+        }
+
+        return Join(parts);
+    }
 
     public static string? Join(IEnumerable<KeyValuePair<string, string>> parts)
     {

@@ -88,21 +88,9 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         return _options.TierOf(key);
     }
 
-    /// <inheritdoc />
-    public IReadOnlyDictionary<string, string> SplitTicket(string ticket)
-        => CompositeTicket.TryParse(ticket, out var parts) && parts.Keys.All(_tiers.ContainsKey) ? parts : new Dictionary<string, string>();
+    internal IReadOnlyDictionary<string, string> SplitTicket(string ticket) => CompositeTicket.Split(ticket, _names);
 
-    /// <inheritdoc />
-    public string? JoinTicket(IReadOnlyDictionary<string, string> parts)
-    {
-        ArgumentNullException.ThrowIfNull(parts);
-        foreach (var name in parts.Keys.Where(n => !_tiers.ContainsKey(n)))
-        {
-            throw new ArgumentException($"'{name}' is not a tier of this store. Tiers: {string.Join(", ", _names)}.", nameof(parts));
-        }
-
-        return CompositeTicket.Join(parts);
-    }
+    internal string? JoinTicket(IReadOnlyDictionary<string, string> parts) => CompositeTicket.Join(parts, _names);
 
     /// <inheritdoc />
     public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)

@@ -36,7 +36,7 @@ public sealed class TieredSessionStoreOptions
     /// <param name="prefix">The key prefix (ordinal).</param>
     /// <param name="tier">The tier's name.</param>
     /// <returns>These options.</returns>
-    public TieredSessionStoreOptions MapPrefix(string prefix, string tier)
+    public TieredSessionStoreOptions MapKeyPrefix(string prefix, string tier)
     {
         ArgumentException.ThrowIfNullOrEmpty(prefix);
         ArgumentException.ThrowIfNullOrEmpty(tier);

@@ -23,7 +23,7 @@ public sealed class TieredSessionStoreTests
 
     private static TieredSessionStoreOptions Mapping() => new TieredSessionStoreOptions { DefaultTier = "standard" }
         .MapKey("cart", "critical")
-        .MapPrefix("ui:", "ephemeral");
+        .MapKeyPrefix("ui:", "ephemeral");
 
     private static async Task<SessionCommitResult> SetAsync(ISessionStore store, string? ticket, params (string Key, string Value)[] values)
     {
@@ -169,8 +169,8 @@ public sealed class TieredSessionStoreTests
     public void TierOf_ExactBeatsLongestPrefixBeatsDefault()
     {
         var options = new TieredSessionStoreOptions { DefaultTier = "standard" }
-            .MapPrefix("wiz", "ephemeral")
-            .MapPrefix("wizard:", "critical")
+            .MapKeyPrefix("wiz", "ephemeral")
+            .MapKeyPrefix("wizard:", "critical")
             .MapKey("wizard:draft", "standard")
             .MapType<Cart>("critical");
         var store = new TieredSessionStore(
@@ -222,7 +222,7 @@ public sealed class TieredSessionStoreTests
     [Fact]
     public void Constructor_InvalidMapping_ListsEveryProblem()
     {
-        var options = new TieredSessionStoreOptions { DefaultTier = "missing" }.MapKey("cart", "gold").MapPrefix("x", "silver");
+        var options = new TieredSessionStoreOptions { DefaultTier = "missing" }.MapKey("cart", "gold").MapKeyPrefix("x", "silver");
 
         var error = Assert.Throws<OptionsValidationException>(() => new TieredSessionStore(
             new Dictionary<string, ISessionStore> { ["std"] = Memory(), ["bad name"] = Memory() },
