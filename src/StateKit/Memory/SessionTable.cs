@@ -101,15 +101,7 @@ internal sealed class SessionTable
         var entry = new SessionTableEntry(this, SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
         lock (_gate)
         {
-            _entries.Add(entry.Id, entry);
-            ChargeBytes(entry, payload);
-            if (commit.BindUserId is not null)
-            {
-                _users.Bind(entry, commit.BindUserId);
-            }
-
-            _lru.Touch(entry);
-            TrimToBounds(now, keep: entry);
+            Add(entry, payload, commit.BindUserId, now);
             return Committed(entry, entry.Id);
         }
     }
@@ -222,15 +214,7 @@ internal sealed class SessionTable
                 Remove(existing);
             }
 
-            _entries.Add(entry.Id, entry);
-            ChargeBytes(entry, payload);
-            if (session.UserId is not null)
-            {
-                _users.Bind(entry, session.UserId);
-            }
-
-            _lru.Touch(entry);
-            TrimToBounds(now, keep: entry);
+            Add(entry, payload, session.UserId, now);
             return ToSnapshot(entry);
         }
     }
@@ -372,6 +356,19 @@ internal sealed class SessionTable
         var charge = payload + StateKitDefaults.InMemoryEntryOverheadBytes;
         _bytes += charge - entry.Charge;
         entry.Charge = charge;
+    }
+
+    private void Add(SessionTableEntry entry, long payload, string? userId, DateTimeOffset now)
+    {
+        _entries.Add(entry.Id, entry);
+        ChargeBytes(entry, payload);
+        if (userId is not null)
+        {
+            _users.Bind(entry, userId);
+        }
+
+        _lru.Touch(entry);
+        TrimToBounds(now, keep: entry);
     }
 
     private void Remove(SessionTableEntry entry)

@@ -75,7 +75,7 @@ internal sealed class StickyBackup : IAsyncDisposable
             UserId = commit.BindUserId,
         });
         Replicator.MarkRefreshed(session.Id);
-        return Committed(session, _issue(session.Id));
+        return SessionCommitResult.Committed(session, _issue(session.Id));
     }
 
     /// <summary>
@@ -150,7 +150,7 @@ internal sealed class StickyBackup : IAsyncDisposable
             UserId = session.UserId,
         });
         Replicator.MarkRefreshed(newId);
-        return Committed(rotated, _issue(newId));
+        return SessionCommitResult.Committed(rotated, _issue(newId));
     }
 
     /// <summary>
@@ -240,16 +240,6 @@ internal sealed class StickyBackup : IAsyncDisposable
 
     /// <inheritdoc cref="BackupReplicator.DisposeAsync"/>
     public ValueTask DisposeAsync() => Replicator.DisposeAsync();
-
-    private static SessionCommitResult Committed(SessionSnapshot session, string ticket) => new()
-    {
-        Outcome = SessionCommitOutcome.Committed,
-        Ticket = ticket,
-        SessionId = session.Id,
-        Version = session.Version,
-        ExpiresAt = session.ExpiresAt,
-        AbsoluteExpiresAt = session.AbsoluteExpiresAt,
-    };
 
     // Whether the commit leaves the session without keys. A commit that writes a key never does: answered without
     // building the session's next values, which the node's table builds anyway.
