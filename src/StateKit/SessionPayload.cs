@@ -20,9 +20,9 @@ public static class SessionPayload
             return Size(dictionary);
         }
 
-        if (values is Memory.PackedValues packed)
+        if (values is IMeasuredPayload measured)
         {
-            return packed.PayloadBytes;
+            return measured.PayloadBytes;
         }
 
         long size = 0;

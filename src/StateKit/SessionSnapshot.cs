@@ -52,18 +52,19 @@ public sealed class SessionSnapshot
     internal string? ReissuedTicket { get; init; }
 
     /// <summary>
-    /// Gets the store's own record of the session when the store that loaded it keeps one in memory, or <see langword="null"/>.
-    /// A commit based on this snapshot lets that store find the session again without a second lookup by id; the store
-    /// still checks the record is live and still under the committed ticket, and looks the ticket up when it is not.
+    /// Gets the <see cref="Memory.SessionTable"/> entry the snapshot was read from, when a store that keeps sessions in this
+    /// process (the in-memory and the sticky store) loaded it, or <see langword="null"/>. A commit based on this snapshot lets
+    /// that table find the session again without a second lookup by id; the table trusts only its own entries, still checks
+    /// the entry is live and still under the committed ticket, and looks the ticket up when it is not.
     /// </summary>
-    internal object? StoreEntry { get; init; }
+    internal Memory.SessionTableEntry? TableEntry { get; init; }
 
     /// <summary>
     /// Gets the proof, kept by the store that loaded the snapshot, that it verified the ticket the session was loaded with
     /// (the sticky store's signed ticket), or <see langword="null"/>. A commit based on this snapshot under that same ticket
     /// string, in that same store, need not verify it again; any other ticket or store verifies in full.
     /// </summary>
-    internal object? TicketProof { get; init; }
+    internal TicketProof? TicketProof { get; init; }
 
     /// <summary>Gets when the session ends if it is not accessed again: the earlier of the idle and the absolute deadline.</summary>
     public DateTimeOffset ExpiresAt

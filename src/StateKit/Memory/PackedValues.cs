@@ -14,7 +14,7 @@ namespace StateKit.Memory;
 /// previous version and copies one array of values: no hashing, no dictionary rebuilt, and the payload size is updated
 /// by difference instead of re-measured. Only a commit that adds or removes keys builds a new <see cref="KeySet"/>.
 /// </remarks>
-internal sealed class PackedValues : IReadOnlyDictionary<string, ReadOnlyMemory<byte>>
+internal sealed class PackedValues : IReadOnlyDictionary<string, ReadOnlyMemory<byte>>, IMeasuredPayload
 {
     public static readonly PackedValues Empty = new(KeySet.Empty, [], 0);
 

@@ -17,7 +17,7 @@ namespace StateKit.Sticky;
 /// </summary>
 internal sealed class BackupReplicator : IAsyncDisposable
 {
-    private readonly InMemorySessionStore _memory;
+    private readonly SessionTable _table;
     private readonly ISessionStore _backup;
     private readonly StickySessionStoreOptions _options;
     private readonly TimeProvider _time;
@@ -36,9 +36,9 @@ internal sealed class BackupReplicator : IAsyncDisposable
     private volatile bool _draining;
     private int _writing;
 
-    public BackupReplicator(InMemorySessionStore memory, ISessionStore backup, StickySessionStoreOptions options, TimeProvider time, ILogger logger, KeyValuePair<string, object?> storeTag)
+    public BackupReplicator(SessionTable table, ISessionStore backup, StickySessionStoreOptions options, TimeProvider time, ILogger logger, KeyValuePair<string, object?> storeTag)
     {
-        _memory = memory;
+        _table = table;
         _backup = backup;
         _options = options;
         _time = time;
@@ -305,7 +305,7 @@ internal sealed class BackupReplicator : IAsyncDisposable
     private async Task ReplicateAsync(string sessionId, long queuedAt, CancellationToken stop)
     {
         // The latest state, read now: every change queued since this id was queued is in it.
-        var session = _memory.Peek(sessionId);
+        var session = _table.Peek(sessionId);
         if (session is null)
         {
             // Deleted or expired (nothing to copy), or evicted by the memory bound before its turn (the copy stays one write behind).

@@ -36,9 +36,8 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     internal const string Kind = "sticky";
 
     private readonly StickySessionStoreOptions _options;
-    private readonly InMemorySessionStore _memory;
-    private readonly ISessionStore? _backup;
-    private readonly BackupReplicator? _replicator;
+    private readonly SessionTable _table;
+    private readonly StickyBackup? _backup;
     private readonly StickyKey[] _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -69,28 +68,26 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         }
 
         _options = options;
-        _backup = backup;
         _keys = [.. options.Keys];
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         var storeName = options.Name ?? Kind;
         _storeTag = new(StateKitTelemetry.StoreTag, storeName);
-        _memory = new InMemorySessionStore(
-            new InMemorySessionStoreOptions
-            {
-                Name = storeName,
-                IdleTimeout = options.IdleTimeout,
-                AbsoluteLifetime = options.AbsoluteLifetime,
-                MaxPayloadBytes = options.MaxPayloadBytes,
-                MaxSessions = options.MaxSessions,
-                MaxBytes = options.MaxBytes,
-            },
-            _time);
-        if (backup is not null)
+        var tableOptions = new InMemorySessionStoreOptions
         {
-            _replicator = new BackupReplicator(_memory, backup, options, _time, _logger, _storeTag);
-        }
+            Name = storeName,
+            IdleTimeout = options.IdleTimeout,
+            AbsoluteLifetime = options.AbsoluteLifetime,
+            MaxPayloadBytes = options.MaxPayloadBytes,
+            MaxSessions = options.MaxSessions,
+            MaxBytes = options.MaxBytes,
+        };
 
+        // The bounds the in-memory store checks (MaxBytes at least MaxPayloadBytes) hold for the node's table too.
+        tableOptions.ThrowIfInvalid();
+
+        // The node's table logs nothing of its own (evictions, refused payloads): the sticky store's log is about tickets and the backup.
+        _table = new SessionTable(tableOptions, storeName, _time, NullLogger.Instance);
         Capabilities = new SessionStoreCapabilities
         {
             Location = StateLocation.Process,
@@ -100,6 +97,10 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
             Revocation = RevocationSupport.ById | RevocationSupport.ByUser,
             SupportsBlindWrites = true,
         };
+        if (backup is not null)
+        {
+            _backup = new StickyBackup(_table, backup, options, _time, _logger, _storeTag, Capabilities.MaxPayloadBytes, Issue);
+        }
     }
 
     /// <inheritdoc />
@@ -114,16 +115,16 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     public string NodeId => _options.NodeId;
 
     /// <summary>Gets how many sessions this node holds in memory, expired ones not yet trimmed included.</summary>
-    public int Count => _memory.Count;
+    public int Count => _table.Count;
 
     /// <summary>Gets how many bytes this node charges against <see cref="StickySessionStoreOptions.MaxBytes"/>.</summary>
-    public long Bytes => _memory.Bytes;
+    public long Bytes => _table.Bytes;
 
     /// <summary>Gets how many sessions wait for their copy in the backup store; 0 without a backup.</summary>
-    public int BackupQueueLength => _replicator?.QueueLength ?? 0;
+    public int BackupQueueLength => _backup?.Replicator.QueueLength ?? 0;
 
     /// <summary>Gets how many replications are queued or being written; 0 once the backup has caught up.</summary>
-    internal int BackupInFlight => _replicator?.InFlight ?? 0;
+    internal int BackupInFlight => _backup?.Replicator.InFlight ?? 0;
 
     /// <summary>Gets or sets how many verified tickets the store remembers before it forgets them all; 0 remembers none. For tests.</summary>
     internal int VerifiedTicketCapacity { get; set; } = StateKitDefaults.StickyVerifiedTicketCacheSize;
@@ -144,12 +145,12 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         }
 
         var contents = verified.Contents;
-        var session = _memory.Load(contents.SessionId, verified);
+        var session = _table.Load(contents.SessionId, verified);
         if (session is not null)
         {
-            if (_replicator is not null)
+            if (_backup is not null)
             {
-                await _replicator.RefreshIfDueAsync(session.Id, cancellationToken).ConfigureAwait(false);
+                await _backup.Replicator.RefreshIfDueAsync(session.Id, cancellationToken).ConfigureAwait(false);
             }
         }
         else
@@ -181,54 +182,22 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         }
 
         var contents = verified.Contents;
-        var id = contents.SessionId;
-        SessionCommitResult result;
-        if (_backup is null)
+        var foreign = contents.NodeId != NodeId;
+        if (_backup is not null)
         {
-            // Nothing to rehydrate from and no copy to delete first: the node's store alone judges whether the session
-            // exists, is stale, or ends (a revoke, or no keys left), without a lookup ahead of its own.
-            result = _memory.Commit(commit, id, commit.RotateId);
-            if (result.Outcome == SessionCommitOutcome.NotFound && contents.NodeId != NodeId)
-            {
-                Lost("no_backup");
-            }
-        }
-        else
-        {
-            var current = _memory.Peek(id) ?? await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
-            if (current is null)
-            {
-                return SessionCommitResult.NotFound;
-            }
-
-            var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
-            if (commit.Revoke || (!stale && Empties(current, commit)))
-            {
-                // Deleted in the backup first, so that no node can take over what this one deletes.
-                await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
-                return _memory.Commit(commit, id, rotateId: false);
-            }
-
-            if (commit.RotateId && !stale)
-            {
-                return await RotateWithBackupAsync(commit, id, cancellationToken).ConfigureAwait(false);
-            }
-
-            result = _memory.Commit(commit, id, commit.RotateId);
+            return await _backup.CommitAsync(commit, contents.SessionId, foreign, cancellationToken).ConfigureAwait(false);
         }
 
-        if (result.Outcome != SessionCommitOutcome.Committed)
+        // Nothing to rehydrate from and no copy to delete first: the node's table alone judges whether the session
+        // exists, is stale, or ends (a revoke, or no keys left), without a lookup ahead of its own.
+        var result = _table.Commit(commit, contents.SessionId, commit.RotateId);
+        if (result.Outcome == SessionCommitOutcome.NotFound && foreign)
         {
-            return result;
-        }
-
-        if (_replicator is not null)
-        {
-            await _replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
+            Lost("no_backup");
         }
 
         // A new inner ticket (rotation), or a ticket naming another node: the client carries one in this node's name.
-        return result.Ticket is not null || contents.NodeId != NodeId
+        return result.Outcome == SessionCommitOutcome.Committed && (result.Ticket is not null || foreign)
             ? result with { Ticket = Issue(result.SessionId!) }
             : result;
     }
@@ -241,11 +210,11 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         var inBackup = false;
         if (_backup is not null && SessionIds.IsWellFormed(sessionId))
         {
-            inBackup = await DeleteFromBackupAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            inBackup = await _backup.DeleteAsync(sessionId, cancellationToken).ConfigureAwait(false);
         }
 
-        var here = await _memory.RevokeAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        return here || inBackup;
+        cancellationToken.ThrowIfCancellationRequested();
+        return _table.Remove(sessionId) || inBackup;
     }
 
     /// <inheritdoc />
@@ -256,13 +225,14 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         if (_backup is not null)
         {
-            foreach (var id in _memory.SessionIdsOf(userId))
+            foreach (var id in _table.SessionIdsOf(userId))
             {
-                await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
+                await _backup.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        return await _memory.RevokeUserAsync(userId, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return _table.RemoveUser(userId);
     }
 
     /// <summary>
@@ -272,185 +242,52 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     /// </summary>
     /// <param name="cancellationToken">Cancels the drain before its deadline (the host's shutdown timeout).</param>
     /// <returns>How many sessions were flushed, failed, or not reached.</returns>
-    public async Task<StickyDrainResult> DrainAsync(CancellationToken cancellationToken = default)
+    public Task<StickyDrainResult> DrainAsync(CancellationToken cancellationToken = default)
     {
         var started = _time.GetTimestamp();
-        if (_replicator is null)
+        if (_backup is not null)
         {
-            var count = _memory.LiveSessions().Count;
-            if (count > 0)
-            {
-                Log.StickyDrainWithoutBackup(_logger, NodeId, count);
-            }
-
-            return new StickyDrainResult { Sessions = count, HasBackup = false };
+            return _backup.DrainAsync(started, cancellationToken);
         }
 
-        using var deadline = new CancellationTokenSource(_options.DrainTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
-        var token = linked.Token;
-        await _replicator.StopForDrainAsync(token).ConfigureAwait(false);
-
-        var live = _memory.LiveSessions();
-        var flushed = 0;
-        var failed = 0;
-        try
+        var count = _table.LiveSessions().Count;
+        if (count > 0)
         {
-            await Parallel.ForEachAsync(
-                live,
-                new ParallelOptions { MaxDegreeOfParallelism = StateKitDefaults.StickyDrainParallelism, CancellationToken = token },
-                async (session, ct) =>
-                {
-                    try
-                    {
-                        var outcome = await _replicator.WriteAsync(session, ct).ConfigureAwait(false);
-                        Interlocked.Increment(ref outcome == SessionCommitOutcome.Committed ? ref flushed : ref failed);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        Interlocked.Increment(ref failed);
-                        Log.StickyBackupWriteFailed(_logger, e);
-                    }
-                }).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The deadline passed: what was not reached is reported as Remaining.
+            Log.StickyDrainWithoutBackup(_logger, NodeId, count);
         }
 
-        var result = new StickyDrainResult
-        {
-            Sessions = live.Count,
-            Flushed = flushed,
-            Failed = failed,
-            Elapsed = _time.GetElapsedTime(started),
-            HasBackup = true,
-        };
-        Log.StickyDrained(_logger, NodeId, result.Flushed, result.Sessions, (long)result.Elapsed.TotalMilliseconds, result.Failed, result.Remaining);
-        return result;
+        return Task.FromResult(new StickyDrainResult { Sessions = count, HasBackup = false });
     }
 
     /// <summary>Stops write-behind replication at once, abandoning what is queued (what an abrupt stop loses). Does not drain.</summary>
     /// <returns>A task that completes when the replication loop has stopped.</returns>
-    public ValueTask DisposeAsync() => _replicator?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync() => _backup?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, CancellationToken cancellationToken)
     {
-        if (_backup is null)
+        if (_backup is not null)
         {
-            var created = await _memory.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
-            return created.Outcome == SessionCommitOutcome.Committed ? created with { Ticket = Issue(created.SessionId!) } : created;
+            return await _backup.CreateAsync(commit, cancellationToken).ConfigureAwait(false);
         }
 
-        // The backup mints the id, so every node can find the copy by the id in the ticket: one synchronous write per new session.
-        var values = SessionPayload.Apply(null, commit);
-        if (values.Count == 0)
-        {
-            return SessionCommitResult.NoChange;
-        }
-
-        CheckPayload(values);
-        var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
-        if (inBackup.Outcome != SessionCommitOutcome.Committed)
-        {
-            return inBackup;
-        }
-
-        var now = _time.GetUtcNow();
-        var session = _memory.Import(new SessionSnapshot(BackupId(inBackup), inBackup.Version, values)
-        {
-            CreatedAt = now,
-            LastAccessedAt = now,
-            AbsoluteExpiresAt = now + _options.AbsoluteLifetime,
-            IdleTimeout = _options.IdleTimeout,
-            UserId = commit.BindUserId,
-        });
-        _replicator!.MarkRefreshed(session.Id);
-        return Committed(session, Issue(session.Id));
-    }
-
-    private async ValueTask<SessionCommitResult> RotateWithBackupAsync(SessionCommit commit, string id, CancellationToken cancellationToken)
-    {
-        // Apply the changes here, then move the whole session to a new backup id (minted by the backup), then drop the old one.
-        var changes = commit.Retarget(id, rotateId: false);
-        if (changes.HasChanges)
-        {
-            var applied = await _memory.CommitAsync(changes, cancellationToken).ConfigureAwait(false);
-            if (applied.Outcome != SessionCommitOutcome.Committed)
-            {
-                return applied;
-            }
-        }
-
-        if (_memory.Peek(id) is not { } session)
-        {
-            return SessionCommitResult.NotFound;
-        }
-
-        var moved = await _backup!.CommitAsync(
-            new SessionCommit { Upserts = session.Values, BindUserId = session.UserId },
-            cancellationToken).ConfigureAwait(false);
-        var newId = BackupId(moved);
-        await DeleteFromBackupAsync(id, cancellationToken).ConfigureAwait(false);
-        await _memory.RevokeAsync(id, cancellationToken).ConfigureAwait(false);
-        var rotated = _memory.Import(new SessionSnapshot(newId, session.Version, session.Values)
-        {
-            CreatedAt = session.CreatedAt,
-            LastAccessedAt = session.LastAccessedAt,
-            AbsoluteExpiresAt = session.AbsoluteExpiresAt,
-            IdleTimeout = session.IdleTimeout,
-            UserId = session.UserId,
-        });
-        _replicator!.MarkRefreshed(newId);
-        return Committed(rotated, Issue(newId));
+        var created = _table.Create(commit);
+        return created.Outcome == SessionCommitOutcome.Committed ? created with { Ticket = Issue(created.SessionId!) } : created;
     }
 
     private async ValueTask<SessionSnapshot?> RehydrateAsync(StickyTicket.Contents contents, CancellationToken cancellationToken)
     {
         var foreign = contents.NodeId != NodeId;
-        if (_backup is null)
+        if (_backup is not null)
         {
-            if (foreign)
-            {
-                Lost("no_backup");
-            }
-
-            return null;
+            return await _backup.RehydrateAsync(contents.SessionId, foreign, cancellationToken).ConfigureAwait(false);
         }
 
-        var copy = await _backup.LoadAsync(contents.SessionId, cancellationToken).ConfigureAwait(false);
-        if (copy is null)
+        if (foreign)
         {
-            if (foreign)
-            {
-                Lost("not_in_backup");
-            }
-
-            return null;
+            Lost("no_backup");
         }
 
-        var session = _memory.Import(copy);
-        _replicator!.MarkRefreshed(session.Id);
-        StateKitTelemetry.SessionsRehydrated.Add(1, _storeTag);
-        Log.StickySessionRehydrated(_logger, foreign ? "owner node gone or bypassed" : "no longer in this node's memory");
-        return session;
-    }
-
-    private async ValueTask<bool> DeleteFromBackupAsync(string id, CancellationToken cancellationToken)
-    {
-        _replicator?.Forget(id);
-        if (_backup is null)
-        {
-            return false;
-        }
-
-        if (_backup.Capabilities.Revocation.HasFlag(RevocationSupport.ById))
-        {
-            return await _backup.RevokeAsync(id, cancellationToken).ConfigureAwait(false);
-        }
-
-        var result = await _backup.CommitAsync(new SessionCommit { Ticket = id, Revoke = true }, cancellationToken).ConfigureAwait(false);
-        return result.Outcome == SessionCommitOutcome.Deleted;
+        return null;
     }
 
     private void Lost(string reason)
@@ -569,58 +406,17 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
             IdleTimeout = s.IdleTimeout,
             UserId = s.UserId,
             ReissuedTicket = reissued.Ticket,
-            StoreEntry = s.StoreEntry,
+            TableEntry = s.TableEntry,
 
             // StateSession commits under the reissued ticket, which this store just signed.
             TicketProof = reissued,
         };
     }
 
-    private static string BackupId(SessionCommitResult result)
-    {
-        var id = result.Ticket ?? result.SessionId;
-        return SessionIds.IsWellFormed(id)
-            ? id!
-            : throw new InvalidOperationException(
-                "The backup store issued a ticket that is not an opaque 128-bit session id; a sticky store's backup must be a server-side store whose tickets are its session ids (Redis, a distributed cache).");
-    }
-
-    private void CheckPayload(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
-    {
-        var size = SessionPayload.Size(values);
-        try
-        {
-            SessionPayloadTooLargeException.ThrowIfOver(size, Capabilities.MaxPayloadBytes);
-        }
-        catch (SessionPayloadTooLargeException e)
-        {
-            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
-            throw;
-        }
-    }
-
-    private static SessionCommitResult Committed(SessionSnapshot session, string ticket) => new()
-    {
-        Outcome = SessionCommitOutcome.Committed,
-        Ticket = ticket,
-        SessionId = session.Id,
-        Version = session.Version,
-        ExpiresAt = session.ExpiresAt,
-        AbsoluteExpiresAt = session.AbsoluteExpiresAt,
-    };
-
-    // Whether the commit leaves the session without keys. A commit that writes a key never does: answered without
-    // building the session's next values, which the node's store builds anyway.
-    private static bool Empties(SessionSnapshot current, SessionCommit commit)
-        => commit.Upserts.Count == 0
-            && (commit.ClearExisting || (commit.Removals.Count > 0 && SessionPayload.Apply(current.Values, commit).Count == 0));
-
     /// <summary>A ticket string this store verified (or signed), with what it says.</summary>
-    private sealed class VerifiedTicket(StickySessionStore store, string ticket, StickyTicket.Contents contents)
+    private sealed class VerifiedTicket(StickySessionStore store, string ticket, StickyTicket.Contents contents) : TicketProof(ticket)
     {
         public StickySessionStore Store { get; } = store;
-
-        public string Ticket { get; } = ticket;
 
         public StickyTicket.Contents Contents { get; } = contents;
     }

@@ -280,6 +280,21 @@ public sealed class InMemorySessionStoreTests
         Assert.Null(await store.LoadAsync(foreign));
     }
 
+    [Fact]
+    public async Task Size_OfALoadedSnapshotsValues_IsWhatTheSameValuesMeasureAsADictionary()
+    {
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
+        var session = store.Open(null);
+        session.SetBytes("blob", new byte[300]);
+        session.SetBytes("ключ", new byte[7]);
+        var ticket = (await session.CommitAsync()).Ticket!;
+
+        var values = (await store.LoadAsync(ticket))!.Values;
+
+        Assert.Equal(SessionPayload.Size(values.ToDictionary(p => p.Key, p => p.Value)), SessionPayload.Size(values));
+        Assert.Equal(4 + 300 + 8 + 7, SessionPayload.Size(values));
+    }
+
     private static async Task<string> CreateAsync(ISessionStore store, int value)
     {
         var session = store.Open(null);

@@ -1,0 +1,399 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.Extensions.Logging;
+using StateKit.Diagnostics;
+
+namespace StateKit.Memory;
+
+/// <summary>
+/// The sessions a process holds: entries by id, bounded in sessions and bytes with least-recently-used eviction,
+/// versioned with compare-and-set, indexed by user. The in-memory store is this table behind <see cref="ISessionStore"/>;
+/// the sticky store keeps its node's sessions in one too, and adds tickets and a backup around it.
+/// </summary>
+/// <remarks>
+/// Expiry needs no timer per session: an expired session is dropped when it is next touched, and because idle
+/// deadlines follow last access, expired sessions gather at the cold end of the LRU list, where every write trims them.
+/// Ids are not checked for form here: callers check what clients sent.
+/// </remarks>
+internal sealed class SessionTable
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, SessionTableEntry> _entries = new(StringComparer.Ordinal);
+    private readonly SessionUserIndex _users = new();
+    private readonly SessionLruList _lru = new();
+    private readonly InMemorySessionStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?> _storeTag;
+    private long _bytes;
+
+    /// <summary>Initializes a new instance of the <see cref="SessionTable"/> class.</summary>
+    /// <param name="options">The bounds, deadlines and payload limit; already validated.</param>
+    /// <param name="storeName">The store tag of the eviction counter.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">Where evictions and refused payloads are logged.</param>
+    public SessionTable(InMemorySessionStoreOptions options, string storeName, TimeProvider time, ILogger logger)
+    {
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _storeTag = new(StateKitTelemetry.StoreTag, storeName);
+    }
+
+    /// <summary>Gets how many sessions the table holds, expired ones not yet trimmed included.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>Gets how many bytes the table charges against <see cref="InMemorySessionStoreOptions.MaxBytes"/>.</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bytes;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads a live session, sliding its idle deadline. The snapshot carries the table's entry, so that a commit based on
+    /// it finds the session without a lookup, and <paramref name="ticketProof"/>: the caller's proof that it verified the
+    /// ticket (the sticky store's, so that its commit does not verify the same ticket again).
+    /// </summary>
+    public SessionSnapshot? Load(string id, TicketProof? ticketProof = null)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            if (!TryGetLive(id, now, out var entry))
+            {
+                return null;
+            }
+
+            entry.LastAccessedAt = now;
+            _lru.Touch(entry);
+            return ToSnapshot(entry, ticketProof);
+        }
+    }
+
+    /// <summary>Creates a session under a new id from a commit without a ticket; <see cref="SessionCommitResult.NoChange"/> when it would hold no keys.</summary>
+    public SessionCommitResult Create(SessionCommit commit)
+    {
+        var now = _time.GetUtcNow();
+        var values = PackedValues.Apply(null, commit);
+        if (values.Count == 0)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        var payload = values.PayloadBytes;
+        CheckPayload(payload);
+        var entry = new SessionTableEntry(this, SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
+        lock (_gate)
+        {
+            Add(entry, payload, commit.BindUserId, now);
+            return Committed(entry, entry.Id);
+        }
+    }
+
+    /// <summary>
+    /// Commits to the session <paramref name="id"/>, moving it to a new id when <paramref name="rotateId"/>, whatever
+    /// <paramref name="commit"/>'s own ticket and rotation say: the sticky store commits under the id its ticket names
+    /// without copying the commit. An <paramref name="id"/> that is not well-formed is never found.
+    /// </summary>
+    public SessionCommitResult Commit(SessionCommit commit, string id, bool rotateId)
+    {
+        var now = _time.GetUtcNow();
+
+        // The request that loaded the session carries this table's entry in its base snapshot: skip the id check and
+        // the lookup when it is still the live entry under the committed ticket.
+        var known = commit.Base?.TableEntry;
+        if (known?.Table != this)
+        {
+            known = null;
+            if (!SessionIds.IsWellFormed(id))
+            {
+                return SessionCommitResult.NotFound;
+            }
+        }
+
+        lock (_gate)
+        {
+            SessionTableEntry entry;
+            if (known is not null && known.IsLive && string.Equals(known.Id, id, StringComparison.Ordinal))
+            {
+                entry = known;
+                if (entry.IsExpired(now))
+                {
+                    Remove(entry);
+                    return SessionCommitResult.NotFound;
+                }
+            }
+            else if (!(known is null || SessionIds.IsWellFormed(id)) || !TryGetLive(id, now, out entry))
+            {
+                return SessionCommitResult.NotFound;
+            }
+
+            if (commit.Revoke)
+            {
+                Remove(entry);
+                return SessionCommitResult.Deleted;
+            }
+
+            if (commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != entry.Version)
+            {
+                return SessionCommitResult.Conflict;
+            }
+
+            // Copy-on-write: a snapshot handed out keeps the values it saw.
+            var values = PackedValues.Apply(entry.Values, commit);
+            if (values.Count == 0)
+            {
+                Remove(entry);
+                return SessionCommitResult.Deleted;
+            }
+
+            var payload = values.PayloadBytes;
+            CheckPayload(payload);
+
+            entry.Values = values;
+            entry.Version++;
+            entry.LastAccessedAt = now;
+            ChargeBytes(entry, payload);
+            if (commit.BindUserId is not null)
+            {
+                _users.Bind(entry, commit.BindUserId);
+            }
+
+            string? newTicket = null;
+            if (rotateId)
+            {
+                _users.Remove(entry);
+                _entries.Remove(entry.Id);
+                entry.Id = SessionIds.NewId();
+                _entries.Add(entry.Id, entry);
+                _users.Add(entry);
+                newTicket = entry.Id;
+            }
+
+            _lru.Touch(entry);
+            TrimToBounds(now, keep: entry);
+            return Committed(entry, newTicket);
+        }
+    }
+
+    /// <summary>
+    /// Puts a whole session under the id it already has elsewhere (the sticky store's rehydration from a backup),
+    /// replacing any copy held here. The bounds apply as to any write.
+    /// </summary>
+    public SessionSnapshot Import(SessionSnapshot session)
+    {
+        var now = _time.GetUtcNow();
+        var values = PackedValues.From(session.Values);
+        var payload = values.PayloadBytes;
+        CheckPayload(payload);
+        var entry = new SessionTableEntry(this, session.Id, values, session.CreatedAt, session.AbsoluteExpiresAt, _options.IdleTimeout)
+        {
+            Version = session.Version,
+            LastAccessedAt = now,
+        };
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(session.Id, out var existing))
+            {
+                Remove(existing);
+            }
+
+            Add(entry, payload, session.UserId, now);
+            return ToSnapshot(entry);
+        }
+    }
+
+    /// <summary>Reads a live session without touching it: no sliding, no change to its place in the LRU order.</summary>
+    public SessionSnapshot? Peek(string id)
+    {
+        lock (_gate)
+        {
+            return _entries.TryGetValue(id, out var entry) && !entry.IsExpired(_time.GetUtcNow()) ? ToSnapshot(entry) : null;
+        }
+    }
+
+    /// <summary>Removes a live session; <see langword="false"/> when there is none under that id.</summary>
+    public bool Remove(string id)
+    {
+        lock (_gate)
+        {
+            if (!TryGetLive(id, _time.GetUtcNow(), out var entry))
+            {
+                return false;
+            }
+
+            Remove(entry);
+            return true;
+        }
+    }
+
+    /// <summary>Removes every session bound to a user, and counts the live ones among them.</summary>
+    public int RemoveUser(string userId)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            var revoked = 0;
+            foreach (var id in _users.IdsOf(userId))
+            {
+                if (_entries.TryGetValue(id, out var entry))
+                {
+                    revoked += entry.IsExpired(now) ? 0 : 1;
+                    Remove(entry);
+                }
+            }
+
+            return revoked;
+        }
+    }
+
+    /// <summary>Every live session, most recently used first: what a drain flushes.</summary>
+    public List<SessionSnapshot> LiveSessions()
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            var live = new List<SessionSnapshot>(_entries.Count);
+            for (var entry = _lru.Hot; entry is not null; entry = entry.Colder)
+            {
+                if (!entry.IsExpired(now))
+                {
+                    live.Add(ToSnapshot(entry));
+                }
+            }
+
+            return live;
+        }
+    }
+
+    /// <summary>The ids of the live sessions bound to a user.</summary>
+    public List<string> SessionIdsOf(string userId)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            var ids = _users.IdsOf(userId);
+            for (var i = ids.Count - 1; i >= 0; i--)
+            {
+                if (!_entries.TryGetValue(ids[i], out var entry) || entry.IsExpired(now))
+                {
+                    ids.RemoveAt(i);
+                }
+            }
+
+            return ids;
+        }
+    }
+
+    private static SessionCommitResult Committed(SessionTableEntry entry, string? newTicket) => new()
+    {
+        Outcome = SessionCommitOutcome.Committed,
+        Ticket = newTicket,
+        SessionId = entry.Id,
+        Version = entry.Version,
+        ExpiresAt = entry.ExpiresAt,
+        AbsoluteExpiresAt = entry.AbsoluteExpiresAt,
+    };
+
+    private static SessionSnapshot ToSnapshot(SessionTableEntry entry, TicketProof? ticketProof = null) => new(entry.Id, entry.Version, entry.Values)
+    {
+        TicketProof = ticketProof,
+        CreatedAt = entry.CreatedAt,
+        LastAccessedAt = entry.LastAccessedAt,
+        AbsoluteExpiresAt = entry.AbsoluteExpiresAt,
+        IdleTimeout = entry.IdleTimeout,
+        UserId = entry.UserId,
+        TableEntry = entry,
+    };
+
+    private void CheckPayload(long payload)
+    {
+        try
+        {
+            SessionPayloadTooLargeException.ThrowIfOver(payload, _options.MaxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
+            throw;
+        }
+    }
+
+    private bool TryGetLive(string id, DateTimeOffset now, out SessionTableEntry entry)
+    {
+        if (!_entries.TryGetValue(id, out entry!))
+        {
+            return false;
+        }
+
+        if (entry.IsExpired(now))
+        {
+            Remove(entry);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void ChargeBytes(SessionTableEntry entry, long payload)
+    {
+        var charge = payload + StateKitDefaults.InMemoryEntryOverheadBytes;
+        _bytes += charge - entry.Charge;
+        entry.Charge = charge;
+    }
+
+    private void Add(SessionTableEntry entry, long payload, string? userId, DateTimeOffset now)
+    {
+        _entries.Add(entry.Id, entry);
+        ChargeBytes(entry, payload);
+        if (userId is not null)
+        {
+            _users.Bind(entry, userId);
+        }
+
+        _lru.Touch(entry);
+        TrimToBounds(now, keep: entry);
+    }
+
+    private void Remove(SessionTableEntry entry)
+    {
+        entry.IsLive = false;
+        _entries.Remove(entry.Id);
+        _users.Remove(entry);
+        _lru.Unlink(entry);
+        _bytes -= entry.Charge;
+    }
+
+    private void TrimToBounds(DateTimeOffset now, SessionTableEntry keep)
+    {
+        // Expired sessions gather at the cold end: trimming them is amortized O(1) per write.
+        while (_lru.Cold is { } expired && expired != keep && expired.IsExpired(now))
+        {
+            Remove(expired);
+        }
+
+        while (_lru.Cold is { } cold && cold != keep && (_entries.Count > _options.MaxSessions || _bytes > _options.MaxBytes))
+        {
+            var bound = _entries.Count > _options.MaxSessions ? "MaxSessions" : "MaxBytes";
+            Remove(cold);
+            StateKitTelemetry.Evictions.Add(1, _storeTag);
+            Log.SessionEvicted(_logger, bound);
+        }
+    }
+}

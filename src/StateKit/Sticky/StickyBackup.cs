@@ -1,0 +1,272 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using StateKit.Diagnostics;
+using StateKit.Memory;
+
+namespace StateKit.Sticky;
+
+/// <summary>
+/// A sticky store's copy of its sessions in the backup store: creating a session there first (the backup mints the id),
+/// moving it to a new id, taking one over from it, deleting from it ahead of the node, copying changes behind the request
+/// (<see cref="BackupReplicator"/>), and the drain at shutdown.
+/// </summary>
+internal sealed class StickyBackup : IAsyncDisposable
+{
+    private readonly SessionTable _table;
+    private readonly ISessionStore _backup;
+    private readonly StickySessionStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?> _storeTag;
+    private readonly long _maxPayloadBytes;
+    private readonly Func<string, string> _issue;
+
+    /// <param name="table">The node's sessions.</param>
+    /// <param name="backup">The server-side store that keeps the copies.</param>
+    /// <param name="options">The sticky store's settings.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The sticky store's logger.</param>
+    /// <param name="storeTag">The sticky store's telemetry tag.</param>
+    /// <param name="maxPayloadBytes">The smaller of the node's and the backup's payload limits.</param>
+    /// <param name="issue">Signs a ticket in this node's name for a session id.</param>
+    public StickyBackup(SessionTable table, ISessionStore backup, StickySessionStoreOptions options, TimeProvider time, ILogger logger, KeyValuePair<string, object?> storeTag, long maxPayloadBytes, Func<string, string> issue)
+    {
+        _table = table;
+        _backup = backup;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _storeTag = storeTag;
+        _maxPayloadBytes = maxPayloadBytes;
+        _issue = issue;
+        Replicator = new BackupReplicator(table, backup, options, time, logger, storeTag);
+    }
+
+    /// <summary>Gets the write-behind copy of changes.</summary>
+    public BackupReplicator Replicator { get; }
+
+    /// <summary>Creates a session in the backup, then here under the backup's id, and issues its ticket.</summary>
+    public async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, CancellationToken cancellationToken)
+    {
+        // The backup mints the id, so every node can find the copy by the id in the ticket: one synchronous write per new session.
+        var values = SessionPayload.Apply(null, commit);
+        if (values.Count == 0)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        CheckPayload(values);
+        var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+        if (inBackup.Outcome != SessionCommitOutcome.Committed)
+        {
+            return inBackup;
+        }
+
+        var now = _time.GetUtcNow();
+        var session = _table.Import(new SessionSnapshot(BackupId(inBackup), inBackup.Version, values)
+        {
+            CreatedAt = now,
+            LastAccessedAt = now,
+            AbsoluteExpiresAt = now + _options.AbsoluteLifetime,
+            IdleTimeout = _options.IdleTimeout,
+            UserId = commit.BindUserId,
+        });
+        Replicator.MarkRefreshed(session.Id);
+        return SessionCommitResult.Committed(session, _issue(session.Id));
+    }
+
+    /// <summary>
+    /// Commits under the id a verified ticket names: a session no longer in this node's memory is taken over from the
+    /// backup first; deletions reach the backup before the node, rotations move the backup copy, and other changes are
+    /// copied behind the request. A ticket that named another node (<paramref name="foreign"/>) is re-issued in this one's.
+    /// </summary>
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, string id, bool foreign, CancellationToken cancellationToken)
+    {
+        var current = _table.Peek(id) ?? await RehydrateAsync(id, foreign, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
+        if (commit.Revoke || (!stale && Empties(current, commit)))
+        {
+            // Deleted in the backup first, so that no node can take over what this one deletes.
+            await DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+            return _table.Commit(commit, id, rotateId: false);
+        }
+
+        if (commit.RotateId && !stale)
+        {
+            return await RotateAsync(commit, id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = _table.Commit(commit, id, commit.RotateId);
+        if (result.Outcome != SessionCommitOutcome.Committed)
+        {
+            return result;
+        }
+
+        await Replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
+
+        // A new inner ticket (rotation), or a ticket naming another node: the client carries one in this node's name.
+        return result.Ticket is not null || foreign ? result with { Ticket = _issue(result.SessionId!) } : result;
+    }
+
+    /// <summary>Applies a commit's changes here, then moves the whole session to a new backup id and drops the old one.</summary>
+    private async ValueTask<SessionCommitResult> RotateAsync(SessionCommit commit, string id, CancellationToken cancellationToken)
+    {
+        var changes = commit.Retarget(id, rotateId: false);
+        if (changes.HasChanges)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var applied = _table.Commit(changes, id, rotateId: false);
+            if (applied.Outcome != SessionCommitOutcome.Committed)
+            {
+                return applied;
+            }
+        }
+
+        if (_table.Peek(id) is not { } session)
+        {
+            return SessionCommitResult.NotFound;
+        }
+
+        var moved = await _backup.CommitAsync(
+            new SessionCommit { Upserts = session.Values, BindUserId = session.UserId },
+            cancellationToken).ConfigureAwait(false);
+        var newId = BackupId(moved);
+        await DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        _table.Remove(id);
+        var rotated = _table.Import(new SessionSnapshot(newId, session.Version, session.Values)
+        {
+            CreatedAt = session.CreatedAt,
+            LastAccessedAt = session.LastAccessedAt,
+            AbsoluteExpiresAt = session.AbsoluteExpiresAt,
+            IdleTimeout = session.IdleTimeout,
+            UserId = session.UserId,
+        });
+        Replicator.MarkRefreshed(newId);
+        return SessionCommitResult.Committed(rotated, _issue(newId));
+    }
+
+    /// <summary>
+    /// Takes a session over from the backup into this node's memory; <see langword="null"/> when the backup has no copy,
+    /// counted as lost when the ticket named another node (<paramref name="foreign"/>).
+    /// </summary>
+    public async ValueTask<SessionSnapshot?> RehydrateAsync(string sessionId, bool foreign, CancellationToken cancellationToken)
+    {
+        var copy = await _backup.LoadAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (copy is null)
+        {
+            if (foreign)
+            {
+                StateKitTelemetry.SessionsLost.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, "not_in_backup"));
+                Log.StickySessionLost(_logger, "not_in_backup");
+            }
+
+            return null;
+        }
+
+        var session = _table.Import(copy);
+        Replicator.MarkRefreshed(session.Id);
+        StateKitTelemetry.SessionsRehydrated.Add(1, _storeTag);
+        Log.StickySessionRehydrated(_logger, foreign ? "owner node gone or bypassed" : "no longer in this node's memory");
+        return session;
+    }
+
+    /// <summary>Deletes a session's copy, and forgets any replication of it still due.</summary>
+    public async ValueTask<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        Replicator.Forget(id);
+        if (_backup.Capabilities.Revocation.HasFlag(RevocationSupport.ById))
+        {
+            return await _backup.RevokeAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await _backup.CommitAsync(new SessionCommit { Ticket = id, Revoke = true }, cancellationToken).ConfigureAwait(false);
+        return result.Outcome == SessionCommitOutcome.Deleted;
+    }
+
+    /// <summary>Stops write-behind replication and writes every live session of the node, within the drain timeout.</summary>
+    public async Task<StickyDrainResult> DrainAsync(long started, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(_options.DrainTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        var token = linked.Token;
+        await Replicator.StopForDrainAsync(token).ConfigureAwait(false);
+
+        var live = _table.LiveSessions();
+        var flushed = 0;
+        var failed = 0;
+        try
+        {
+            await Parallel.ForEachAsync(
+                live,
+                new ParallelOptions { MaxDegreeOfParallelism = StateKitDefaults.StickyDrainParallelism, CancellationToken = token },
+                async (session, ct) =>
+                {
+                    try
+                    {
+                        var outcome = await Replicator.WriteAsync(session, ct).ConfigureAwait(false);
+                        Interlocked.Increment(ref outcome == SessionCommitOutcome.Committed ? ref flushed : ref failed);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        Interlocked.Increment(ref failed);
+                        Log.StickyBackupWriteFailed(_logger, e);
+                    }
+                }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The deadline passed: what was not reached is reported as Remaining.
+        }
+
+        var result = new StickyDrainResult
+        {
+            Sessions = live.Count,
+            Flushed = flushed,
+            Failed = failed,
+            Elapsed = _time.GetElapsedTime(started),
+            HasBackup = true,
+        };
+        Log.StickyDrained(_logger, _options.NodeId, result.Flushed, result.Sessions, (long)result.Elapsed.TotalMilliseconds, result.Failed, result.Remaining);
+        return result;
+    }
+
+    /// <inheritdoc cref="BackupReplicator.DisposeAsync"/>
+    public ValueTask DisposeAsync() => Replicator.DisposeAsync();
+
+    // Whether the commit leaves the session without keys. A commit that writes a key never does: answered without
+    // building the session's next values, which the node's table builds anyway.
+    private static bool Empties(SessionSnapshot current, SessionCommit commit)
+        => commit.Upserts.Count == 0
+            && (commit.ClearExisting || (commit.Removals.Count > 0 && SessionPayload.Apply(current.Values, commit).Count == 0));
+
+    private static string BackupId(SessionCommitResult result)
+    {
+        var id = result.Ticket ?? result.SessionId;
+        return SessionIds.IsWellFormed(id)
+            ? id!
+            : throw new InvalidOperationException(
+                "The backup store issued a ticket that is not an opaque 128-bit session id; a sticky store's backup must be a server-side store whose tickets are its session ids (Redis, a distributed cache).");
+    }
+
+    private void CheckPayload(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
+    {
+        var size = SessionPayload.Size(values);
+        try
+        {
+            SessionPayloadTooLargeException.ThrowIfOver(size, _maxPayloadBytes);
+        }
+        catch (SessionPayloadTooLargeException e)
+        {
+            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
+            throw;
+        }
+    }
+}
