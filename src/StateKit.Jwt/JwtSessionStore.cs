@@ -192,7 +192,6 @@ public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
             }
 
             _validated.Remove(token);
-
             Log.TokenRejected(_logger, "expired");
             return null;
         }
@@ -248,6 +247,11 @@ public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
 
     private void Remember(string token, SessionSnapshot session, DateTimeOffset notBefore, DateTimeOffset expires)
     {
+        if (_validated.Capacity <= 0)
+        {
+            return;
+        }
+
         // Acceptable from nbf minus skew until the earlier of the session's own deadline and exp plus skew, as a full validation would judge.
         var exp = expires + _options.ClockSkew;
         var notAfter = session.ExpiresAt < exp ? session.ExpiresAt : exp;
