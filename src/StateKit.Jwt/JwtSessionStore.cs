@@ -1,9 +1,6 @@
 using System;
-using System.Buffers.Text;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
-using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -11,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using StateKit.ClientSide;
 using StateKit.Serialization;
 
 namespace StateKit.Jwt;
@@ -31,33 +29,24 @@ namespace StateKit.Jwt;
 /// when a commit re-issues the token; the absolute lifetime, carried in the state, caps it. Any bad token loads as no session.
 /// </para>
 /// </remarks>
-public sealed class JwtSessionStore : ISessionStore
+public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
 {
     internal const string Kind = "jwt";
 
-    private const int IdBatchBytes = 32 * 16;
-
-    [ThreadStatic]
-    private static byte[]? t_idBytes;
-
-    [ThreadStatic]
-    private static int t_idOffset;
+    // A token within a second of its end cannot be re-issued with a later exp (whole seconds): it is as good as expired.
+    private static readonly TimeSpan ReissueMargin = TimeSpan.FromSeconds(1);
 
     private readonly JwtSessionStoreOptions _options;
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false, MapInboundClaims = false };
     private readonly TokenValidationParameters _validation;
     private readonly SigningCredentials _signing;
-    private readonly ISessionDenyList? _denyList;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ClientHeldPipeline _pipeline;
 
     // Tokens that passed full validation or that this store issued, with the span of time they are acceptable in. Keyed by
     // the exact token string.
-    private readonly ConcurrentDictionary<string, ValidatedToken>? _validated;
-    private readonly int _validatedCapacity;
-
-    // Counted here: ConcurrentDictionary.Count takes every one of its locks, which costs more than the validation it saves.
-    private int _validatedCount;
+    private readonly TicketCache<ValidatedToken> _validated;
 
     /// <summary>Initializes a new instance of the <see cref="JwtSessionStore"/> class.</summary>
     /// <param name="options">The store's settings; validated here.</param>
@@ -73,9 +62,10 @@ public sealed class JwtSessionStore : ISessionStore
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _denyList = options.DenyList;
-        _validatedCapacity = options.ValidatedTokenCacheSize;
-        _validated = _validatedCapacity > 0 ? new ConcurrentDictionary<string, ValidatedToken>(StringComparer.Ordinal) : null;
+        _validated = new TicketCache<ValidatedToken>(options.ValidatedTokenCacheSize);
+
+        // Validation accepts exp + ClockSkew, so a deny entry outlives the tokens it denies by as much.
+        _pipeline = new ClientHeldPipeline(this, options, options.DenyList, _time, options.ClockSkew, ReissueMargin);
         var current = options.CurrentSigningKeyId is null
             ? options.SigningKeys[0]
             : options.SigningKeys.First(k => k.KeyId == options.CurrentSigningKeyId);
@@ -113,7 +103,7 @@ public sealed class JwtSessionStore : ISessionStore
             MaxPayloadBytes = options.MaxPayloadBytes,
             SurvivesNodeLoss = true,
             Concurrency = ConcurrencyGuarantee.LastWriterWins,
-            Revocation = _denyList is null ? RevocationSupport.None : RevocationSupport.ById,
+            Revocation = _pipeline.Revocation,
             SupportsBlindWrites = true,
         };
     }
@@ -122,115 +112,69 @@ public sealed class JwtSessionStore : ISessionStore
     public SessionStoreCapabilities Capabilities { get; }
 
     /// <summary>Gets how many validated tokens the store remembers; for tests.</summary>
-    internal int ValidatedTokenCount => _validated?.Count ?? 0;
+    internal int ValidatedTokenCount => _validated.Count;
 
-    /// <summary>Mints session ids and <c>jti</c>s; tests pin it for byte snapshots.</summary>
-    internal Func<string> NewId { get; set; } = NewRandomId;
+    /// <summary>Mints session ids and <c>jti</c>s (<see cref="ClientSideRandom.NewId"/>, which says why its bytes may be buffered); tests pin it for byte snapshots.</summary>
+    internal Func<string> NewId { get; set; } = ClientSideRandom.NewId;
+
+    /// <inheritdoc />
+    string IClientHeldTickets.StoreName => nameof(JwtSessionStore);
+
+    /// <inheritdoc />
+    string IClientHeldTickets.TicketNoun => "token";
 
     /// <inheritdoc />
     /// <remarks>A load cannot slide the deadline of a token the client holds; the next commit re-issues it.</remarks>
-    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var session = await ValidateAsync(ticket).ConfigureAwait(false);
-        if (session is not null && _denyList is not null && await _denyList.IsDeniedAsync(session.Id, cancellationToken).ConfigureAwait(false))
-        {
-            Log.TokenRejected(_logger, "revoked");
-            return null;
-        }
-
-        return session;
-    }
+    public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
+        => _pipeline.LoadAsync(ticket, cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(commit);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges && !commit.Refresh)
-        {
-            return SessionCommitResult.NoChange;
-        }
-
-        var now = _time.GetUtcNow();
-        if (commit.Ticket is null)
-        {
-            var values = SessionPayload.Apply(null, commit);
-            if (values.Count == 0)
-            {
-                return SessionCommitResult.NoChange;
-            }
-
-            CheckPayload(values);
-            var created = SessionPayload.NewSession(NewId(), values, commit, now, _options);
-            return SessionCommitResult.Committed(created, Issue(created, now));
-        }
-
-        var current = await LoadAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
-
-        // A token within a second of its end cannot be re-issued with a later exp: it is as good as expired.
-        if (current is null || current.ExpiresAt - now < TimeSpan.FromSeconds(1))
-        {
-            return SessionCommitResult.NotFound;
-        }
-
-        if (commit.Revoke)
-        {
-            await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
-            return SessionCommitResult.Deleted;
-        }
-
-        if (commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null
-            && (commit.Base.Version != current.Version || commit.Base.Id != current.Id))
-        {
-            return SessionCommitResult.Conflict;
-        }
-
-        var merged = SessionPayload.Apply(current.Values, commit);
-        if (merged.Count == 0)
-        {
-            await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
-            return SessionCommitResult.Deleted;
-        }
-
-        CheckPayload(merged);
-        var next = SessionPayload.NextSession(current, merged, commit, now, NewId);
-        var token = Issue(next, now);
-        if (commit.RotateId)
-        {
-            await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
-        }
-
-        return SessionCommitResult.Committed(next, token);
-    }
+    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+        => _pipeline.CommitAsync(commit, cancellationToken);
 
     /// <inheritdoc />
     /// <returns><see langword="true"/> when the <c>sid</c> was not already denied.</returns>
     /// <exception cref="NotSupportedException">No <see cref="JwtSessionStoreOptions.DenyList"/> is configured.</exception>
-    public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(sessionId);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (_denyList is null)
-        {
-            throw new NotSupportedException(
-                "JwtSessionStore cannot revoke a token the client holds unless a deny list is configured. Set JwtSessionStoreOptions.DenyList, "
-                + "e.g. o.DenyList = new DistributedCacheSessionDenyList(cache) over a cache every node shares.");
-        }
-
-        return sessionId.Length > 0
-            && await _denyList.DenyAsync(sessionId, _time.GetUtcNow() + _options.AbsoluteLifetime, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
+        => _pipeline.RevokeAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
     /// <exception cref="NotSupportedException">Always: nothing server-side knows which tokens belong to a user.</exception>
     public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException(
-            "JwtSessionStore cannot revoke by user: no server-side index knows which tokens a user holds. Revoke each session by id "
-            + "(with a DenyList configured), or keep sessions that need \"sign out everywhere\" in a store whose Capabilities.Revocation includes ByUser.");
+        => throw _pipeline.RevokeUserNotSupported();
+
+    /// <inheritdoc />
+    ValueTask<SessionSnapshot?> IClientHeldTickets.OpenAsync(string? ticket, DateTimeOffset now) => ValidateAsync(ticket, now);
+
+    /// <inheritdoc />
+    /// <remarks>Copied: the issued token is remembered with its session, so the caller's buffers must not be kept.</remarks>
+    Dictionary<string, ReadOnlyMemory<byte>> IClientHeldTickets.Apply(IReadOnlyDictionary<string, ReadOnlyMemory<byte>>? current, SessionCommit commit)
+        => SessionPayload.Apply(current, commit);
+
+    /// <inheritdoc />
+    string IClientHeldTickets.IssueNew(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values, SessionCommit commit, DateTimeOffset now, out SessionSnapshot created)
+    {
+        created = SessionLifecycle.NewSession(NewId(), values, commit, now, _options);
+        return Issue(created, now);
+    }
+
+    /// <inheritdoc />
+    string IClientHeldTickets.Issue(SessionSnapshot session, DateTimeOffset now) => Issue(session, now);
+
+    /// <inheritdoc />
+    string IClientHeldTickets.NewId() => NewId();
+
+    /// <inheritdoc />
+    void IClientHeldTickets.LogRejected(string reason) => Log.TokenRejected(_logger, reason);
+
+    /// <inheritdoc />
+    void IClientHeldTickets.LogTooLarge(SessionPayloadTooLargeException error) => Log.TokenTooLarge(_logger, error.Size, error.Limit, error.LimitName);
+
+    /// <summary>Validates a token at the store's current time; for tests.</summary>
+    internal ValueTask<SessionSnapshot?> ValidateAsync(string? token) => ValidateAsync(token, _time.GetUtcNow());
 
     /// <summary>Validates a token and reads the session from it; every failure is <see langword="null"/>, nothing throws.</summary>
-    internal async ValueTask<SessionSnapshot?> ValidateAsync(string? token)
+    private async ValueTask<SessionSnapshot?> ValidateAsync(string? token, DateTimeOffset now)
     {
         if (string.IsNullOrEmpty(token) || token.Length > _options.MaxTokenLength)
         {
@@ -238,21 +182,16 @@ public sealed class JwtSessionStore : ISessionStore
             return null;
         }
 
-        if (_validated is not null && _validated.TryGetValue(token, out var remembered))
+        if (_validated.TryGet(token, out var remembered))
         {
             // The very string validated (or signed) before: signature, algorithm, kid, issuer and audience cannot have changed;
             // only time has, so nbf and exp are judged again, with skew, as a full validation would.
-            var now = _time.GetUtcNow();
             if (now < remembered.NotAfter && now >= remembered.NotBefore)
             {
                 return remembered.Session;
             }
 
-            if (_validated.TryRemove(token, out _))
-            {
-                Interlocked.Decrement(ref _validatedCount);
-            }
-
+            _validated.Remove(token);
             Log.TokenRejected(_logger, "expired");
             return null;
         }
@@ -294,7 +233,7 @@ public sealed class JwtSessionStore : ISessionStore
         }
 
         // exp is whole seconds plus skew; the session's own deadlines are exact and have no skew.
-        if (_time.GetUtcNow() >= session!.ExpiresAt)
+        if (now >= session!.ExpiresAt)
         {
             Log.TokenRejected(_logger, "expired");
             return null;
@@ -308,7 +247,7 @@ public sealed class JwtSessionStore : ISessionStore
 
     private void Remember(string token, SessionSnapshot session, DateTimeOffset notBefore, DateTimeOffset expires)
     {
-        if (_validated is null)
+        if (_validated.Capacity <= 0)
         {
             return;
         }
@@ -317,18 +256,7 @@ public sealed class JwtSessionStore : ISessionStore
         var exp = expires + _options.ClockSkew;
         var notAfter = session.ExpiresAt < exp ? session.ExpiresAt : exp;
         var validFrom = notBefore == DateTimeOffset.MinValue ? notBefore : notBefore - _options.ClockSkew;
-        if (Volatile.Read(ref _validatedCount) >= _validatedCapacity)
-        {
-            // Bounded memory without bookkeeping on the hit path: start over. The next loads validate in full once more.
-            // Racing inserts may overshoot the bound by a few entries; it is a memory bound, not an exact count.
-            _validated.Clear();
-            Volatile.Write(ref _validatedCount, 0);
-        }
-
-        if (_validated.TryAdd(token, new ValidatedToken(session, validFrom, notAfter)))
-        {
-            Interlocked.Increment(ref _validatedCount);
-        }
+        _validated.Add(token, new ValidatedToken(session, validFrom, notAfter));
     }
 
     /// <summary>Issues a token for a session with the current signing key.</summary>
@@ -395,54 +323,6 @@ public sealed class JwtSessionStore : ISessionStore
 
         return segments is 3 or 5;
     }
-
-    private static string NewRandomId()
-    {
-        // Every token needs two ids (sid for a new session, jti always), and one call into the OS CSPRNG costs about a
-        // microsecond on a VM. Bytes are drawn from the same CSPRNG 32 ids at a time, per thread, and wiped once used.
-        // Buffering is acceptable here and not for server-side session ids: a JWT's ids are not bearer secrets (the
-        // signature is), so bytes waiting in memory cannot be turned into a session.
-        var buffer = t_idBytes ??= new byte[IdBatchBytes];
-        if (t_idOffset == 0 || t_idOffset >= IdBatchBytes)
-        {
-            RandomNumberGenerator.Fill(buffer);
-            t_idOffset = 0;
-        }
-
-        var bytes = buffer.AsSpan(t_idOffset, 16);
-        t_idOffset += 16;
-        var id = Base64Url.EncodeToString(bytes);
-        bytes.Clear();
-        return id;
-    }
-
-    private void CheckPayload(Dictionary<string, ReadOnlyMemory<byte>> values)
-    {
-        var size = SessionPayload.Size(values);
-        try
-        {
-            SessionPayloadTooLargeException.ThrowIfOver(size, _options.MaxPayloadBytes);
-        }
-        catch (SessionPayloadTooLargeException e)
-        {
-            Log.TokenTooLarge(_logger, e.Size, e.Limit, e.LimitName);
-            throw;
-        }
-    }
-
-    private async ValueTask DenyAsync(SessionSnapshot current, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        if (_denyList is null)
-        {
-            return;
-        }
-
-        // Other tokens of this sid may have been issued up to now; the entry outlives the last of them.
-        var idle = current.IdleTimeout > _options.IdleTimeout ? current.IdleTimeout : _options.IdleTimeout;
-        var until = now + idle + _options.ClockSkew;
-        await _denyList.DenyAsync(current.Id, until < current.AbsoluteExpiresAt + _options.ClockSkew ? until : current.AbsoluteExpiresAt + _options.ClockSkew, cancellationToken).ConfigureAwait(false);
-    }
-
 
     private sealed record ValidatedToken(SessionSnapshot Session, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
 }

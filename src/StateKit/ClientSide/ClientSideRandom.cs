@@ -1,11 +1,12 @@
 using System;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 
 namespace StateKit.ClientSide;
 
 /// <summary>
-/// The random bytes a <see cref="ClientSideSessionStore"/> needs, nonces and new sessions' ids, drawn from the OS CSPRNG
-/// in batches per thread. One call into the CSPRNG costs about 0.7 us on a VM, nearly all of it per call (OpenSSL's
+/// The random bytes the client-held stores need, drawn from the OS CSPRNG in batches per thread: the sealed store's nonces
+/// and new sessions' ids, and the JWT store's <c>sid</c> and <c>jti</c> (linked as source into StateKit.Jwt). One call into the CSPRNG costs about 0.7 us on a VM, nearly all of it per call (OpenSSL's
 /// fork check, locks, parameter lookups) rather than per byte; a seal needs 12 bytes and a new session 28.
 /// </summary>
 /// <remarks>
@@ -13,11 +14,13 @@ namespace StateKit.ClientSide;
 /// Buffering is acceptable here and is refused for server-side session ids (<see cref="SessionIds"/>), because nothing
 /// drawn here is a bearer secret. A nonce is written in clear in the ticket, and GCM needs it unique, not unpredictable.
 /// A client-side session id never leaves the ciphertext: the sealed ticket is the credential, and the id only names the
-/// session to the app and to the deny list, so bytes waiting in memory cannot be turned into a session. That is the
-/// reasoning <c>JwtSessionStore.NewRandomId</c> follows for <c>sid</c> and <c>jti</c>.
+/// session to the app and to the deny list, so bytes waiting in memory cannot be turned into a session. A JWT's
+/// <c>sid</c> and <c>jti</c> (<see cref="NewId"/>) are not bearer secrets either: the signature is the credential, and a
+/// signed token shows both ids to whoever holds it.
 /// </para>
 /// <para>
-/// Each byte is handed out once and wiped as it is. A forked child would share a parent's unused bytes, which would
+/// Each byte is handed out once and wiped as it is; each assembly that links this file keeps batches of its own, so no two
+/// stores share a byte either. A forked child would share a parent's unused bytes, which would
 /// repeat nonces; .NET does not support fork without exec.
 /// </para>
 /// </remarks>
@@ -37,6 +40,17 @@ internal static class ClientSideRandom
 
     /// <summary>Gets how many bytes of the calling thread's batch are used up (and wiped), for tests.</summary>
     internal static int CurrentThreadOffset => t_offset;
+
+    /// <summary>A 128-bit id in unpadded base64url, as <c>SessionIds</c> writes one, for ids that are not bearer secrets.</summary>
+    /// <returns>22 characters nobody else gets.</returns>
+    public static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        Fill(bytes);
+        var id = Base64Url.EncodeToString(bytes);
+        CryptographicOperations.ZeroMemory(bytes);
+        return id;
+    }
 
     /// <summary>Fills <paramref name="destination"/> with bytes from the OS CSPRNG that nobody else gets.</summary>
     public static void Fill(Span<byte> destination)

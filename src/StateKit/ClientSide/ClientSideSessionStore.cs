@@ -26,15 +26,14 @@ namespace StateKit.ClientSide;
 /// loads as no session, the same way, with no exception. The format is documented in docs/client-held.md.
 /// </para>
 /// </remarks>
-public sealed class ClientSideSessionStore : ISessionStore
+public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
 {
     internal const string Kind = "client-side";
 
     private readonly ClientSideSessionStoreOptions _options;
     private readonly ClientSideKeyRing _keys;
     private readonly int _plaintextBound;
-    private readonly ISessionDenyList? _denyList;
-    private readonly TimeProvider _time;
+    private readonly ClientHeldPipeline _pipeline;
     private readonly ILogger _logger;
 
     /// <summary>Initializes a new instance of the <see cref="ClientSideSessionStore"/> class.</summary>
@@ -53,19 +52,20 @@ public sealed class ClientSideSessionStore : ISessionStore
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         _options = options;
-        _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _keys = BuildKeyRing(options, _logger);
         _plaintextBound = ClientSideTicketFormat.PlaintextBound(options.MaxPayloadBytes);
-        _denyList = options.DenyList;
         RandomSource = randomSource;
+
+        // No clock skew: a sealed ticket's deadlines are exact, checked to the millisecond on every node.
+        _pipeline = new ClientHeldPipeline(this, options, options.DenyList, timeProvider ?? TimeProvider.System, clockSkew: TimeSpan.Zero, reissueMargin: TimeSpan.Zero);
         Capabilities = new SessionStoreCapabilities
         {
             Location = StateLocation.Client,
             MaxPayloadBytes = options.MaxPayloadBytes,
             SurvivesNodeLoss = true,
             Concurrency = ConcurrencyGuarantee.LastWriterWins,
-            Revocation = _denyList is null ? RevocationSupport.None : RevocationSupport.ById,
+            Revocation = _pipeline.Revocation,
 
             // Opening the presented ticket is local and cheap, so a write needs no load of its own.
             SupportsBlindWrites = true,
@@ -81,18 +81,15 @@ public sealed class ClientSideSessionStore : ISessionStore
     internal SpanAction RandomSource { get; }
 
     /// <inheritdoc />
+    string IClientHeldTickets.StoreName => nameof(ClientSideSessionStore);
+
+    /// <inheritdoc />
+    string IClientHeldTickets.TicketNoun => "ticket";
+
+    /// <inheritdoc />
     /// <remarks>A load cannot slide the idle deadline of a ticket the client holds; the next commit does, by re-sealing.</remarks>
     public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var session = Open(ticket, _time.GetUtcNow());
-        if (session is null || _denyList is null)
-        {
-            return ValueTask.FromResult(session);
-        }
-
-        return CheckDenyListAsync(session, cancellationToken);
-    }
+        => _pipeline.LoadAsync(ticket, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
@@ -100,111 +97,53 @@ public sealed class ClientSideSessionStore : ISessionStore
     /// current key, which slides the idle deadline and moves tickets off retired keys. The returned ticket is never
     /// <see langword="null"/> after <see cref="SessionCommitOutcome.Committed"/>.
     /// </remarks>
-    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(commit);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges && !commit.Refresh)
-        {
-            return SessionCommitResult.NoChange;
-        }
-
-        var now = _time.GetUtcNow();
-        if (commit.Ticket is null)
-        {
-            // Borrowed, not copied: the values are sealed into the ticket before this returns and never kept.
-            var values = SessionPayload.ApplyBorrowingUpserts(null, commit);
-            if (values.Count == 0)
-            {
-                return SessionCommitResult.NoChange;
-            }
-
-            CheckPayload(values);
-
-            // A new session needs a 128-bit id and a 96-bit nonce: one draw for both. The bytes come from the OS CSPRNG in
-            // per-thread batches (ClientSideRandom says why that is acceptable for these two and not for server-side ids).
-            Span<byte> random = stackalloc byte[SessionIds.ByteLength + ClientSideTicketFormat.NonceSize];
-            RandomSource(random);
-            var created = SessionPayload.NewSession(SessionIds.FromBytes(random[..SessionIds.ByteLength]), values, commit, now, _options);
-            var sealedTicket = Seal(created, random[SessionIds.ByteLength..]);
-            CryptographicOperations.ZeroMemory(random);
-            return SessionCommitResult.Committed(created, sealedTicket);
-        }
-
-        var current = Open(commit.Ticket, now);
-        if (current is not null && _denyList is not null && await _denyList.IsDeniedAsync(current.Id, cancellationToken).ConfigureAwait(false))
-        {
-            Log.TicketRejected(_logger, "revoked");
-            current = null;
-        }
-
-        if (current is null)
-        {
-            return SessionCommitResult.NotFound;
-        }
-
-        if (commit.Revoke)
-        {
-            await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
-            return SessionCommitResult.Deleted;
-        }
-
-        // The "stored version" of a client-held session is the one in the presented ticket: a base from another ticket is stale.
-        if (commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null
-            && (commit.Base.Version != current.Version || commit.Base.Id != current.Id))
-        {
-            return SessionCommitResult.Conflict;
-        }
-
-        var merged = SessionPayload.ApplyBorrowingUpserts(current.Values, commit);
-        if (merged.Count == 0)
-        {
-            await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
-            return SessionCommitResult.Deleted;
-        }
-
-        CheckPayload(merged);
-        var next = SessionPayload.NextSession(current, merged, commit, now, SessionIds.NewId);
-
-        // Seal before denying the old id: a commit that fails on size must not sign the user out.
-        var ticket = Seal(next);
-        if (commit.RotateId)
-        {
-            await DenyAsync(current, now, cancellationToken).ConfigureAwait(false);
-        }
-
-        return SessionCommitResult.Committed(next, ticket);
-    }
+    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+        => _pipeline.CommitAsync(commit, cancellationToken);
 
     /// <inheritdoc />
     /// <returns><see langword="true"/> when the id was not already denied. The store cannot tell whether a ticket of that id is still alive.</returns>
     /// <exception cref="NotSupportedException">No <see cref="ClientSideSessionStoreOptions.DenyList"/> is configured.</exception>
-    public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(sessionId);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (_denyList is null)
-        {
-            throw new NotSupportedException(
-                "ClientSideSessionStore cannot revoke a ticket the client holds unless a deny list is configured. Set ClientSideSessionStoreOptions.DenyList, "
-                + "e.g. o.DenyList = new DistributedCacheSessionDenyList(cache) over a cache every node shares.");
-        }
-
-        if (sessionId.Length == 0)
-        {
-            return false;
-        }
-
-        // Any ticket of this id was sealed before now, so none outlives now + AbsoluteLifetime.
-        return await _denyList.DenyAsync(sessionId, _time.GetUtcNow() + _options.AbsoluteLifetime, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
+        => _pipeline.RevokeAsync(sessionId, cancellationToken);
 
     /// <inheritdoc />
     /// <exception cref="NotSupportedException">Always: nothing server-side knows which tickets belong to a user.</exception>
     public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException(
-            "ClientSideSessionStore cannot revoke by user: no server-side index knows which tickets a user holds. Revoke each session by id "
-            + "(with a DenyList configured), or keep sessions that need \"sign out everywhere\" in a store whose Capabilities.Revocation includes ByUser.");
+        => throw _pipeline.RevokeUserNotSupported();
+
+    /// <inheritdoc />
+    ValueTask<SessionSnapshot?> IClientHeldTickets.OpenAsync(string? ticket, DateTimeOffset now) => ValueTask.FromResult(Open(ticket, now));
+
+    /// <inheritdoc />
+    /// <remarks>Borrowed, not copied: the values are sealed into the ticket before the commit returns and never kept.</remarks>
+    Dictionary<string, ReadOnlyMemory<byte>> IClientHeldTickets.Apply(IReadOnlyDictionary<string, ReadOnlyMemory<byte>>? current, SessionCommit commit)
+        => SessionPayload.ApplyBorrowingUpserts(current, commit);
+
+    /// <inheritdoc />
+    string IClientHeldTickets.IssueNew(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values, SessionCommit commit, DateTimeOffset now, out SessionSnapshot created)
+    {
+        // A new session needs a 128-bit id and a 96-bit nonce: one draw for both. The bytes come from the OS CSPRNG in
+        // per-thread batches (ClientSideRandom says why that is acceptable for these two and not for server-side ids).
+        Span<byte> random = stackalloc byte[SessionIds.ByteLength + ClientSideTicketFormat.NonceSize];
+        RandomSource(random);
+        created = SessionLifecycle.NewSession(SessionIds.FromBytes(random[..SessionIds.ByteLength]), values, commit, now, _options);
+        var ticket = Seal(created, random[SessionIds.ByteLength..]);
+        CryptographicOperations.ZeroMemory(random);
+        return ticket;
+    }
+
+    /// <inheritdoc />
+    string IClientHeldTickets.Issue(SessionSnapshot session, DateTimeOffset now) => Seal(session);
+
+    /// <inheritdoc />
+    /// <remarks>A rotated id comes straight from the OS CSPRNG, as a server-side id would.</remarks>
+    string IClientHeldTickets.NewId() => SessionIds.NewId();
+
+    /// <inheritdoc />
+    void IClientHeldTickets.LogRejected(string reason) => Log.TicketRejected(_logger, reason);
+
+    /// <inheritdoc />
+    void IClientHeldTickets.LogTooLarge(SessionPayloadTooLargeException error) => Log.PayloadTooLarge(_logger, error.Size, error.Limit);
 
     /// <summary>Opens a ticket and checks its expiry: everything but the deny list, which needs I/O.</summary>
     internal SessionSnapshot? Open(string? ticket, DateTimeOffset now)
@@ -291,46 +230,4 @@ public sealed class ClientSideSessionStore : ISessionStore
 
         return new ClientSideKeyRing(material, ClientSideTicketFormat.CreatePurposeData(options.Purpose));
     }
-
-    private async ValueTask<SessionSnapshot?> CheckDenyListAsync(SessionSnapshot session, CancellationToken cancellationToken)
-    {
-        if (await _denyList!.IsDeniedAsync(session.Id, cancellationToken).ConfigureAwait(false))
-        {
-            Log.TicketRejected(_logger, "revoked");
-            return null;
-        }
-
-        return session;
-    }
-
-    private async ValueTask DenyAsync(SessionSnapshot current, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        if (_denyList is null)
-        {
-            return;
-        }
-
-        // Other tickets of this id may have been sealed up to now, so the entry lives until the last of them could expire.
-        var idle = current.IdleTimeout > _options.IdleTimeout ? current.IdleTimeout : _options.IdleTimeout;
-        var until = now + idle < current.AbsoluteExpiresAt ? now + idle : current.AbsoluteExpiresAt;
-        if (until > now)
-        {
-            await _denyList.DenyAsync(current.Id, until, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private void CheckPayload(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)
-    {
-        var size = SessionPayload.Size(values);
-        try
-        {
-            SessionPayloadTooLargeException.ThrowIfOver(size, _options.MaxPayloadBytes);
-        }
-        catch (SessionPayloadTooLargeException e)
-        {
-            Log.PayloadTooLarge(_logger, e.Size, e.Limit);
-            throw;
-        }
-    }
-
 }

@@ -95,7 +95,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
             }
 
             CheckPayload(values);
-            var created = SessionPayload.NewSession(SessionIds.NewId(), values, commit, now, _options);
+            var created = SessionLifecycle.NewSession(SessionIds.NewId(), values, commit, now, _options);
             await WriteAsync(created, cancellationToken).ConfigureAwait(false);
             return SessionCommitResult.Committed(created, created.Id);
         }
@@ -131,7 +131,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
         }
 
         CheckPayload(merged);
-        var next = SessionPayload.NextSession(current, merged, commit, now, SessionIds.NewId);
+        var next = SessionLifecycle.NextSession(current, merged, commit, now, SessionIds.NewId);
         await WriteAsync(next, cancellationToken).ConfigureAwait(false);
         if (commit.RotateId)
         {

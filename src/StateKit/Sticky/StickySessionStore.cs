@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading;
@@ -45,8 +44,7 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
 
     // Ticket strings this store verified or issued, so that a user's next requests skip the HMAC. Only the exact string
     // hits, in this store only (its key ring is fixed); time, session and ownership are still judged on every request.
-    private readonly ConcurrentDictionary<string, VerifiedTicket> _verified = new(StringComparer.Ordinal);
-    private int _verifiedCount;
+    private readonly TicketCache<VerifiedTicket> _verified = new(StateKitDefaults.StickyVerifiedTicketCacheSize);
     private int _macVerifications;
 
     /// <summary>Initializes a new instance of the <see cref="StickySessionStore"/> class.</summary>
@@ -127,7 +125,7 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     internal int BackupInFlight => _backup?.Replicator.InFlight ?? 0;
 
     /// <summary>Gets or sets how many verified tickets the store remembers before it forgets them all; 0 remembers none. For tests.</summary>
-    internal int VerifiedTicketCapacity { get; set; } = StateKitDefaults.StickyVerifiedTicketCacheSize;
+    internal int VerifiedTicketCapacity { get => _verified.Capacity; set => _verified.Capacity = value; }
 
     /// <summary>Gets how many verified tickets the store remembers; for tests.</summary>
     internal int VerifiedTicketCount => _verified.Count;
@@ -303,7 +301,7 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         verified = loaded?.TicketProof as VerifiedTicket;
         if (verified is null || verified.Store != this || !string.Equals(verified.Ticket, ticket, StringComparison.Ordinal))
         {
-            if (ticket is null || !_verified.TryGetValue(ticket, out verified))
+            if (ticket is null || !_verified.TryGet(ticket, out verified))
             {
                 Interlocked.Increment(ref _macVerifications);
                 if (!StickyTicket.TryRead(ticket, _keys, out var contents))
@@ -353,34 +351,9 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         return true;
     }
 
-    private void Remember(VerifiedTicket verified)
-    {
-        if (VerifiedTicketCapacity <= 0)
-        {
-            return;
-        }
+    private void Remember(VerifiedTicket verified) => _verified.Add(verified.Ticket, verified);
 
-        if (Volatile.Read(ref _verifiedCount) >= VerifiedTicketCapacity)
-        {
-            // Bounded memory without bookkeeping on the hit path: start over; the next request of each user verifies once more.
-            // Racing inserts may overshoot the bound by a few entries; it is a memory bound, not an exact count.
-            _verified.Clear();
-            Volatile.Write(ref _verifiedCount, 0);
-        }
-
-        if (_verified.TryAdd(verified.Ticket, verified))
-        {
-            Interlocked.Increment(ref _verifiedCount);
-        }
-    }
-
-    private void Forget(string ticket)
-    {
-        if (_verified.TryRemove(ticket, out _))
-        {
-            Interlocked.Decrement(ref _verifiedCount);
-        }
-    }
+    private void Forget(string ticket) => _verified.Remove(ticket);
 
     private string Issue(string sessionId) => IssueVerified(sessionId).Ticket;
 
