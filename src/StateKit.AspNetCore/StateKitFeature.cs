@@ -64,7 +64,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
 
         BufferResponse();
-        tracked = new Tracked(store.Open(ticket), ticket, parts);
+        tracked = new Tracked(new StateSession(store, ticket, runtime.Json), ticket, parts);
         _sessions.Add(storeName, tracked);
         return tracked.Session;
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -7,11 +8,12 @@ using StateKit.DependencyInjection;
 
 namespace StateKit.AspNetCore;
 
-/// <summary>What every request's <see cref="StateKitFeature"/> shares: options, stores, the ticket channel, the logger.</summary>
+/// <summary>What every request's <see cref="StateKitFeature"/> shares: options, stores, the ticket channel, JSON options, the logger.</summary>
 internal sealed class StateKitHttpRuntime
 {
-    public StateKitHttpRuntime(IOptions<StateKitHttpOptions> options, SessionStores stores, TimeProvider? time = null, IHostEnvironment? environment = null, ILogger<StateKitHttpRuntime>? logger = null)
+    public StateKitHttpRuntime(IOptions<StateKitHttpOptions> options, SessionStores stores, TimeProvider? time = null, IHostEnvironment? environment = null, ILogger<StateKitHttpRuntime>? logger = null, IOptions<StateKitJsonOptions>? json = null)
     {
+        Json = json?.Value.SerializerOptions;
         // Reading Value runs StateKitHttpOptionsValidator: invalid options never get this far.
         Options = options.Value;
         Stores = stores;
@@ -33,4 +35,7 @@ internal sealed class StateKitHttpRuntime
     public TimeProvider Time { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>Gets what <c>ConfigureJson</c> set up, or <see langword="null"/> for StateKit's defaults.</summary>
+    public JsonSerializerOptions? Json { get; }
 }

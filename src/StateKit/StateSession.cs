@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading;
 using System.Threading.Tasks;
+using StateKit.DependencyInjection;
 
 namespace StateKit;
 
@@ -13,7 +14,7 @@ namespace StateKit;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Nothing is read from the store until the first read (<see cref="LoadAsync"/>, <see cref="GetAsync{T}(string, JsonTypeInfo{T}, CancellationToken)"/>).
+/// Nothing is read from the store until the first read (<see cref="LoadAsync"/>, <see cref="GetAsync{T}(string, CancellationToken)"/>).
 /// A request that only writes never loads: its commit is a blind delta, which stores that support it apply in one operation.
 /// A request that neither reads nor writes costs nothing.
 /// </para>
@@ -21,11 +22,18 @@ namespace StateKit;
 /// Values are stored as UTF-8 JSON. A value that was read is never re-serialized; only keys passed to <c>Set</c> or
 /// <see cref="Remove"/> are written. Mutating an object returned by <c>Get</c> changes nothing until it is passed to <c>Set</c>.
 /// </para>
+/// <para>
+/// <see cref="GetAsync{T}(string, CancellationToken)"/>, <see cref="Get{T}(string)"/> and <see cref="Set{T}(string, T)"/>
+/// resolve the value type's <see cref="JsonTypeInfo{T}"/> through <see cref="JsonOptions"/>, which the app
+/// configures once (<see cref="StateKitBuilder.ConfigureJson"/>). They are safe under native AOT: no type of the handler
+/// depends on a member another source generator adds, and a type missing from the options is an error, never reflection.
+/// </para>
 /// <para>Instances are not thread-safe: one request, one session.</para>
 /// </remarks>
 public sealed class StateSession
 {
     private readonly ISessionStore _store;
+    private readonly JsonSerializerOptions _json;
     private string? _ticket;
     private SessionSnapshot? _snapshot;
     private string? _id;
@@ -42,11 +50,28 @@ public sealed class StateSession
     /// <param name="store">The store the session lives in.</param>
     /// <param name="ticket">The ticket the client presented, or <see langword="null"/> when it had none.</param>
     public StateSession(ISessionStore store, string? ticket)
+        : this(store, ticket, null)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="StateSession"/> class. Does no I/O.</summary>
+    /// <param name="store">The store the session lives in.</param>
+    /// <param name="ticket">The ticket the client presented, or <see langword="null"/> when it had none.</param>
+    /// <param name="jsonOptions">
+    /// Where <see cref="Get{T}(string)"/> and <see cref="Set{T}(string, T)"/> find type information, usually
+    /// <see cref="StateKitJsonOptions.SerializerOptions"/> from the app's services; <see langword="null"/> for the defaults
+    /// (web defaults; reflection only where the app has reflection-based JSON enabled).
+    /// </param>
+    public StateSession(ISessionStore store, string? ticket, JsonSerializerOptions? jsonOptions)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
         _ticket = string.IsNullOrEmpty(ticket) ? null : ticket;
+        _json = jsonOptions ?? StateKitJsonOptions.Default;
     }
+
+    /// <summary>Gets the options that <see cref="Get{T}(string)"/>, <see cref="GetAsync{T}(string, CancellationToken)"/> and <see cref="Set{T}(string, T)"/> resolve type information through.</summary>
+    public JsonSerializerOptions JsonOptions => _json;
 
     /// <summary>Gets the store the session lives in.</summary>
     public ISessionStore Store => _store;
@@ -172,6 +197,16 @@ public sealed class StateSession
         (_upserts ??= new()).Set(key, value.ToArray());
     }
 
+    /// <summary>
+    /// Reads and deserializes a key with the type information <see cref="JsonOptions"/> holds for <typeparamref name="T"/>.
+    /// Requires the session to be loaded unless this request set the key.
+    /// </summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
+    /// <exception cref="InvalidOperationException">The session has not been loaded, or <see cref="JsonOptions"/> has no type information for <typeparamref name="T"/>.</exception>
+    public T? Get<T>(string key) => Get(key, TypeInfo<T>());
+
     /// <summary>Reads and deserializes a key. Requires the session to be loaded unless this request set the key.</summary>
     /// <typeparam name="T">The value's type.</typeparam>
     /// <param name="key">The key.</param>
@@ -190,10 +225,26 @@ public sealed class StateSession
     /// <param name="options">Serializer options, or <see langword="null"/> for <see cref="JsonSerializerOptions.Web"/>.</param>
     /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
     /// <exception cref="InvalidOperationException">The session has not been loaded.</exception>
-    [RequiresUnreferencedCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
-    [RequiresDynamicCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
-    public T? Get<T>(string key, JsonSerializerOptions? options = null)
+    [RequiresUnreferencedCode("Reflection-based JSON. Use Get<T>(key) or the JsonTypeInfo<T> overload for trimming and AOT.")]
+    [RequiresDynamicCode("Reflection-based JSON. Use Get<T>(key) or the JsonTypeInfo<T> overload for trimming and AOT.")]
+    public T? Get<T>(string key, JsonSerializerOptions? options)
         => TryGetBytes(key, out var bytes) ? JsonSerializer.Deserialize<T>(bytes.Span, options ?? JsonSerializerOptions.Web) : default;
+
+    /// <summary>
+    /// Loads the session if needed, then reads and deserializes a key with the type information <see cref="JsonOptions"/>
+    /// holds for <typeparamref name="T"/>. The way to read typed values in minimal-API handlers, native AOT included.
+    /// </summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">A token that cancels the load.</param>
+    /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="JsonOptions"/> has no type information for <typeparamref name="T"/>.</exception>
+    public ValueTask<T?> GetAsync<T>(string key, CancellationToken cancellationToken = default)
+    {
+        // Resolved before any I/O, so a missing registration fails the same way whether or not the session exists.
+        var typeInfo = TypeInfo<T>();
+        return GetAsync(key, typeInfo, cancellationToken);
+    }
 
     /// <summary>Loads the session if needed, then reads and deserializes a key.</summary>
     /// <typeparam name="T">The value's type.</typeparam>
@@ -213,13 +264,23 @@ public sealed class StateSession
     /// <param name="options">Serializer options, or <see langword="null"/> for <see cref="JsonSerializerOptions.Web"/>.</param>
     /// <param name="cancellationToken">A token that cancels the load.</param>
     /// <returns>The value, or <see langword="default"/> when the key is absent.</returns>
-    [RequiresUnreferencedCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
-    [RequiresDynamicCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
-    public async ValueTask<T?> GetAsync<T>(string key, JsonSerializerOptions? options = null, CancellationToken cancellationToken = default)
+    [RequiresUnreferencedCode("Reflection-based JSON. Use GetAsync<T>(key) or the JsonTypeInfo<T> overload for trimming and AOT.")]
+    [RequiresDynamicCode("Reflection-based JSON. Use GetAsync<T>(key) or the JsonTypeInfo<T> overload for trimming and AOT.")]
+    public async ValueTask<T?> GetAsync<T>(string key, JsonSerializerOptions? options, CancellationToken cancellationToken = default)
     {
         await LoadAsync(cancellationToken).ConfigureAwait(false);
         return Get<T>(key, options);
     }
+
+    /// <summary>
+    /// Serializes and sets a key with the type information <see cref="JsonOptions"/> holds for <typeparamref name="T"/>.
+    /// Does not load the session.
+    /// </summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <exception cref="InvalidOperationException"><see cref="JsonOptions"/> has no type information for <typeparamref name="T"/>.</exception>
+    public void Set<T>(string key, T value) => Set(key, value, TypeInfo<T>());
 
     /// <summary>Serializes and sets a key. Does not load the session.</summary>
     /// <typeparam name="T">The value's type.</typeparam>
@@ -237,9 +298,9 @@ public sealed class StateSession
     /// <param name="key">The key.</param>
     /// <param name="value">The value.</param>
     /// <param name="options">Serializer options, or <see langword="null"/> for <see cref="JsonSerializerOptions.Web"/>.</param>
-    [RequiresUnreferencedCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
-    [RequiresDynamicCode("Reflection-based JSON. Use the JsonTypeInfo<T> overload for trimming and AOT.")]
-    public void Set<T>(string key, T value, JsonSerializerOptions? options = null)
+    [RequiresUnreferencedCode("Reflection-based JSON. Use Set<T>(key, value) or the JsonTypeInfo<T> overload for trimming and AOT.")]
+    [RequiresDynamicCode("Reflection-based JSON. Use Set<T>(key, value) or the JsonTypeInfo<T> overload for trimming and AOT.")]
+    public void Set<T>(string key, T value, JsonSerializerOptions? options)
         => SetBytes(key, JsonSerializer.SerializeToUtf8Bytes(value, options ?? JsonSerializerOptions.Web));
 
     /// <summary>Removes a key. Does not load the session.</summary>
@@ -445,6 +506,21 @@ public sealed class StateSession
         }
 
         _loaded = true;
+    }
+
+    private JsonTypeInfo<T> TypeInfo<T>()
+    {
+        StateKitJsonOptions.MakeReadOnly(_json);
+        if (_json.TryGetTypeInfo(typeof(T), out var info) && info is JsonTypeInfo<T> typed)
+        {
+            return typed;
+        }
+
+        var name = typeof(T).Name;
+        throw new InvalidOperationException(
+            $"StateKit has no JSON type information for '{typeof(T)}'. Add [JsonSerializable(typeof({name}))] to your JsonSerializerContext and register it once: " +
+            "services.AddStateKit(kit => kit.ConfigureJson(o => o.TypeInfoResolverChain.Insert(0, AppJson.Default))). " +
+            "Under native AOT and trimming StateKit never falls back to reflection.");
     }
 
     private void ThrowIfNotLoaded()

@@ -103,11 +103,11 @@ public sealed class StateSessionTests
     public async Task ReflectionOverloads_RoundTripWithWebDefaults()
     {
         var session = _store.Open(null);
-        session.Set("cart", new Cart("ana", [new CartLine("x", 1, 2m)]));
+        session.Set("cart", new Cart("ana", [new CartLine("x", 1, 2m)]), System.Text.Json.JsonSerializerOptions.Web);
         await session.CommitAsync();
 
         var reloaded = _store.Open(session.Ticket);
-        var cart = await reloaded.GetAsync<Cart>("cart");
+        var cart = await reloaded.GetAsync<Cart>("cart", System.Text.Json.JsonSerializerOptions.Web);
 
         Assert.Equal("ana", cart!.Owner);
         Assert.True(reloaded.TryGetBytes("cart", out var raw));

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
 using System.Linq;
+using System.Text.Json;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -46,6 +47,21 @@ public sealed class StateKitBuilder
         SessionStores.ValidateName(name);
         ArgumentNullException.ThrowIfNull(configure);
         configure(new StateKitBuilder(Services, name));
+        return this;
+    }
+
+    /// <summary>
+    /// Configures the JSON options through which <see cref="StateSession.GetAsync{T}(string, System.Threading.CancellationToken)"/>,
+    /// <see cref="StateSession.Get{T}(string)"/> and <see cref="StateSession.Set{T}(string, T)"/> find each type's
+    /// source-generated metadata, e.g. <c>kit.ConfigureJson(o =&gt; o.TypeInfoResolverChain.Insert(0, AppJson.Default))</c>.
+    /// One set of options serves every store of the app, whichever builder configures it.
+    /// </summary>
+    /// <param name="configure">Changes to <see cref="StateKitJsonOptions.SerializerOptions"/> (web defaults).</param>
+    /// <returns>This builder.</returns>
+    public StateKitBuilder ConfigureJson(Action<JsonSerializerOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure<StateKitJsonOptions>(options => configure(options.SerializerOptions));
         return this;
     }
 

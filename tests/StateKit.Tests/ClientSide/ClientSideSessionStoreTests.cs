@@ -86,7 +86,7 @@ public sealed class ClientSideSessionStoreTests
         services.AddStateKit(kit => kit.UseClientSide(o => o.Purpose = "app"));
         await using var provider = services.BuildServiceProvider();
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(async () => await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync());
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
         Assert.Contains("has no key", error.Message, StringComparison.Ordinal);
     }
@@ -98,7 +98,7 @@ public sealed class ClientSideSessionStoreTests
         services.AddSingleton<IClientSideKeyProvider>(new FixedKeys());
         services.AddStateKit(kit => kit.UseClientSide(o => o.Purpose = "app"));
         await using var provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync();
+        provider.GetRequiredService<IStartupValidator>().Validate();
 
         var store = provider.GetRequiredService<ISessionStore>();
         var session = store.Open(null);

@@ -95,7 +95,7 @@ public sealed class StateKitBuilderCachingExtensionsTests
         }));
         await using var provider = services.BuildServiceProvider();
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(async () => await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync());
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
         Assert.Equal(2, error.Failures.Count());
         Assert.Contains(error.Failures, f => f.Contains("MaxEntries", StringComparison.Ordinal));

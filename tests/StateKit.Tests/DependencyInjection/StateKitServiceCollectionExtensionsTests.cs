@@ -37,7 +37,7 @@ public sealed class StateKitServiceCollectionExtensionsTests
         await using var provider = services.BuildServiceProvider();
 
         // What IHost runs at start-up for ValidateOnStart.
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(async () => await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync());
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
         Assert.Equal(2, error.Failures.Count());
         Assert.Contains("IdleTimeout must be positive", error.Message, StringComparison.Ordinal);
@@ -128,7 +128,7 @@ public sealed class NamedStoreRegistrationTests
         services.AddStateKit(kit => kit.AddStore("prefs", s => s.UseInMemory(o => o.MaxSessions = 0)));
         await using var provider = services.BuildServiceProvider();
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(async () => await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync());
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
         Assert.Contains("MaxSessions", error.Message, StringComparison.Ordinal);
     }
