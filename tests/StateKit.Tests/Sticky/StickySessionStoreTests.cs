@@ -383,8 +383,6 @@ public sealed class StickySessionStoreTests
         const long maxBytes = 1024 * 1024;
         var a = Node("a", null, o => { o.MaxSessions = 2_000; o.MaxBytes = maxBytes; });
         var payload = new byte[1024];
-        GC.Collect();
-        var before = GC.GetTotalMemory(forceFullCollection: true);
 
         // 40 MB of sessions into a 1 MB node, none of them expiring.
         for (var i = 0; i < 40_000; i++)
@@ -395,12 +393,13 @@ public sealed class StickySessionStoreTests
             Assert.True(a.Bytes <= maxBytes);
         }
 
-        var after = GC.GetTotalMemory(forceFullCollection: true);
         Assert.True(a.Count <= 2_000);
         Assert.True(a.Bytes <= maxBytes, $"{a.Bytes} bytes charged");
         Assert.True(evictions.GetMeasurementSnapshot().Where(m => Mine(m, a)).Sum(m => m.Value) >= 39_000);
 
-        // What the process really holds, with generous room for other tests running alongside: far below the 40 MB churned.
-        Assert.True(after - before < 16 * maxBytes, $"heap grew by {(after - before) / 1024} KiB");
+        // Everything else the node keeps per ticket is bounded too: the verified-ticket cache never outgrows its capacity.
+        // The process heap is not asserted: tests running alongside share it. The benchmarks' --memory mode measures heap per
+        // session for the SessionTable this node keeps its sessions in.
+        Assert.InRange(a.VerifiedTicketCount, 0, a.VerifiedTicketCapacity);
     }
 }
