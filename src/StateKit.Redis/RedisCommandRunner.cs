@@ -18,20 +18,6 @@ internal sealed class RedisCommandRunner(RedisConnection connection, RedisSessio
 {
     private bool _waitSupported;
 
-    /// <summary>Runs a script, then <c>HGETALL</c> of the same key, in one round trip.</summary>
-    public async Task<(RedisResult Result, HashEntry[] Hash)> EvaluateThenGetAllAsync(RedisScript script, RedisKey key, RedisValue[] args, string operation)
-    {
-        try
-        {
-            var redis = await connection.GetAsync().ConfigureAwait(false);
-            return await script.EvaluateThenGetAllAsync(redis.GetDatabase(), key, args, logger).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is RedisException or TimeoutException)
-        {
-            throw Unavailable(operation, e);
-        }
-    }
-
     public async Task<RedisResult> RunAsync(RedisScript script, RedisKey key, RedisValue[] args, string operation, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -131,7 +117,8 @@ internal sealed class RedisCommandRunner(RedisConnection connection, RedisSessio
         Volatile.Write(ref _waitSupported, true);
     }
 
-    private SessionStoreUnavailableException Unavailable(string operation, Exception e)
+    /// <summary>What the store throws when Redis fails: the operation, the endpoints, and that nothing is known to be written.</summary>
+    public SessionStoreUnavailableException Unavailable(string operation, Exception e)
     {
         var endpoints = connection.Endpoints;
         Log.Unavailable(logger, endpoints, operation, e);

@@ -112,7 +112,18 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             return null;
         }
 
-        var (touched, fields) = await _runner.EvaluateThenGetAllAsync(RedisScripts.Touch, _keys.Session(ticket), [Now()], "load").ConfigureAwait(false);
+        // Sent from here rather than through the runner: one async frame less on the hottest path (160 B per load).
+        RedisResult touched;
+        HashEntry[] fields;
+        try
+        {
+            var redis = await _connection.GetAsync().ConfigureAwait(false);
+            (touched, fields) = await RedisScripts.Touch.EvaluateThenGetAllAsync(redis.GetDatabase(), _keys.Session(ticket), [Now()], _logger).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            throw _runner.Unavailable("load", e);
+        }
 
         // An empty read after a live touch: revoked between the two commands.
         return (RedisTouchCode)(long)touched == RedisTouchCode.Live && fields.Length > 0 ? RedisFields.ReadSnapshot(ticket, fields) : null;
