@@ -1,6 +1,7 @@
 // The ShoppingCart sample: a cart that must not empty itself, on the strategy you pick.
 //   dotnet run --project samples/ShoppingCart                    (in-memory, nothing to install)
 //   dotnet run --project samples/ShoppingCart -- --store memory
+//   ... -- --store redis | clientside | jwt | sticky | distributed (SQLite file) | tiered (cart on the server, theme in the browser)
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Builder;

@@ -1,8 +1,12 @@
 using System;
+using System.IO;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
+using NeoSmart.Caching.Sqlite;
 using StateKit.ClientSide;
 using StateKit.Jwt;
 using StateKit.Redis;
@@ -12,7 +16,10 @@ using StateKit.Sticky;
 
 namespace ShoppingCart;
 
-/// <summary>Picks the session strategy from configuration: <c>--store memory</c> (the default).</summary>
+/// <summary>
+/// Picks the session strategy from configuration: <c>--store memory</c> (the default), <c>redis</c>, <c>clientside</c>,
+/// <c>jwt</c>, <c>sticky</c>, <c>distributed</c> or <c>tiered</c>.
+/// </summary>
 internal static class Strategies
 {
     public static Strategy Configure(WebApplicationBuilder builder)
@@ -47,8 +54,20 @@ internal static class Strategies
                         o.Keys.Add(new StickyKey { Id = "demo", Secret = RandomNumberGenerator.GetBytes(32) });
                     });
                     break;
+                case "distributed":
+                    builder.Services.AddSingleton<IDistributedCache>(_ => OpenSqliteCache(builder));
+                    kit.UseDistributedCache(o => o.KeyPrefix = "shoppingcart:");
+                    break;
+                case "tiered":
+                    // The cart and the checkout in a server-held tier; the UI preference in the browser, sealed, where it
+                    // costs no server memory and survives a restart even though the cart does not.
+                    kit.AddTier("server", t => t.UseInMemory())
+                        .AddTier("browser", t => t.UseClientSide(o => o.Keys.Add(new ClientSideKey(1, Key(builder, "ClientSideKey")))))
+                        .MapKey("theme", "browser")
+                        .WithDefaultTier("server");
+                    break;
                 default:
-                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory, redis, clientside, jwt, sticky.");
+                    throw new ArgumentException($"Unknown --store '{name}'. Use one of: memory, redis, clientside, jwt, sticky, distributed, tiered.");
             }
 
             kit.AddHttp();
@@ -70,6 +89,26 @@ internal static class Strategies
         return $"127.0.0.1:{port},abortConnect=false";
     }
 
+    /// <summary>
+    /// A database-backed IDistributedCache: SQLite in one file (<c>--DistributedCache:Path</c>, by default in the temp
+    /// directory), so the strategy needs nothing installed and the carts outlive the process.
+    /// </summary>
+    private static SqliteCache OpenSqliteCache(WebApplicationBuilder builder)
+    {
+        var path = builder.Configuration["DistributedCache:Path"];
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            path = Path.Combine(Path.GetTempPath(), "statekit-shoppingcart", "carts.db");
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Console.WriteLine($"The distributed strategy keeps carts in the SQLite database {path}; pass --DistributedCache:Path=<file> to put it elsewhere.");
+
+        // SQLitePCLRaw 3 leaves choosing the native SQLite to the application.
+        SQLitePCL.Batteries_V2.Init();
+        return new SqliteCache(new SqliteCacheOptions { CachePath = path });
+    }
+
     private static byte[] Key(WebApplicationBuilder builder, string name)
         => Convert.FromBase64String(builder.Configuration["ShoppingCart:" + name] ?? throw new InvalidOperationException(
             $"ShoppingCart:{name} is not configured. appsettings.Development.json has a sample key; in production set your own 32-byte key, base64, e.g. through the environment variable ShoppingCart__{name}."));
@@ -84,6 +123,8 @@ internal sealed record Strategy(string Name, string Survives)
         "redis" => new(name, "state lives in Redis: it survives app restarts and node loss"),
         "jwt" => new(name, "state lives in a signed token the browser keeps: it survives restarts, and the browser can read it"),
         "clientside" => new(name, "state lives in an encrypted blob the browser keeps: it survives restarts"),
+        "distributed" => new(name, "state lives in an IDistributedCache (here SQLite in a file): it survives app restarts"),
+        "tiered" => new(name, "the cart lives in this process (a restart loses it); the theme in an encrypted blob the browser keeps (it survives)"),
         _ => new(name, "unknown"),
     };
 }

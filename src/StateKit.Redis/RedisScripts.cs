@@ -2,7 +2,9 @@ namespace StateKit.Redis;
 
 /// <summary>
 /// The Lua scripts behind every store operation. Each runs atomically on the one node that owns its key's slot, so each
-/// operation is one round trip and never leaves a half-applied change. Layout and return codes: docs/redis.md.
+/// operation is one round trip and never leaves a half-applied change. Layout and return codes: docs/redis.md; in code, the
+/// keys are <see cref="RedisKeys"/>, the fields <see cref="RedisFields"/>, the arguments <see cref="RedisScriptArgs"/>, and
+/// each reply code an enum named on its script.
 /// </summary>
 /// <remarks>
 /// Hash fields: <c>d:&lt;key&gt;</c> holds a value, <c>w:&lt;key&gt;</c> the version that last wrote or removed it,
@@ -21,7 +23,8 @@ internal static class RedisScripts
 
     /// <summary>
     /// The first half of a load. KEYS[1] session; ARGV[1] now. Returns 1 and slides the idle deadline when the session is
-    /// live; 0 when absent or expired (deleting it). The caller sends <c>HGETALL</c> right behind it in the same write.
+    /// live; 0 when absent or expired (deleting it): <see cref="RedisTouchCode"/>. The caller sends <c>HGETALL</c> right
+    /// behind it in the same write.
     /// </summary>
     /// <remarks>
     /// The values never pass through Lua: converting a reply into a Lua table and back costs the server far more than
@@ -46,7 +49,8 @@ internal static class RedisScripts
 
     /// <summary>
     /// KEYS[1] new session; ARGV: now, idle ms, absolute expiry, user or '', payload bytes, n, then n key/value pairs.
-    /// Returns 1, or 0 when the key already exists (an id collision: nothing written).
+    /// Returns 1, or 0 when the key already exists (an id collision: nothing written): <see cref="RedisWriteOnceCode"/>.
+    /// Arguments: <see cref="RedisScriptArgs.Create"/>.
     /// </summary>
     public static readonly RedisScript Create = new("create", Prelude + """
 
@@ -70,7 +74,8 @@ internal static class RedisScripts
     /// max payload bytes, user to bind or '', upsert count, removal count, upsert key/value pairs, removal keys.
     /// Returns {1, version, expiresAt, previous user or '', absolute expiry} committed; {0, previous user or ''} deleted (no key left);
     /// {-1} not found or expired (nothing written, never resurrected); {-2} conflict; {-3, size} over the payload limit.
-    /// Nothing is written unless the whole commit applies.
+    /// Nothing is written unless the whole commit applies. The codes are <see cref="RedisCommitCode"/>, the reply is read by
+    /// <see cref="RedisCommitReply"/>, the arguments built by <see cref="RedisScriptArgs.Commit"/>.
     /// </summary>
     public static readonly RedisScript Commit = new("commit", Prelude + """
 
@@ -202,7 +207,8 @@ internal static class RedisScripts
 
     /// <summary>
     /// Rotation, step 2. KEYS[1] new session; ARGV: now, then raw field/value pairs from <see cref="Export"/>.
-    /// Writes the copy (expiring like the original) unless the key exists. Returns 1, or 0 on an id collision.
+    /// Writes the copy (expiring like the original) unless the key exists. Returns 1, or 0 on an id collision
+    /// (<see cref="RedisWriteOnceCode"/>). Arguments: <see cref="RedisScriptArgs.Import"/>.
     /// </summary>
     public static readonly RedisScript Import = new("import", Prelude + """
 
@@ -217,7 +223,7 @@ internal static class RedisScripts
 
     /// <summary>
     /// Rotation, step 4. KEYS[1] old session; ARGV[1] the version that was copied. Deletes the old session only if nobody
-    /// wrote it since the copy. Returns 1 deleted, 0 changed meanwhile (kept), -1 gone.
+    /// wrote it since the copy. Returns 1 deleted, 0 changed meanwhile (kept), -1 gone: <see cref="RedisRetireCode"/>.
     /// </summary>
     public static readonly RedisScript Retire = new("retire", """
         local v = redis.call('HGET', KEYS[1], 'm:v')

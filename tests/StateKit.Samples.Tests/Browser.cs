@@ -64,6 +64,25 @@ internal sealed class Browser : IDisposable
         throw new TimeoutException($"#{id} showed '{seen}', not '{expected}'.");
     }
 
+    /// <summary>Polls until the page shows <paramref name="expected"/> as its theme (the body's class).</summary>
+    public void WaitForTheme(string expected, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var seen = string.Empty;
+        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(15)))
+        {
+            seen = Driver.FindElement(By.TagName("body")).GetDomAttribute("class") ?? string.Empty;
+            if (seen == expected)
+            {
+                return;
+            }
+
+            Thread.Sleep(50);
+        }
+
+        throw new TimeoutException($"The page's theme was '{seen}', not '{expected}'.");
+    }
+
     public string Screenshot(string name)
     {
         var path = Path.Combine(Repository.ArtifactsDirectory, name + ".png");

@@ -11,11 +11,14 @@ namespace StateKit.Samples.Tests;
 public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
 {
     [BrowserTheory]
-    [InlineData("memory", false)]
-    [InlineData("redis", true)]
-    [InlineData("clientside", true)]
-    [InlineData("jwt", true)]
-    public async Task Cart_SurvivesReloadAndRestart_AsTheStrategyPromises(string store, bool survivesRestart)
+    [InlineData("memory", false, false)]
+    [InlineData("sticky", false, false)]
+    [InlineData("redis", true, true)]
+    [InlineData("distributed", true, true)]
+    [InlineData("clientside", true, true)]
+    [InlineData("jwt", true, true)]
+    [InlineData("tiered", false, true)]
+    public async Task Cart_SurvivesReloadAndRestart_AsTheStrategyPromises(string store, bool cartSurvivesRestart, bool themeSurvivesRestart)
     {
         var port = Repository.FreePort();
         var arguments = new List<string> { "--store", store };
@@ -25,6 +28,13 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
         if (redis is not null)
         {
             arguments.Add("--ConnectionStrings:redis=" + redis.Endpoint + ",abortConnect=false");
+        }
+
+        // Likewise the SQLite database file: a fresh one of this test's own, kept across the restart.
+        var database = Path.Combine(Path.GetTempPath(), $"statekit-shoppingcart-test-{Guid.NewGuid():N}.db");
+        if (store == "distributed")
+        {
+            arguments.Add("--DistributedCache:Path=" + database);
         }
 
         using var browser = new Browser();
@@ -44,6 +54,8 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
             browser.Driver.FindElement(OpenQA.Selenium.By.Id("checkout-input")).SendKeys("Ana");
             browser.Click("checkout-next");
             browser.WaitForText("checkout-step", "2");
+            browser.Click("theme-dark");
+            browser.WaitForTheme("dark");
 
             browser.Driver.Navigate().Refresh();
             browser.WaitForText("cart-count", "3");
@@ -55,8 +67,9 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
             app = await Repository.StartSampleAsync("ShoppingCart", port, arguments);
             browser.Driver.Navigate().Refresh();
             browser.WaitForText("strategy-name", store);
-            browser.WaitForText("cart-count", survivesRestart ? "3" : "0");
-            browser.WaitForText("checkout-step", survivesRestart ? "2" : "1");
+            browser.WaitForText("cart-count", cartSurvivesRestart ? "3" : "0");
+            browser.WaitForText("checkout-step", cartSurvivesRestart ? "2" : "1");
+            browser.WaitForTheme(themeSurvivesRestart ? "dark" : "light");
             var screenshot = browser.Screenshot($"shoppingcart-{store}-after-restart");
             output.WriteLine("screenshot: " + screenshot);
             Assert.True(new FileInfo(screenshot).Length > 1_000, "the screenshot is empty");
@@ -69,6 +82,10 @@ public sealed class ShoppingCartBrowserTests(ITestOutputHelper output)
         finally
         {
             await app.DisposeAsync();
+            foreach (var file in new[] { database, database + "-wal", database + "-shm" })
+            {
+                File.Delete(file);
+            }
         }
     }
 }

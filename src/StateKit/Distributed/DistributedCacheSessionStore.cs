@@ -17,7 +17,7 @@ namespace StateKit.Distributed;
 /// What the cache cannot do, this store does not pretend to: <see cref="IDistributedCache"/> has no atomic
 /// compare-and-set, so concurrent commits of one session are last-writer-wins for the whole blob, and every commit
 /// reads the blob before writing it (two round trips). Idle expiry is the cache's sliding expiration, which a load
-/// refreshes; the absolute lifetime is both the entry's absolute expiration and checked on every load.
+/// refreshes; the absolute lifetime is checked on every load, and becomes the entry's expiration once it is nearer than the idle timeout.
 /// </para>
 /// <para>Use a server-side store with its own package (Redis) where concurrent requests of one user must not lose updates.</para>
 /// </remarks>
@@ -216,11 +216,13 @@ public sealed class DistributedCacheSessionStore : ISessionStore
 
     private async ValueTask WriteAsync(SessionSnapshot session, CancellationToken cancellationToken)
     {
-        var entryOptions = new DistributedCacheEntryOptions
-        {
-            AbsoluteExpiration = session.AbsoluteExpiresAt,
-            SlidingExpiration = session.IdleTimeout,
-        };
+        // One deadline per entry, never both: some caches read "absolute and sliding" as "absolute, then sliding from there"
+        // (NeoSmart's SQLite cache kept an entry nobody read until absolute + idle, so an idle session came back). The
+        // sliding window while the absolute lifetime is further than one idle timeout away, the absolute deadline once it
+        // is nearer; the absolute lifetime is also checked on every load.
+        var entryOptions = session.AbsoluteExpiresAt - _time.GetUtcNow() > session.IdleTimeout
+            ? new DistributedCacheEntryOptions { SlidingExpiration = session.IdleTimeout }
+            : new DistributedCacheEntryOptions { AbsoluteExpiration = session.AbsoluteExpiresAt };
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
