@@ -37,7 +37,17 @@ internal sealed class Browser : IDisposable
     public void Click(string id) => Driver.FindElement(By.Id(id)).Click();
 
     /// <summary>Polls the page until the element's text is <paramref name="expected"/>, or fails saying what it saw.</summary>
-    public void WaitForText(string id, string expected, TimeSpan? timeout = null)
+    public void WaitForText(string id, string expected, TimeSpan? timeout = null) =>
+        WaitFor(() => Text(id), expected, timeout, seen => $"#{id} showed '{seen}', not '{expected}'.");
+
+    /// <summary>Polls until the page shows <paramref name="expected"/> as its theme (the body's class).</summary>
+    public void WaitForTheme(string expected, TimeSpan? timeout = null) =>
+        WaitFor(() => Driver.FindElement(By.TagName("body")).GetDomAttribute("class") ?? string.Empty, expected, timeout, seen => $"The page's theme was '{seen}', not '{expected}'.");
+
+    // The page changes from script after a click and the browser raises no event the test can await, so it polls the DOM
+    // as Selenium's own WebDriverWait does. The bound is only reached when the page is wrong: a slow machine costs time,
+    // not a failure.
+    private static void WaitFor(Func<string> read, string expected, TimeSpan? timeout, Func<string, string> failure)
     {
         var clock = Stopwatch.StartNew();
         var seen = string.Empty;
@@ -45,7 +55,7 @@ internal sealed class Browser : IDisposable
         {
             try
             {
-                seen = Text(id);
+                seen = read();
                 if (seen == expected)
                 {
                     return;
@@ -61,26 +71,7 @@ internal sealed class Browser : IDisposable
             Thread.Sleep(50);
         }
 
-        throw new TimeoutException($"#{id} showed '{seen}', not '{expected}'.");
-    }
-
-    /// <summary>Polls until the page shows <paramref name="expected"/> as its theme (the body's class).</summary>
-    public void WaitForTheme(string expected, TimeSpan? timeout = null)
-    {
-        var clock = Stopwatch.StartNew();
-        var seen = string.Empty;
-        while (clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(15)))
-        {
-            seen = Driver.FindElement(By.TagName("body")).GetDomAttribute("class") ?? string.Empty;
-            if (seen == expected)
-            {
-                return;
-            }
-
-            Thread.Sleep(50);
-        }
-
-        throw new TimeoutException($"The page's theme was '{seen}', not '{expected}'.");
+        throw new TimeoutException(failure(seen));
     }
 
     public string Screenshot(string name)
