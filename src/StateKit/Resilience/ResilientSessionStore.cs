@@ -108,7 +108,7 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        if (!commit.HasChanges)
+        if (!commit.NeedsWrite(_guard.PrimaryCapabilities.Location))
         {
             return ValueTask.FromResult(SessionCommitResult.NoChange);
         }
