@@ -80,9 +80,19 @@ internal sealed class FallbackSessions
         await _router.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return commit.Ticket is not null && _router.TryGet(commit.Ticket, out var route)
-                ? await CommitRoutedAsync(commit, route, cancellationToken).ConfigureAwait(false)
-                : await StartAsync(commit, cancellationToken).ConfigureAwait(false);
+            if (commit.Ticket is null || !_router.TryGet(commit.Ticket, out var route))
+            {
+                return await StartAsync(commit, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (route.ForwardTo is { } forwarded && route.FallbackTicket is null && !route.Deleted)
+            {
+                // Replayed while this commit waited for the gate: the fallback's copy is gone and the session lives in the
+                // primary. Start again from what the request loaded, claiming the primary ticket; the next pass merges it.
+                return await StartAsync(commit.Retarget(forwarded, rotateId: false), cancellationToken).ConfigureAwait(false);
+            }
+
+            return await CommitRoutedAsync(commit, route, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
