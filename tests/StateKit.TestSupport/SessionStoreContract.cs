@@ -254,6 +254,11 @@ public abstract class SessionStoreContract
     /// </summary>
     protected virtual ISessionStore? DecorateClientHeld(ISessionStore clientHeld) => null;
 
+    /// <summary>An in-memory store on the contract's clock and limits: what a decorator's contract class wraps.</summary>
+    protected Memory.InMemorySessionStore CreateInMemoryStore() => new(
+        new Memory.InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
+        Time);
+
     /// <summary>A client-held store (sealed tickets) on the contract's clock and limits, for <see cref="DecorateClientHeld"/>.</summary>
     protected ISessionStore CreateClientHeldStore()
     {

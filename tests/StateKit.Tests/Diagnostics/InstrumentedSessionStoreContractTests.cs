@@ -1,5 +1,4 @@
 using StateKit.Diagnostics;
-using StateKit.Memory;
 using StateKit.Testing;
 
 namespace StateKit.Tests.Diagnostics;
@@ -7,11 +6,7 @@ namespace StateKit.Tests.Diagnostics;
 /// <summary>The shared contract through the instrumented store (metrics and activities) over an in-memory store.</summary>
 public sealed class InstrumentedSessionStoreContractTests : SessionStoreContract
 {
-    protected override ISessionStore CreateStore() => new InstrumentedSessionStore(
-        new InMemorySessionStore(
-            new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
-            Time),
-        "contract");
+    protected override ISessionStore CreateStore() => new InstrumentedSessionStore(CreateInMemoryStore(), "contract");
 
     protected override ISessionStore? DecorateClientHeld(ISessionStore clientHeld) => new InstrumentedSessionStore(clientHeld, "contract");
 }

@@ -1,4 +1,3 @@
-using StateKit.Memory;
 using StateKit.Resilience;
 using StateKit.Testing;
 
@@ -7,9 +6,7 @@ namespace StateKit.Tests.Resilience;
 /// <summary>The shared contract through the resilient store over an in-memory primary, with the circuit closed.</summary>
 public sealed class ResilientSessionStoreContractTests : SessionStoreContract
 {
-    protected override ISessionStore CreateStore() => Decorate(new InMemorySessionStore(
-        new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
-        Time));
+    protected override ISessionStore CreateStore() => Decorate(CreateInMemoryStore());
 
     protected override ISessionStore? DecorateClientHeld(ISessionStore clientHeld) => Decorate(clientHeld);
 
