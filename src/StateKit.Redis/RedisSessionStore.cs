@@ -138,7 +138,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges)
+        if (!commit.NeedsWrite(StateLocation.Server))
         {
             return SessionCommitResult.NoChange;
         }

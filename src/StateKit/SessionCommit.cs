@@ -38,7 +38,7 @@ public sealed class SessionCommit
     /// <summary>
     /// Gets a value indicating whether the client must get a ticket whose idle deadline starts now, even when nothing else
     /// changed. Client-held stores, whose idle deadline lives in the ticket, re-issue it; stores that slide the deadline on
-    /// load ignore it. Not counted by <see cref="HasChanges"/>.
+    /// load ignore it. Not counted by <see cref="HasChanges"/>; <see cref="NeedsWrite"/> counts it where it matters.
     /// </summary>
     public bool Refresh { get; init; }
 
@@ -72,6 +72,21 @@ public sealed class SessionCommit
         UpsertsAreImmutable = UpsertsAreImmutable,
     };
 
-    /// <summary>Gets a value indicating whether the commit asks the store to do anything at all.</summary>
+    /// <summary>
+    /// Gets a value indicating whether the commit changes the session's data, binding or id: what bumps its version.
+    /// Whether a store must act on the commit at all is <see cref="NeedsWrite"/>, which also counts <see cref="Refresh"/>.
+    /// </summary>
     public bool HasChanges => Revoke || RotateId || ClearExisting || BindUserId is not null || Upserts.Count > 0 || Removals.Count > 0;
+
+    /// <summary>
+    /// Decides whether a store that keeps its state at <paramref name="location"/> must act on this commit: the one test every
+    /// store and decorator applies before writing, so none of them drops a field another one needs.
+    /// </summary>
+    /// <param name="location">
+    /// Where the deciding store keeps state; a decorator passes the location of the store it wraps. A <see cref="Refresh"/>
+    /// counts only for <see cref="StateLocation.Client"/>, whose idle deadline lives in the ticket and moves only by
+    /// re-issuing it; stores elsewhere slide the deadline on load.
+    /// </param>
+    /// <returns><see langword="true"/> when the store must write (or re-issue the ticket).</returns>
+    public bool NeedsWrite(StateLocation location) => HasChanges || (Refresh && location == StateLocation.Client);
 }

@@ -248,6 +248,58 @@ public abstract class SessionStoreContract
         Assert.Equal(1, (await Store.LoadAsync(session.Ticket!))!.Version);
     }
 
+    /// <summary>
+    /// For a decorator: the same decorator built over <paramref name="clientHeld"/>, a store whose state lives in the ticket,
+    /// so that the contract sees whether every field of a commit reaches it; <see langword="null"/> for a plain store.
+    /// </summary>
+    protected virtual ISessionStore? DecorateClientHeld(ISessionStore clientHeld) => null;
+
+    /// <summary>An in-memory store on the contract's clock and limits: what a decorator's contract class wraps.</summary>
+    protected Memory.InMemorySessionStore CreateInMemoryStore() => new(
+        new Memory.InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
+        Time);
+
+    /// <summary>A client-held store (sealed tickets) on the contract's clock and limits, for <see cref="DecorateClientHeld"/>.</summary>
+    protected ISessionStore CreateClientHeldStore()
+    {
+        var options = new ClientSide.ClientSideSessionStoreOptions
+        {
+            IdleTimeout = IdleTimeout,
+            AbsoluteLifetime = AbsoluteLifetime,
+            MaxPayloadBytes = MaxPayloadBytes,
+            MaxTicketLength = 32 * 1024,
+            Purpose = "tests/contract/decorated",
+        };
+        options.Keys.Add(new ClientSide.ClientSideKey(7, Enumerable.Range(0, 32).Select(i => (byte)(i * 7)).ToArray()));
+        return new ClientSide.ClientSideSessionStore(options, Time);
+    }
+
+    [Fact]
+    public async Task Refresh_OnlyRefreshThroughTheDecoratorOverAClientHeldStore_ReissuesTheTicket()
+    {
+        if (DecorateClientHeld(CreateClientHeldStore()) is not { } decorated)
+        {
+            return; // a plain store: Refresh_UnchangedSession_KeepsItAliveWithoutAWriteWhereLoadsSlide is its case
+        }
+
+        var created = decorated.Open(null);
+        created.Set("n", 1, ContractJsonContext.Default.Int32);
+        var ticket = (await created.CommitAsync()).Ticket!;
+        await AdvanceAsync(IdleTimeout * 0.75);
+        var session = decorated.Open(ticket);
+        await session.LoadAsync();
+        session.Refresh();
+
+        var result = await session.CommitAsync();
+
+        // The deadline lives in the client-held ticket: only a re-issued one moves it, so a user who only reads stays signed in.
+        Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+        Assert.NotEqual(ticket, session.Ticket);
+        await AdvanceAsync(IdleTimeout * 0.75);
+        var later = decorated.Open(session.Ticket);
+        Assert.Equal(1, await later.GetAsync("n", ContractJsonContext.Default.Int32));
+    }
+
     [Fact]
     public async Task Load_AfterAbsoluteLifetime_IsNoSessionEvenWhenActive()
     {

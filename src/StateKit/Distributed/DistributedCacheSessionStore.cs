@@ -80,7 +80,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
     public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        if (!commit.HasChanges)
+        if (!commit.NeedsWrite(StateLocation.Server))
         {
             return SessionCommitResult.NoChange;
         }

@@ -71,7 +71,7 @@ public sealed class InMemorySessionStore : ISessionStore
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges)
+        if (!commit.NeedsWrite(StateLocation.Process))
         {
             return ValueTask.FromResult(SessionCommitResult.NoChange);
         }

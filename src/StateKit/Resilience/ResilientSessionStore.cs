@@ -18,10 +18,11 @@ namespace StateKit.Resilience;
 /// While the circuit is closed a failing call surfaces as that typed exception whatever the policy; the policy takes over once it opens.
 /// </para>
 /// <para>
-/// During an outage a ticket the fallback has never seen loads as an empty session that keeps its ticket (version 0), not as
-/// "no session": that would mint a new ticket and orphan the session in the primary. Its writes are journaled against the
-/// primary ticket and merged back on replay. A session created during the outage keeps its fallback ticket; after replay the
-/// store forwards it to the new primary session, and the next commit hands the client the primary ticket.
+/// During an outage a ticket the fallback did not issue cannot be verified, so it never names a session: it loads as an
+/// empty session (version 0), and the first write starts a fallback session under a fresh ticket the fallback issues,
+/// handed to the client. The presented ticket is kept only as a claim: the replay merges the outage writes into the
+/// primary session it names if the primary knows it, and starts a new primary session otherwise; either way the fallback
+/// ticket forwards there, and the next commit hands the client the primary ticket. See docs/resilience.md, "Threats".
 /// </para>
 /// </remarks>
 public sealed class ResilientSessionStore : ISessionStore, IDisposable
@@ -65,7 +66,7 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
         _replayer = new RecoveryReplayer(_guard, _router, _journal, _fallback, options, OnReconciled);
     }
 
-    /// <summary>Raised after each reconciliation pass that found journaled sessions, with what it did.</summary>
+    /// <summary>Raised after each reconciliation pass that found journaled sessions or revocations to replay, with what it did.</summary>
     public event EventHandler<ReconciliationReport>? Reconciled;
 
     /// <summary>Gets the name the store reports in metrics, logs and exceptions.</summary>
@@ -87,6 +88,12 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ticket);
+        if (_router.IsRevoked(ticket))
+        {
+            // Revoked during the outage; the replay has not told the primary yet.
+            return ValueTask.FromResult<SessionSnapshot?>(null);
+        }
+
         if (_router.RouteLoad(ref ticket, out var journaled))
         {
             // Until its outage writes are replayed, the fallback holds the newest copy.
@@ -108,7 +115,7 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        if (!commit.HasChanges)
+        if (!commit.NeedsWrite(_guard.PrimaryCapabilities.Location))
         {
             return ValueTask.FromResult(SessionCommitResult.NoChange);
         }

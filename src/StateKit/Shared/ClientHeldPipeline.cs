@@ -69,7 +69,7 @@ internal sealed class ClientHeldPipeline
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges && !commit.Refresh)
+        if (!commit.NeedsWrite(StateLocation.Client))
         {
             return SessionCommitResult.NoChange;
         }

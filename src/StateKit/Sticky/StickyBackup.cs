@@ -120,7 +120,7 @@ internal sealed class StickyBackup : IAsyncDisposable
     private async ValueTask<SessionCommitResult> RotateAsync(SessionCommit commit, string id, CancellationToken cancellationToken)
     {
         var changes = commit.Retarget(id, rotateId: false);
-        if (changes.HasChanges)
+        if (changes.NeedsWrite(StateLocation.Process))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var applied = _table.Commit(changes, id, rotateId: false);

@@ -164,7 +164,7 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges)
+        if (!commit.NeedsWrite(StateLocation.Process))
         {
             return SessionCommitResult.NoChange;
         }

@@ -140,7 +140,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
     {
         ArgumentNullException.ThrowIfNull(commit);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!commit.HasChanges)
+        if (!commit.NeedsWrite(Capabilities.Location))
         {
             return SessionCommitResult.NoChange;
         }
@@ -158,7 +158,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         }
 
         var changes = Partition(commit);
-        var everyTier = commit.Revoke || commit.ClearExisting || commit.RotateId || commit.BindUserId is not null;
+        var everyTier = commit.Revoke || commit.ClearExisting || commit.RotateId || commit.BindUserId is not null || commit.Refresh;
         var involved = _names.Where(t => changes.ContainsKey(t) || (everyTier && parts.ContainsKey(t))).ToArray();
         var outcomes = new List<(string Tier, SessionCommitResult Result, TierChanges Changes)>(involved.Length);
         foreach (var tier in involved)
@@ -191,6 +191,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
                         RotateId = commit.RotateId,
                         Revoke = commit.Revoke,
                         BindUserId = commit.BindUserId,
+                        Refresh = commit.Refresh,
                         Mode = commit.Mode,
                     },
                     cancellationToken).ConfigureAwait(false);

@@ -209,7 +209,7 @@ public sealed class ResilientSessionStoreTests : IDisposable
         // The request loaded before the outage, then commits during it: the fallback is seeded with what it loaded.
         var session = new StateSession(store, ticket);
         await session.LoadAsync();
-        Assert.Equal(0, session.Loaded!.Version); // an empty placeholder that keeps the ticket
+        Assert.Equal(0, session.Loaded!.Version); // an empty placeholder: the ticket cannot be verified during the outage
         var commit = await store.CommitAsync(new SessionCommit
         {
             Ticket = ticket,
@@ -218,9 +218,10 @@ public sealed class ResilientSessionStoreTests : IDisposable
         });
 
         Assert.Equal(SessionCommitOutcome.Committed, commit.Outcome);
-        Assert.Null(commit.Ticket); // the client keeps its ticket
-        Assert.Equal("2", await ReadAsync(store, ticket, "cart"));
-        Assert.Equal("dark", await ReadAsync(store, ticket, "theme"));
+        var outageTicket = commit.Ticket!; // issued by the fallback: the presented ticket is only a claim
+        Assert.NotEqual(ticket, outageTicket);
+        Assert.Equal("2", await ReadAsync(store, outageTicket, "cart"));
+        Assert.Equal("dark", await ReadAsync(store, outageTicket, "theme"));
         Assert.Equal(1, store.JournalDepth);
         Assert.Equal("1", await ReadAsync(_primary, ticket, "cart"));
 
@@ -232,6 +233,7 @@ public sealed class ResilientSessionStoreTests : IDisposable
         Assert.Equal("2", await ReadAsync(_primary, ticket, "cart"));
         Assert.Equal("dark", await ReadAsync(_primary, ticket, "theme"));
         Assert.Equal("2", await ReadAsync(store, ticket, "cart")); // now from the primary again
+        Assert.Equal("2", await ReadAsync(store, outageTicket, "cart")); // the claim held: forwarded to the primary session
         Assert.Single(reports);
     }
 
@@ -243,14 +245,14 @@ public sealed class ResilientSessionStoreTests : IDisposable
         var store = Create(OutagePolicy.FallbackWithJournal);
         var ticket = await SeedAsync(("cart", "1"));
         await OpenCircuitAsync(store);
-        await WriteAsync(store, ticket, "cart", "2", load: true);
+        var outageTicket = (await WriteAsync(store, ticket, "cart", "2", load: true)).Ticket!;
         _chaos.Heal();
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         store.Reconciled += (_, r) => closed.TrySetResult();
 
         for (var i = 0; i < 3; i++)
         {
-            Assert.Equal("2", await ReadAsync(store, ticket, "cart")); // routed to the fallback: no probe
+            Assert.Equal("2", await ReadAsync(store, outageTicket, "cart")); // routed to the fallback: no probe
         }
 
         _time.Advance(Break);
@@ -408,14 +410,14 @@ public sealed class ResilientSessionStoreTests : IDisposable
         var store = Create(OutagePolicy.FallbackWithJournal);
         var ticket = await SeedAsync(("n", "1"));
         await OpenCircuitAsync(store);
-        await WriteAsync(store, ticket, "n", "2");
+        var outageTicket = (await WriteAsync(store, ticket, "n", "2")).Ticket!;
         _time.Advance(Break);
 
         var report = await store.ReconcileAsync(); // the probe fails: the chaos store is still down
 
         Assert.Equal((0, 0, 1), (report.Replayed, report.Merged, report.Remaining));
         Assert.Equal(CircuitState.Open, store.CircuitBreaker.State);
-        Assert.Equal("2", await ReadAsync(store, ticket, "n")); // still served from the fallback
+        Assert.Equal("2", await ReadAsync(store, outageTicket, "n")); // still served from the fallback
         Assert.Equal(1, (await RecoverAsync(store)).Merged);
         Assert.Equal("2", await ReadAsync(_primary, ticket, "n"));
     }
@@ -448,14 +450,197 @@ public sealed class ResilientSessionStoreTests : IDisposable
         var ticket = await SeedAsync(("theme", "dark"));
         await OpenCircuitAsync(store);
 
-        await WriteAsync(store, ticket, "theme", "light");
-        Assert.Equal("light", await ReadAsync(store, ticket, "theme"));
+        var outageTicket = (await WriteAsync(store, ticket, "theme", "light")).Ticket!;
+        Assert.Equal("light", await ReadAsync(store, outageTicket, "theme"));
         Assert.Equal(0, store.JournalDepth);
 
         _chaos.Heal();
         _time.Advance(Break);
         Assert.Equal("dark", await ReadAsync(store, ticket, "theme")); // the probe closes; outage writes stay behind
         Assert.Equal("dark", await ReadAsync(store, ticket, "theme"));
+        Assert.Equal("dark", await ReadAsync(store, outageTicket, "theme")); // the fallback's ticket goes back to the one it claimed
+    }
+
+    [Theory]
+    [InlineData(OutagePolicy.FallbackWithJournal)]
+    [InlineData(OutagePolicy.Fallback)]
+    public async Task Outage_NeverIssuedTicket_NeverNamesTheSession(OutagePolicy outage)
+    {
+        // The attacker planted this cookie value on the victim (a sibling subdomain can), and waits for an outage.
+        const string Planted = "planted-by-the-attacker-000000";
+        var store = Create(outage);
+        await OpenCircuitAsync(store);
+
+        var victim = store.Open(Planted);
+        await victim.LoadAsync();
+        victim.SetBytes("card", "4111-victim"u8);
+        var result = await victim.CommitAsync();
+
+        // The victim is handed a ticket the store issued; the planted value names nothing, during the outage or after it.
+        Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+        Assert.NotNull(result.Ticket);
+        Assert.NotEqual(Planted, victim.Ticket);
+        Assert.Null(await ReadAsync(store, Planted, "card"));
+        Assert.Equal("4111-victim", await ReadAsync(store, victim.Ticket!, "card"));
+
+        if (outage == OutagePolicy.FallbackWithJournal)
+        {
+            await RecoverAsync(store);
+        }
+        else
+        {
+            _chaos.Heal();
+            _time.Advance(Break);
+            await store.LoadAsync("AAAAAAAAAAAAAAAAAAAAAA"); // the probe closes the circuit
+        }
+
+        Assert.Equal(CircuitState.Closed, store.CircuitBreaker.State);
+
+        Assert.Null(await ReadAsync(store, Planted, "card"));
+        Assert.Null(await _primary.LoadAsync(Planted));
+        if (outage == OutagePolicy.FallbackWithJournal)
+        {
+            Assert.Equal("4111-victim", await ReadAsync(store, victim.Ticket!, "card")); // the victim keeps its session
+        }
+    }
+
+    [Fact]
+    public async Task FallbackWithJournal_RandomTickets_EachGetsAFreshTicketAndNoneBecomesASession()
+    {
+        var store = Create(OutagePolicy.FallbackWithJournal);
+        await OpenCircuitAsync(store);
+        var random = new Random(13);
+        var issued = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < 20; i++)
+        {
+            var chosen = Convert.ToBase64String(Enumerable.Range(0, 16).Select(_ => (byte)random.Next(256)).ToArray());
+            var result = await WriteAsync(store, chosen, "n", chosen);
+            Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+            Assert.NotNull(result.Ticket);
+            Assert.DoesNotContain(result.Ticket, issued.Values);
+            issued[chosen] = result.Ticket!;
+            Assert.Null(await ReadAsync(store, chosen, "n")); // the chosen string loads the empty placeholder
+        }
+
+        await RecoverAsync(store);
+
+        foreach (var (chosen, ticket) in issued)
+        {
+            Assert.Null(await ReadAsync(store, chosen, "n"));
+            Assert.Null(await _primary.LoadAsync(chosen));
+            Assert.Equal(chosen, await ReadAsync(store, ticket, "n"));
+        }
+    }
+
+    [Fact]
+    public async Task FallbackWithJournal_JournalFlood_RandomTicketsTakeNoSlot()
+    {
+        var store = Create(OutagePolicy.FallbackWithJournal, o => o.JournalCapacity = 2);
+        var ticket = await SeedAsync(("cart", "1"));
+        await OpenCircuitAsync(store);
+        var random = new Random(17);
+
+        // Cheap writes against strings the store never issued: removals, clears and revocations carry nothing to keep.
+        for (var i = 0; i < 200; i++)
+        {
+            var chosen = Convert.ToBase64String(Enumerable.Range(0, 16).Select(_ => (byte)random.Next(256)).ToArray());
+            var session = store.Open(chosen);
+            switch (i % 3)
+            {
+                case 0:
+                    session.Remove("cart");
+                    break;
+                case 1:
+                    session.Clear();
+                    break;
+                default:
+                    session.Revoke();
+                    break;
+            }
+
+            await session.CommitAsync();
+        }
+
+        Assert.Equal(0, store.JournalDepth);
+
+        // Genuine users still get their slots: a session created now, and one of the primary's own.
+        await WriteAsync(store, null, "cart", "new");
+        var own = await WriteAsync(store, ticket, "cart", "2");
+        Assert.Equal(2, store.JournalDepth);
+        var report = await RecoverAsync(store);
+        Assert.Equal((0, 0), (report.Dropped, report.Remaining));
+        Assert.Equal("2", await ReadAsync(_primary, ticket, "cart"));
+        Assert.Equal("2", await ReadAsync(store, own.Ticket!, "cart"));
+    }
+
+    [Fact]
+    public async Task FallbackWithJournal_CommitWaitingWhileItsSessionIsReplayed_KeepsItsWrite()
+    {
+        // Found by the real-Redis outage test: a commit routed to the fallback waited for the gate the replay held; when it
+        // ran, the fallback's copy was gone, it answered NotFound and the request started a new, empty session.
+        var gated = new GatedCommitStore(_chaos);
+        var options = new ResilienceOptions { Name = "primary", Outage = OutagePolicy.FallbackWithJournal, Timeout = Timeout };
+        options.CircuitBreaker.MinimumThroughput = 3;
+        options.CircuitBreaker.BreakDuration = Break;
+        using var store = new ResilientSessionStore(gated, options, timeProvider: _time);
+        var ticket = await SeedAsync(("cart", "1"));
+        await OpenCircuitAsync(store);
+        var outageTicket = (await WriteAsync(store, ticket, "cart", "2")).Ticket!;
+        var loaded = await store.LoadAsync(outageTicket); // served by the fallback, as the replay is about to begin
+
+        _chaos.Heal();
+        var blocked = gated.BlockNextCommit();
+        _time.Advance(Break); // the journal's own probe starts the replay, which stops inside its commit to the primary
+        await blocked.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
+        var waiting = store.CommitAsync(new SessionCommit
+        {
+            Ticket = outageTicket,
+            Base = loaded,
+            Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["theme"] = "dark"u8.ToArray() },
+        });
+        blocked.Release();
+        var result = await waiting;
+
+        Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+        await store.ReconcileAsync();
+        Assert.Equal("2", await ReadAsync(_primary, ticket, "cart"));
+        Assert.Equal("dark", await ReadAsync(_primary, ticket, "theme"));
+    }
+
+    /// <summary>Passes calls through, except that it can hold the next commit until the test releases it.</summary>
+    private sealed class GatedCommitStore(ISessionStore inner) : ISessionStore
+    {
+        private Gate? _next;
+
+        public SessionStoreCapabilities Capabilities => inner.Capabilities;
+
+        public Gate BlockNextCommit() => _next = new Gate();
+
+        public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
+
+        public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Exchange(ref _next, null) is { } gate)
+            {
+                gate.Entered.TrySetResult();
+                await gate.Released.Task;
+            }
+
+            return await inner.CommitAsync(commit, cancellationToken);
+        }
+
+        public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
+
+        public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
+
+        public sealed class Gate
+        {
+            public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            public void Release() => Released.TrySetResult();
+        }
     }
 
     [Fact]

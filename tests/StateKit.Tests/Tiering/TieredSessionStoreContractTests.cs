@@ -17,6 +17,10 @@ public sealed class TieredSessionStoreContractTests : SessionStoreContract
         },
         new TieredSessionStoreOptions { DefaultTier = "standard" }.MapKey("cart", "critical").MapKey("name", "prefs"));
 
+    protected override ISessionStore? DecorateClientHeld(ISessionStore clientHeld) => new TieredSessionStore(
+        new Dictionary<string, ISessionStore> { ["client"] = clientHeld, ["standard"] = Tier() },
+        new TieredSessionStoreOptions { DefaultTier = "client" }.MapKey("cart", "standard"));
+
     private InMemorySessionStore Tier() => new(
         new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
         Time);

@@ -11,8 +11,17 @@ namespace StateKit.Resilience;
 /// <see cref="OutagePolicy.FallbackWithJournal"/>, journals for replay.
 /// </summary>
 /// <remarks>
-/// A ticket the fallback has never seen loads as an empty session that keeps its ticket (version 0), not as "no session":
-/// that would mint a new ticket and orphan the session in the primary.
+/// <para>
+/// A ticket the fallback did not issue cannot be verified while the primary is out: it may be the user's own, or a
+/// string an attacker planted. It loads as an empty session (version 0), so the request works, but it never names a
+/// session here: the first write starts a new fallback session under a ticket the fallback issues, handed to the client,
+/// and remembers the presented ticket only as a claim that the replay checks against the primary.
+/// </para>
+/// <para>
+/// A commit against such a ticket that leaves nothing to keep (removals, a clear, a refresh) is not kept: there is nothing
+/// to delete here, and journaling it would let any string take a journal slot. A revocation is kept apart from the
+/// journal, bounded, and replayed.
+/// </para>
 /// </remarks>
 internal sealed class FallbackSessions
 {
@@ -54,8 +63,8 @@ internal sealed class FallbackSessions
 
         StateKitTelemetry.FallbackCalls.Add(1, _guard.StoreTag, new(StateKitTelemetry.OperationTag, "load"));
 
-        // Never seen by the fallback: an empty session that keeps its ticket, so writes can merge back into the primary's.
-        return ValueTask.FromResult<SessionSnapshot?>(Placeholder());
+        // Not issued by the fallback, so unverifiable now: an empty session, unless it was revoked during the outage.
+        return ValueTask.FromResult(_router.IsRevoked(ticket) ? null : Placeholder());
     }
 
     /// <summary>Commits to the fallback, routing the ticket and journaling the writes.</summary>
@@ -71,56 +80,19 @@ internal sealed class FallbackSessions
         await _router.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            OutageRoute? route = null;
-            if (commit.Ticket is not null && !_router.TryGet(commit.Ticket, out route))
+            if (commit.Ticket is null || !_router.TryGet(commit.Ticket, out var route))
             {
-                route = null;
+                return await StartAsync(commit, cancellationToken).ConfigureAwait(false);
             }
 
-            if (route is { Deleted: true } && !commit.Revoke)
+            if (route.ForwardTo is { } forwarded && route.FallbackTicket is null && !route.Deleted)
             {
-                // Deleted during the outage: like any store, a write to a dead session is NotFound (StateSession then starts a new one).
-                return SessionCommitResult.NotFound;
+                // Replayed while this commit waited for the gate: the fallback's copy is gone and the session lives in the
+                // primary. Start again from what the request loaded, claiming the primary ticket; the next pass merges it.
+                return await StartAsync(commit.Retarget(forwarded, rotateId: false), cancellationToken).ConfigureAwait(false);
             }
 
-            if (commit.Mode == SessionCommitMode.RequireBaseVersion && route?.FallbackTicket is not null && commit.Base is { Version: 0 })
-            {
-                // Based on the empty placeholder, but another request has written since.
-                return SessionCommitResult.Conflict;
-            }
-
-            var isNewRoute = route is null;
-            if (isNewRoute && _journaling)
-            {
-                _journal.MakeRoom();
-            }
-
-            var result = await WriteAsync(commit, route, cancellationToken).ConfigureAwait(false);
-            if (result.Outcome is SessionCommitOutcome.NoChange or SessionCommitOutcome.Conflict)
-            {
-                return result;
-            }
-
-            route ??= _router.Add(commit.Ticket ?? result.Ticket!, commit.Ticket, commit.Base is { Version: > 0 } b ? b.Version : null);
-            if (commit.Ticket is null || (isNewRoute && result.Outcome == SessionCommitOutcome.Committed))
-            {
-                route.FallbackTicket = result.Ticket ?? route.FallbackTicket;
-            }
-
-            if (result.Outcome == SessionCommitOutcome.Deleted)
-            {
-                route.Deleted = true;
-                route.FallbackTicket = null;
-            }
-
-            if (_journaling)
-            {
-                _journal.Add(route);
-                route.Record(commit);
-            }
-
-            // A ticket the client already carries stays; a session born in the outage carries the fallback's.
-            return commit.Ticket is null ? result : result with { Ticket = null };
+            return await CommitRoutedAsync(commit, route, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -132,11 +104,92 @@ internal sealed class FallbackSessions
     public void Discard(string fallbackTicket)
         => _ = _fallback.CommitAsync(new SessionCommit { Ticket = fallbackTicket, Revoke = true }, CancellationToken.None).AsTask();
 
-    private async ValueTask<SessionCommitResult> WriteAsync(SessionCommit commit, OutageRoute? route, CancellationToken cancellationToken)
+    /// <summary>
+    /// A commit with no ticket, or with one the fallback did not issue (the claim): a new fallback session under a ticket
+    /// the fallback issues, handed to the client.
+    /// </summary>
+    private async ValueTask<SessionCommitResult> StartAsync(SessionCommit commit, CancellationToken cancellationToken)
+    {
+        var claimed = commit.Ticket;
+        if (commit.Revoke)
+        {
+            if (claimed is not null && _router.AddRevocation(claimed))
+            {
+                _journal.CountForgottenRevocation();
+            }
+
+            return claimed is null ? SessionCommitResult.NoChange : SessionCommitResult.Deleted;
+        }
+
+        // Seeded with what the request loaded from the primary before the outage, if anything.
+        var seed = commit.Base is { Version: > 0 } loaded ? loaded.Values : null;
+        var values = SessionPayload.Apply(seed, commit);
+        if (values.Count == 0)
+        {
+            return SessionCommitResult.NoChange;
+        }
+
+        if (_journaling)
+        {
+            _journal.MakeRoom();
+        }
+
+        var result = await _fallback.CommitAsync(new SessionCommit { Upserts = values, BindUserId = commit.BindUserId ?? commit.Base?.UserId }, cancellationToken).ConfigureAwait(false);
+        if (result.Outcome != SessionCommitOutcome.Committed || result.Ticket is not { } issued)
+        {
+            return result;
+        }
+
+        var route = _router.Add(issued, claimed, commit.Base is { Version: > 0 } b ? b.Version : null);
+        route.FallbackTicket = issued;
+        if (_journaling)
+        {
+            _journal.Add(route);
+            route.Record(commit);
+        }
+
+        return result;
+    }
+
+    /// <summary>A commit to a session the fallback issued: written there, journaled; the client keeps its ticket.</summary>
+    private async ValueTask<SessionCommitResult> CommitRoutedAsync(SessionCommit commit, OutageRoute route, CancellationToken cancellationToken)
+    {
+        if (route.Deleted && !commit.Revoke)
+        {
+            // Deleted during the outage: like any store, a write to a dead session is NotFound (StateSession then starts a new one).
+            return SessionCommitResult.NotFound;
+        }
+
+        var result = await WriteAsync(commit, route, cancellationToken).ConfigureAwait(false);
+        if (result.Outcome is SessionCommitOutcome.NoChange or SessionCommitOutcome.Conflict)
+        {
+            return result;
+        }
+
+        if (result.Outcome == SessionCommitOutcome.Deleted)
+        {
+            route.Deleted = true;
+            route.FallbackTicket = null;
+            if (!_journaling && route.PrimaryTicket is { } claimed && _router.AddRevocation(claimed))
+            {
+                _journal.CountForgottenRevocation();
+            }
+        }
+
+        if (_journaling)
+        {
+            _journal.Add(route);
+            route.Record(commit);
+        }
+
+        return result with { Ticket = null };
+    }
+
+    private async ValueTask<SessionCommitResult> WriteAsync(SessionCommit commit, OutageRoute route, CancellationToken cancellationToken)
     {
         if (commit.Revoke)
         {
-            if (route?.FallbackTicket is { } revoked)
+            if (route.FallbackTicket is { } revoked)
             {
                 await _fallback.CommitAsync(commit.Retarget(revoked, commit.RotateId), cancellationToken).ConfigureAwait(false);
             }
@@ -144,28 +197,23 @@ internal sealed class FallbackSessions
             return SessionCommitResult.Deleted;
         }
 
-        if (route?.FallbackTicket is { } fallbackTicket)
+        if (route.FallbackTicket is not { } fallbackTicket)
         {
-            var forFallback = commit.Retarget(fallbackTicket, commit.RotateId);
-            var result = await _fallback.CommitAsync(
-                commit.Mode == SessionCommitMode.RequireBaseVersion ? forFallback : new SessionCommit
-                {
-                    Ticket = fallbackTicket,
-                    Upserts = commit.Upserts,
-                    Removals = commit.Removals,
-                    ClearExisting = commit.ClearExisting,
-                    BindUserId = commit.BindUserId,
-                },
-                cancellationToken).ConfigureAwait(false);
-            return result.Outcome == SessionCommitOutcome.Conflict ? result : result with { Ticket = null };
+            return SessionCommitResult.NotFound;
         }
 
-        // First write for this ticket in the fallback: seed it with what the request loaded from the primary, if anything.
-        var seed = commit.Base is { Version: > 0 } loaded ? loaded.Values : null;
-        var values = SessionPayload.Apply(seed, commit);
-        return values.Count == 0
-            ? (commit.Ticket is null ? SessionCommitResult.NoChange : SessionCommitResult.Deleted)
-            : await _fallback.CommitAsync(new SessionCommit { Upserts = values, BindUserId = commit.BindUserId ?? commit.Base?.UserId }, cancellationToken).ConfigureAwait(false);
+        var forFallback = commit.Retarget(fallbackTicket, commit.RotateId);
+        var result = await _fallback.CommitAsync(
+            commit.Mode == SessionCommitMode.RequireBaseVersion ? forFallback : new SessionCommit
+            {
+                Ticket = fallbackTicket,
+                Upserts = commit.Upserts,
+                Removals = commit.Removals,
+                ClearExisting = commit.ClearExisting,
+                BindUserId = commit.BindUserId,
+            },
+            cancellationToken).ConfigureAwait(false);
+        return result.Outcome == SessionCommitOutcome.Conflict ? result : result with { Ticket = null };
     }
 
     private SessionSnapshot Placeholder()

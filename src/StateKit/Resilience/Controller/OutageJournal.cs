@@ -82,6 +82,16 @@ internal sealed class OutageJournal
         }
     }
 
+    /// <summary>Gets a value indicating whether anything waits for replay: journaled sessions, or revocations of tickets the fallback did not issue.</summary>
+    public bool HasPending => Volatile.Read(ref _count) != 0 || _router.HasRevocations;
+
+    /// <summary>
+    /// Counts a revocation of a ticket the fallback never held that was forgotten to bound the list: a metric only, since
+    /// made-up tickets can cause it at will and the report counts genuine sessions' losses.
+    /// </summary>
+    public void CountForgottenRevocation()
+        => StateKitTelemetry.JournalDropped.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, "revocations_full"));
+
     /// <summary>Takes the number of sessions dropped since the last call, for the reconciliation report.</summary>
     public int TakeDropped() => Interlocked.Exchange(ref _droppedSinceReport, 0);
 }

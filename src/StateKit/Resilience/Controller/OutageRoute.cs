@@ -4,15 +4,19 @@ using System.Collections.Generic;
 namespace StateKit.Resilience;
 
 /// <summary>
-/// Where one client ticket's session lives while the primary is out (or until its outage writes are replayed), and
-/// for standard state the journaled writes: one entry per session, later writes to a key replacing earlier ones.
-/// Guarded by the owning store's degraded-path gate.
+/// Where one session started during an outage lives (or until its outage writes are replayed), and for standard state
+/// the journaled writes: one entry per session, later writes to a key replacing earlier ones. Keyed by a ticket the
+/// fallback issued, never by one a client chose. Guarded by the owning store's degraded-path gate.
 /// </summary>
 internal sealed class OutageRoute(string clientTicket, string? primaryTicket, long order)
 {
+    /// <summary>Gets the ticket the fallback issued to the client: the only name the route answers to.</summary>
     public string ClientTicket { get; } = clientTicket;
 
-    /// <summary>Gets the primary's ticket, or <see langword="null"/> for a session created during the outage.</summary>
+    /// <summary>
+    /// Gets the primary ticket the client presented when the session started in the fallback, or <see langword="null"/>
+    /// when it presented none. A claim: the store could not verify it during the outage, so the replay does.
+    /// </summary>
     public string? PrimaryTicket { get; } = primaryTicket;
 
     public long Order { get; set; } = order;

@@ -13,13 +13,24 @@ namespace StateKit.Resilience;
 internal sealed class OutageRouter : IDisposable
 {
     private readonly Dictionary<string, OutageRoute> _routes = new(StringComparer.Ordinal);
+
+    // Tickets the fallback never issued whose sessions were revoked during the outage: kept apart from the journal, so that
+    // revoking made-up strings takes no journal slot, and bounded, oldest forgotten first.
+    private readonly Queue<string> _revokedOrder = new();
+    private readonly HashSet<string> _revoked = new(StringComparer.Ordinal);
     private readonly Lock _routesLock = new();
     private readonly int _maxForwards;
+    private readonly int _maxRevocations;
     private int _routeCount;
+    private int _revokedCount;
     private long _order;
 
-    /// <param name="journalCapacity">The journal's capacity; forwards are bounded at twice as many routes.</param>
-    public OutageRouter(int journalCapacity) => _maxForwards = 2 * journalCapacity;
+    /// <param name="journalCapacity">The journal's capacity; forwards are bounded at twice as many routes, revocations at as many.</param>
+    public OutageRouter(int journalCapacity)
+    {
+        _maxForwards = 2 * journalCapacity;
+        _maxRevocations = journalCapacity;
+    }
 
     /// <summary>
     /// Gets the gate that serializes changes to routes (outage writes, replay, journal overflow), so that a replay
@@ -131,13 +142,93 @@ internal sealed class OutageRouter : IDisposable
         }
     }
 
-    /// <summary>Forgets every route: the primary serves every ticket again.</summary>
-    public void Clear()
+    /// <summary>Gets a value indicating whether revocations wait for replay; read without the lock.</summary>
+    public bool HasRevocations => Volatile.Read(ref _revokedCount) != 0;
+
+    /// <summary>Remembers the revocation of a ticket the primary may know, to replay; forgets the oldest when full.</summary>
+    /// <returns><see langword="true"/> when an older revocation was forgotten to make room.</returns>
+    public bool AddRevocation(string ticket)
     {
         lock (_routesLock)
         {
-            _routes.Clear();
-            Volatile.Write(ref _routeCount, 0);
+            if (!_revoked.Add(ticket))
+            {
+                return false;
+            }
+
+            _revokedOrder.Enqueue(ticket);
+            var dropped = false;
+            if (_revoked.Count > _maxRevocations)
+            {
+                _revoked.Remove(_revokedOrder.Dequeue());
+                dropped = true;
+            }
+
+            Volatile.Write(ref _revokedCount, _revoked.Count);
+            return dropped;
+        }
+    }
+
+    /// <summary>Gets a value indicating whether the ticket was revoked during the outage and the primary does not know yet.</summary>
+    public bool IsRevoked(string ticket)
+    {
+        if (!HasRevocations)
+        {
+            return false;
+        }
+
+        lock (_routesLock)
+        {
+            return _revoked.Contains(ticket);
+        }
+    }
+
+    /// <summary>Gets the oldest revocation waiting for replay, without removing it.</summary>
+    public bool TryPeekRevocation([NotNullWhen(true)] out string? ticket)
+    {
+        lock (_routesLock)
+        {
+            return _revokedOrder.TryPeek(out ticket);
+        }
+    }
+
+    /// <summary>Forgets a revocation the primary has applied.</summary>
+    public void RemoveRevocation(string ticket)
+    {
+        lock (_routesLock)
+        {
+            if (_revokedOrder.TryPeek(out var oldest) && oldest == ticket)
+            {
+                _revokedOrder.Dequeue();
+            }
+
+            _revoked.Remove(ticket);
+            Volatile.Write(ref _revokedCount, _revoked.Count);
+        }
+    }
+
+    /// <summary>
+    /// The circuit closed under <see cref="OutagePolicy.Fallback"/>: the outage's writes stay behind, and a session that
+    /// claimed a primary ticket goes back to it. The claim was never verified: a made-up one names nothing in the primary either.
+    /// </summary>
+    public void ForwardClaimsAndForgetTheRest()
+    {
+        lock (_routesLock)
+        {
+            foreach (var route in _routes.Values.ToArray())
+            {
+                if (route.PrimaryTicket is { } claimed && !route.Deleted)
+                {
+                    route.ForwardTo ??= claimed;
+                    route.FallbackTicket = null;
+                }
+                else if (route.ForwardTo is null)
+                {
+                    _routes.Remove(route.ClientTicket);
+                }
+            }
+
+            Volatile.Write(ref _routeCount, _routes.Count);
         }
     }
 

@@ -106,9 +106,10 @@ internal sealed class RecoveryReplayer : IDisposable
         if (_options.Outage == OutagePolicy.Fallback)
         {
             // Ephemeral: what was written during the outage stays behind; the primary serves again.
-            _router.Clear();
+            _router.ForwardClaimsAndForgetTheRest();
         }
-        else if (_journal.Count != 0)
+
+        if (_journal.HasPending)
         {
             StartReconcile();
         }
@@ -117,7 +118,7 @@ internal sealed class RecoveryReplayer : IDisposable
     /// <summary>The break is over: replay the journal, whose first call is the half-open probe. A failed probe re-opens the circuit and re-arms the timer.</summary>
     private void OnBreakElapsed()
     {
-        if (_journal.Count == 0)
+        if (!_journal.HasPending)
         {
             return;
         }
@@ -135,6 +136,12 @@ internal sealed class RecoveryReplayer : IDisposable
 
     private async Task<ReconciliationReport> ReconcileCoreAsync(CancellationToken cancellationToken)
     {
+        var (revoked, complete) = await ReplayRevocationsAsync(cancellationToken).ConfigureAwait(false);
+        if (!complete)
+        {
+            return Report(revoked + _router.Journaled().Length, 0, 0);
+        }
+
         var pending = _router.Journaled();
         int replayed = 0, merged = 0;
         foreach (var route in pending)
@@ -171,15 +178,45 @@ internal sealed class RecoveryReplayer : IDisposable
             }
         }
 
+        return Report(revoked + pending.Length, replayed, merged);
+    }
+
+    private ReconciliationReport Report(int pending, int replayed, int merged)
+    {
         var dropped = _journal.TakeDropped();
         var report = new ReconciliationReport(replayed, merged, dropped, _journal.Count);
-        if (pending.Length > 0 || dropped > 0)
+        if (pending > 0 || dropped > 0)
         {
             Log.Reconciled(_guard.Logger, _guard.Name, replayed, merged, dropped, report.Remaining);
             _reconciled(report);
         }
 
         return report;
+    }
+
+    /// <summary>Revokes in the primary, oldest first, the tickets revoked during the outage that the fallback never held.</summary>
+    /// <returns>How many were tried, and whether all were: not when the primary failed again, and the rest wait for the next pass.</returns>
+    private async Task<(int Tried, bool Complete)> ReplayRevocationsAsync(CancellationToken cancellationToken)
+    {
+        var tried = 0;
+        while (_router.TryPeekRevocation(out var ticket))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            tried++;
+            try
+            {
+                await _guard.CommitOrThrowAsync(new SessionCommit { Ticket = ticket, Revoke = true }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SessionStoreUnavailableException e)
+            {
+                Log.ReplayInterrupted(_guard.Logger, _guard.Name, e);
+                return (tried, false);
+            }
+
+            _router.RemoveRevocation(ticket);
+        }
+
+        return (tried, true);
     }
 
     private async Task<ReplayOutcome> ReplayAsync(OutageRoute route, CancellationToken cancellationToken)
@@ -218,6 +255,8 @@ internal sealed class RecoveryReplayer : IDisposable
                 var result = await _guard.CommitOrThrowAsync(commit, cancellationToken).ConfigureAwait(false);
                 if (result.Outcome != SessionCommitOutcome.Conflict)
                 {
+                    // The claim held: the primary knows the ticket. The client carries the fallback's; forward it there.
+                    route.ForwardTo = result.Ticket ?? route.PrimaryTicket;
                     Finish(route, sequence);
                     return conflict ? ReplayOutcome.Merged : ReplayOutcome.Replayed;
                 }

@@ -151,7 +151,7 @@ internal sealed class StoreCallGuard : IDisposable
             }
 
             Breaker.OnSuccess(permit);
-            if (_journal.Count != 0)
+            if (_journal.HasPending)
             {
                 _journalPending();
             }
