@@ -17,7 +17,8 @@ public sealed class TieredSessionStoreContractTests : SessionStoreContract
         },
         new TieredSessionStoreOptions { DefaultTier = "standard" }.MapKey("cart", "critical").MapKey("name", "prefs"));
 
+    // Each part carries the session's binding (25 bytes) besides the application's keys.
     private InMemorySessionStore Tier() => new(
-        new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
+        new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes + TieredSessionStore.BindingPayloadBytes },
         Time);
 }
