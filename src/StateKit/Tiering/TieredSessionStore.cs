@@ -200,7 +200,9 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
 
         // A new session, and a rotation, get a new binding; a session from before bindings gets its first one, in every part.
         var unbound = commit.Ticket is not null && loaded is not null && loaded.Binding is null;
-        var binding = commit.Ticket is null || commit.RotateId || unbound || loaded is null ? NewBinding() : loaded.Binding!;
+        // Drawn only when a part is written with it: most commits write none.
+        var renew = commit.Ticket is null || commit.RotateId || unbound || loaded is null;
+        byte[]? drawn = renew ? null : loaded!.Binding;
         var rebindAll = commit.RotateId || unbound;
         var everyTier = commit.Revoke || commit.ClearExisting || rebindAll || commit.BindUserId is not null;
         var involved = _names.Where(t => changes.ContainsKey(t) || (everyTier && parts.ContainsKey(t))).ToArray();
@@ -218,7 +220,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
                     continue;
                 }
 
-                result = await CreateAsync(tier, delta, binding, commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -234,7 +236,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
                 }
                 else if (!commit.Revoke && (rebindAll || (clear && upserts.Count > 0)))
                 {
-                    upserts = new Dictionary<string, ReadOnlyMemory<byte>>(upserts, StringComparer.Ordinal) { [BindingKey] = binding };
+                    upserts = new Dictionary<string, ReadOnlyMemory<byte>>(upserts, StringComparer.Ordinal) { [BindingKey] = drawn ??= NewBinding() };
                 }
 
                 result = await CommitTierAsync(
@@ -279,7 +281,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             if (result.Outcome == SessionCommitOutcome.NotFound && commit.Mode == SessionCommitMode.MergeKeys && delta.Upserts.Count > 0)
             {
                 // This tier's session expired while others live: its old data stays gone; this commit's keys start it anew.
-                result = await CreateAsync(tier, delta, binding, commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
             }
 
             switch (result.Outcome)
