@@ -259,14 +259,17 @@ public abstract class SessionStoreContract
         new Memory.InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
         Time);
 
-    /// <summary>A client-held store (sealed tickets) on the contract's clock and limits, for <see cref="DecorateClientHeld"/>.</summary>
-    protected ISessionStore CreateClientHeldStore()
+    /// <summary>
+    /// A client-held store (sealed tickets) on the contract's clock and limits, for <see cref="DecorateClientHeld"/>;
+    /// <paramref name="extraPayloadBytes"/> is room for what a decorator adds to each payload (a tiered store's binding).
+    /// </summary>
+    protected ISessionStore CreateClientHeldStore(int extraPayloadBytes = 0)
     {
         var options = new ClientSide.ClientSideSessionStoreOptions
         {
             IdleTimeout = IdleTimeout,
             AbsoluteLifetime = AbsoluteLifetime,
-            MaxPayloadBytes = MaxPayloadBytes,
+            MaxPayloadBytes = MaxPayloadBytes + extraPayloadBytes,
             MaxTicketLength = 32 * 1024,
             Purpose = "tests/contract/decorated",
         };

@@ -19,7 +19,8 @@ namespace StateKit.ClientSide;
 /// signed token shows both ids to whoever holds it.
 /// </para>
 /// <para>
-/// Each byte is handed out once and wiped as it is; each assembly that links this file keeps batches of its own, so no two
+/// Each byte is handed out once and wiped as it is, and only after the CSPRNG call that filled it returned: a failing
+/// source fails every draw until it recovers, never hands out zeros; each assembly that links this file keeps batches of its own, so no two
 /// stores share a byte either. A forked child would share a parent's unused bytes, which would
 /// repeat nonces; .NET does not support fork without exec.
 /// </para>
@@ -35,11 +36,24 @@ internal static class ClientSideRandom
     [ThreadStatic]
     private static int t_offset;
 
+    [ThreadStatic]
+    private static Source? t_sourceForTests;
+
+    /// <summary>Fills a span with random bytes, or throws.</summary>
+    internal delegate void Source(Span<byte> destination);
+
     /// <summary>Gets the calling thread's batch, for tests.</summary>
     internal static byte[]? CurrentThreadBatch => t_batch;
 
     /// <summary>Gets how many bytes of the calling thread's batch are used up (and wiped), for tests.</summary>
     internal static int CurrentThreadOffset => t_offset;
+
+    /// <summary>Gets or sets, on the calling thread only, a source that replaces the CSPRNG; tests inject a failing one.</summary>
+    internal static Source? CurrentThreadSourceForTests
+    {
+        get => t_sourceForTests;
+        set => t_sourceForTests = value;
+    }
 
     /// <summary>A 128-bit id in unpadded base64url, as <c>SessionIds</c> writes one, for ids that are not bearer secrets.</summary>
     /// <returns>22 characters nobody else gets.</returns>
@@ -57,7 +71,7 @@ internal static class ClientSideRandom
     {
         if (destination.Length > BatchBytes / 8)
         {
-            RandomNumberGenerator.Fill(destination);
+            Draw(destination);
             return;
         }
 
@@ -65,13 +79,17 @@ internal static class ClientSideRandom
         var offset = t_offset;
         if (batch is null)
         {
-            batch = t_batch = new byte[BatchBytes];
+            batch = new byte[BatchBytes];
             offset = BatchBytes;
         }
 
         if (offset > BatchBytes - destination.Length)
         {
-            RandomNumberGenerator.Fill(batch);
+            // Fail closed: until the fill returns, nothing in the batch counts as filled, so a fill that throws (first use or
+            // halfway through a refill) leaves every later call to draw again rather than hand out zeros or a torn batch.
+            t_offset = BatchBytes;
+            Draw(batch);
+            t_batch = batch;
             offset = 0;
         }
 
@@ -79,5 +97,17 @@ internal static class ClientSideRandom
         bytes.CopyTo(destination);
         bytes.Clear();
         t_offset = offset + destination.Length;
+    }
+
+    private static void Draw(Span<byte> destination)
+    {
+        if (t_sourceForTests is { } source)
+        {
+            source(destination);
+        }
+        else
+        {
+            RandomNumberGenerator.Fill(destination);
+        }
     }
 }

@@ -46,14 +46,19 @@ public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
     {
     }
 
-    /// <summary>Initializes a new instance of the <see cref="ClientSideSessionStore"/> class with a source of random bytes, for byte snapshots in tests.</summary>
-    internal ClientSideSessionStore(ClientSideSessionStoreOptions options, TimeProvider? timeProvider, ILogger? logger, SpanAction randomSource)
+    /// <summary>Initializes a new instance of the <see cref="ClientSideSessionStore"/> class with sources of random bytes, for byte snapshots in tests.</summary>
+    /// <param name="options">The store's settings.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="logger">A logger.</param>
+    /// <param name="randomSource">Nonces and new sessions' ids.</param>
+    /// <param name="saltSource">The salt of each sealing subkey; <see langword="null"/> for the OS CSPRNG.</param>
+    internal ClientSideSessionStore(ClientSideSessionStoreOptions options, TimeProvider? timeProvider, ILogger? logger, SpanAction randomSource, SpanAction? saltSource = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         _options = options;
         _logger = logger ?? NullLogger.Instance;
-        _keys = BuildKeyRing(options, _logger);
+        _keys = BuildKeyRing(options, _logger, saltSource);
         _plaintextBound = ClientSideTicketFormat.PlaintextBound(options.MaxPayloadBytes);
         RandomSource = randomSource;
 
@@ -197,7 +202,7 @@ public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
         }
     }
 
-    private static ClientSideKeyRing BuildKeyRing(ClientSideSessionStoreOptions options, ILogger logger)
+    private static ClientSideKeyRing BuildKeyRing(ClientSideSessionStoreOptions options, ILogger logger, SpanAction? saltSource)
     {
         var keys = new List<ClientSideKey>(options.Keys);
         if (options.KeyProvider is not null)
@@ -228,6 +233,6 @@ public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
             material.Add((key.Id, key.TryGetMaterial()!));
         }
 
-        return new ClientSideKeyRing(material, ClientSideTicketFormat.CreatePurposeData(options.Purpose));
+        return new ClientSideKeyRing(material, options.Purpose, saltSource);
     }
 }

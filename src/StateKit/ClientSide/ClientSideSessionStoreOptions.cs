@@ -6,6 +6,8 @@ namespace StateKit.ClientSide;
 /// <summary>Settings of <see cref="ClientSideSessionStore"/>.</summary>
 public sealed class ClientSideSessionStoreOptions : SessionStoreOptions
 {
+    private string? _purpose;
+
     /// <summary>Initializes a new instance of the <see cref="ClientSideSessionStoreOptions"/> class with cookie-sized limits.</summary>
     public ClientSideSessionStoreOptions() => MaxPayloadBytes = StateKitDefaults.ClientSideMaxPayloadBytes;
 
@@ -31,8 +33,16 @@ public sealed class ClientSideSessionStoreOptions : SessionStoreOptions
     /// Gets or sets what a ticket is bound to, through the cipher's associated data: a ticket sealed for one purpose never
     /// opens for another, even under the same key. Name the application, the store and the cookie, e.g. <c>shop/prefs/.prefs</c>.
     /// </summary>
-    /// <value>The default value is <c>StateKit.ClientSide</c>.</value>
-    public string Purpose { get; set; } = StateKitDefaults.ClientSidePurpose;
+    /// <value>
+    /// The default value is <c>StateKit.ClientSide</c> for the default store, and <c>StateKit.ClientSide/</c> followed by
+    /// the store's name for a store registered with <c>AddStore(name, ...)</c> or <c>AddTier(name, ...)</c>, so that two
+    /// stores sharing a key never open each other's tickets.
+    /// </value>
+    public string Purpose
+    {
+        get => _purpose ?? StateKitDefaults.ClientSidePurpose;
+        set => _purpose = value;
+    }
 
     /// <summary>
     /// Gets or sets the longest ticket, in characters, a commit may produce and a load will try to open. A longer inbound ticket
@@ -55,6 +65,16 @@ public sealed class ClientSideSessionStoreOptions : SessionStoreOptions
     /// </summary>
     /// <value>The default value is <see langword="null"/>: no revocation (<see cref="SessionStoreCapabilities.Revocation"/> is <see cref="RevocationSupport.None"/>).</value>
     public ISessionDenyList? DenyList { get; set; }
+
+    /// <summary>Gives a named store its own purpose unless one was set: the default store keeps the historical default, so its tickets stay readable.</summary>
+    /// <param name="storeName">The store's name in DI; empty for the default store.</param>
+    internal void DerivePurposeFromStoreName(string storeName)
+    {
+        if (_purpose is null && storeName.Length > 0)
+        {
+            _purpose = StateKitDefaults.ClientSidePurpose + "/" + storeName;
+        }
+    }
 
     /// <inheritdoc />
     protected override void CollectValidationErrors(ICollection<string> errors)

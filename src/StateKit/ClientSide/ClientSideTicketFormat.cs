@@ -11,42 +11,50 @@ using StateKit.Serialization;
 namespace StateKit.ClientSide;
 
 /// <summary>
-/// The sealed ticket, version 1 (docs/client-held.md): base64url of
-/// <c>version (1) | key id (4, big-endian) | nonce (12) | AES-256-GCM ciphertext | tag (16)</c>, where the plaintext is
+/// The sealed ticket, version 2 (docs/client-held.md): base64url of
+/// <c>version (2) | key id (4, big-endian) | salt (16) | nonce (12) | AES-256-GCM ciphertext | tag (16)</c>, encrypted under
+/// the subkey HKDF-SHA256(key, salt, "StateKit.ClientSide.v2 subkey"), where the plaintext is
 /// <c>encoding (1) | session payload</c> (the payload raw, Deflate- or Brotli-compressed) and the associated data is
-/// <c>version | key id | "StateKit.ClientSide.v1" 0x00 purpose</c>.
+/// <c>version | key id | "StateKit.ClientSide.v2" 0x00 purpose</c>. Version 1 (no salt, the key itself, label
+/// <c>StateKit.ClientSide.v1</c>) still opens.
 /// </summary>
 internal static class ClientSideTicketFormat
 {
-    public const byte CurrentVersion = 1;
+    public const byte CurrentVersion = 2;
+    public const byte Version1 = 1;
     public const int KeyIdSize = 4;
+    public const int SaltSize = 16;
     public const int NonceSize = 12;
     public const int TagSize = 16;
-    public const int HeaderSize = 1 + KeyIdSize + NonceSize;
+    public const int HeaderSize = AuthenticatedHeaderSize + SaltSize + NonceSize;
     public const int Overhead = HeaderSize + TagSize;
+    public const int Version1HeaderSize = AuthenticatedHeaderSize + NonceSize;
+    public const int Version1Overhead = Version1HeaderSize + TagSize;
 
     public const byte EncodingRaw = 0;
     public const byte EncodingDeflate = 1;
     public const byte EncodingBrotli = 2;
 
-    // The authenticated part of the header: version and key id (the nonce is authenticated as the nonce).
+    // The authenticated part of the header: version and key id (the salt is bound through the subkey, the nonce as the nonce).
     private const int AuthenticatedHeaderSize = 1 + KeyIdSize;
 
-    private static readonly byte[] Domain = "StateKit.ClientSide.v1\0"u8.ToArray();
-
-    /// <summary>The associated data after the header: a domain label then the purpose, so tickets never cross purposes.</summary>
-    public static byte[] CreatePurposeData(string purpose) => [.. Domain, .. Encoding.UTF8.GetBytes(purpose)];
+    /// <summary>Gets HKDF's info for a version-2 subkey.</summary>
+    public static ReadOnlySpan<byte> SubkeyInfo => "StateKit.ClientSide.v2 subkey"u8;
 
     /// <summary>
-    /// The associated data of a ticket sealed with key <paramref name="keyId"/>: its authenticated header (version, key id
-    /// big-endian) then <paramref name="purposeData"/>. It depends on nothing else, so each key of a store's ring computes it once.
+    /// The associated data of a ticket of <paramref name="version"/> sealed with key <paramref name="keyId"/>: its
+    /// authenticated header (version, key id big-endian), a domain label naming the version, then the purpose, so tickets
+    /// never cross purposes. It depends on nothing else, so each key of a store's ring computes it once per version.
     /// </summary>
-    public static byte[] CreateAssociatedData(int keyId, ReadOnlySpan<byte> purposeData)
+    public static byte[] CreateAssociatedData(byte version, int keyId, string purpose)
     {
-        var data = new byte[AuthenticatedHeaderSize + purposeData.Length];
-        data[0] = CurrentVersion;
+        ReadOnlySpan<byte> domain = version == Version1 ? "StateKit.ClientSide.v1\0"u8 : "StateKit.ClientSide.v2\0"u8;
+        var purposeBytes = Encoding.UTF8.GetBytes(purpose);
+        var data = new byte[AuthenticatedHeaderSize + domain.Length + purposeBytes.Length];
+        data[0] = version;
         BinaryPrimitives.WriteInt32BigEndian(data.AsSpan(1), keyId);
-        purposeData.CopyTo(data.AsSpan(AuthenticatedHeaderSize));
+        domain.CopyTo(data.AsSpan(AuthenticatedHeaderSize));
+        purposeBytes.CopyTo(data.AsSpan(AuthenticatedHeaderSize + domain.Length));
         return data;
     }
 
@@ -75,9 +83,10 @@ internal static class ClientSideTicketFormat
         var payloadSize = SessionPayloadFormat.GetSize(session);
         SessionPayloadTooLargeException.ThrowIfOver(1 + payloadSize, plaintextBound, "serialized session (2 x MaxPayloadBytes + 4096)");
 
+        var subkey = key.TakeSealingSubkey();
         return compression != ClientSideCompression.None && payloadSize >= compressionThreshold
-            ? SealCompressed(session, payloadSize, key, nonce, compression, maxTicketLength)
-            : SealRaw(session, payloadSize, key, nonce, maxTicketLength);
+            ? SealCompressed(session, payloadSize, key, subkey, nonce, compression, maxTicketLength)
+            : SealRaw(session, payloadSize, key, subkey, nonce, maxTicketLength);
     }
 
     /// <summary>
@@ -85,7 +94,7 @@ internal static class ClientSideTicketFormat
     /// place, and the base64url string is encoded straight from that buffer. Its length is known before anything is
     /// written, so an oversized session fails before it is serialized.
     /// </summary>
-    private static string SealRaw(SessionSnapshot session, int payloadSize, ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, int maxTicketLength)
+    private static string SealRaw(SessionSnapshot session, int payloadSize, ClientSideKeyRing.Key key, ClientSideKeyRing.Subkey subkey, ReadOnlySpan<byte> nonce, int maxTicketLength)
     {
         var length = Overhead + 1 + payloadSize;
         CheckTicketLength(length, maxTicketLength);
@@ -97,8 +106,8 @@ internal static class ClientSideTicketFormat
         {
             body[0] = EncodingRaw;
             SessionPayloadFormat.Write(session, body[1..]);
-            WriteHeader(output, key.Id, nonce);
-            Encrypt(key, nonce, body, output);
+            WriteHeader(output, key.Id, subkey.Salt, nonce);
+            Encrypt(key, subkey, nonce, body, output);
             encrypted = true;
             return Base64Url.EncodeToString(output);
         }
@@ -119,6 +128,7 @@ internal static class ClientSideTicketFormat
         SessionSnapshot session,
         int payloadSize,
         ClientSideKeyRing.Key key,
+        ClientSideKeyRing.Subkey subkey,
         ReadOnlySpan<byte> nonce,
         ClientSideCompression compression,
         int maxTicketLength)
@@ -141,8 +151,8 @@ internal static class ClientSideTicketFormat
             CheckTicketLength(length, maxTicketLength);
             sealedBytes = ArrayPool<byte>.Shared.Rent(length);
             var output = sealedBytes.AsSpan(0, length);
-            WriteHeader(output, key.Id, nonce);
-            Encrypt(key, nonce, body, output);
+            WriteHeader(output, key.Id, subkey.Salt, nonce);
+            Encrypt(key, subkey, nonce, body, output);
             return Base64Url.EncodeToString(output);
         }
         finally
@@ -167,27 +177,28 @@ internal static class ClientSideTicketFormat
         SessionPayloadTooLargeException.ThrowIfOver(ticketLength, maxTicketLength, "MaxTicketLength");
     }
 
-    private static void WriteHeader(Span<byte> output, int keyId, ReadOnlySpan<byte> nonce)
+    private static void WriteHeader(Span<byte> output, int keyId, ReadOnlySpan<byte> salt, ReadOnlySpan<byte> nonce)
     {
         output[0] = CurrentVersion;
         BinaryPrimitives.WriteInt32BigEndian(output[1..], keyId);
-        nonce.CopyTo(output[AuthenticatedHeaderSize..]);
+        salt.CopyTo(output[AuthenticatedHeaderSize..]);
+        nonce.CopyTo(output[(AuthenticatedHeaderSize + SaltSize)..]);
     }
 
     /// <summary>
     /// Encrypts <paramref name="body"/> into <paramref name="output"/> after its header, tag last. The body may already
     /// sit exactly where its ciphertext goes (AesGcm encrypts in place when the two spans are the same memory).
     /// </summary>
-    private static void Encrypt(ClientSideKeyRing.Key key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> body, Span<byte> output)
+    private static void Encrypt(ClientSideKeyRing.Key key, ClientSideKeyRing.Subkey subkey, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> body, Span<byte> output)
     {
-        var aes = key.Rent();
+        var aes = subkey.Ciphers.Rent();
         try
         {
             aes.Encrypt(nonce, body, output.Slice(HeaderSize, body.Length), output[^TagSize..], key.AssociatedData);
         }
         finally
         {
-            key.Return(aes);
+            subkey.Ciphers.Return(aes);
         }
     }
 
@@ -220,7 +231,7 @@ internal static class ClientSideTicketFormat
             return false;
         }
 
-        if (!Base64UrlText.IsCanonical(ticket) || ticket.Length < Base64Url.GetEncodedLength(Overhead + 1))
+        if (!Base64UrlText.IsCanonical(ticket) || ticket.Length < Base64Url.GetEncodedLength(Version1Overhead + 1))
         {
             reason = "malformed";
             return false;
@@ -228,6 +239,7 @@ internal static class ClientSideTicketFormat
 
         var length = Base64Url.GetMaxDecodedLength(ticket.Length);
         var bytes = ArrayPool<byte>.Shared.Rent(length);
+        var headerSize = 0;
         var plaintextLength = 0;
         try
         {
@@ -238,9 +250,17 @@ internal static class ClientSideTicketFormat
             }
 
             var input = bytes.AsSpan(0, length);
-            if (input[0] != CurrentVersion)
+            var version = input[0];
+            if (version is not (CurrentVersion or Version1))
             {
                 reason = "unknown version";
+                return false;
+            }
+
+            headerSize = version == CurrentVersion ? HeaderSize : Version1HeaderSize;
+            if (length < headerSize + TagSize + 1)
+            {
+                reason = "malformed";
                 return false;
             }
 
@@ -251,16 +271,34 @@ internal static class ClientSideTicketFormat
                 return false;
             }
 
-            var cipherLength = length - Overhead;
-            var body = input.Slice(HeaderSize, cipherLength);
-            // The version byte was checked and the key found by the id the ticket names, so the key's associated data is
-            // exactly this ticket's header followed by the store's purpose.
-            var aes = key.Rent();
+            var cipherLength = length - headerSize - TagSize;
+            var body = input.Slice(headerSize, cipherLength);
+            var nonce = input.Slice(headerSize - NonceSize, NonceSize);
+
+            // The version byte was checked and the key found by the id the ticket names, so the key's associated data of
+            // that version is exactly this ticket's header followed by the store's purpose.
+            ClientSideKeyRing.Subkey? subkey = null;
+            var cached = true;
+            ClientSideCipherPool ciphers;
+            byte[] associatedData;
+            if (version == CurrentVersion)
+            {
+                subkey = key.GetSubkey(input.Slice(AuthenticatedHeaderSize, SaltSize), out cached);
+                ciphers = subkey.Ciphers;
+                associatedData = key.AssociatedData;
+            }
+            else
+            {
+                ciphers = key.Version1Ciphers;
+                associatedData = key.Version1AssociatedData;
+            }
+
+            var aes = ciphers.Rent();
             try
             {
                 // From here the body may hold plaintext (AesGcm wipes it when the tag does not match; we wipe it anyway).
                 plaintextLength = cipherLength;
-                aes.Decrypt(input.Slice(AuthenticatedHeaderSize, NonceSize), body, input[^TagSize..], body, key.AssociatedData);
+                aes.Decrypt(nonce, body, input[^TagSize..], body, associatedData);
             }
             catch (CryptographicException)
             {
@@ -269,7 +307,12 @@ internal static class ClientSideTicketFormat
             }
             finally
             {
-                key.Return(aes);
+                ciphers.Return(aes);
+            }
+
+            if (!cached)
+            {
+                key.Remember(subkey!);
             }
 
             if (!TryReadBody(body, plaintextBound, out session))
@@ -283,7 +326,7 @@ internal static class ClientSideTicketFormat
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(bytes.AsSpan(HeaderSize, plaintextLength));
+            CryptographicOperations.ZeroMemory(bytes.AsSpan(headerSize, plaintextLength));
             ArrayPool<byte>.Shared.Return(bytes);
         }
     }

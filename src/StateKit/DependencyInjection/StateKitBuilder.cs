@@ -105,9 +105,15 @@ public sealed class StateKitBuilder
             configure,
             (sp, options) => new ClientSideSessionStore(options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ClientSideSessionStore>>()));
 
-        // Before validation runs, so that a key provider registered in DI counts as a key source.
-        Services.AddOptions<ClientSideSessionStoreOptions>()
-            .PostConfigure<IServiceProvider>((options, sp) => options.KeyProvider ??= sp.GetService<IClientSideKeyProvider>());
+        // Before validation runs, so that a key provider registered in DI counts as a key source; and per store name, so
+        // that a named store gets its own purpose (two stores sharing a key never open each other's tickets).
+        var name = StoreName;
+        Services.AddOptions<ClientSideSessionStoreOptions>(name)
+            .PostConfigure<IServiceProvider>((options, sp) =>
+            {
+                options.KeyProvider ??= sp.GetService<IClientSideKeyProvider>();
+                options.DerivePurposeFromStoreName(name);
+            });
         return this;
     }
 

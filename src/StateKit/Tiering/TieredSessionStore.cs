@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Options;
@@ -20,11 +21,17 @@ namespace StateKit.Tiering;
 /// versions, so it grows with every tier commit.
 /// </para>
 /// <para>
-/// Capabilities are derived from the tiers: the smallest <see cref="SessionStoreCapabilities.MaxPayloadBytes"/> (a session
-/// that size fits every tier; each tier still enforces its own limit), <see cref="SessionStoreCapabilities.SurvivesNodeLoss"/>
+/// Capabilities are derived from the tiers: the smallest <see cref="SessionStoreCapabilities.MaxPayloadBytes"/> less the
+/// 25 bytes of the binding (a session that size fits every tier; each tier still enforces its own limit), <see cref="SessionStoreCapabilities.SurvivesNodeLoss"/>
 /// only when every tier does, the weakest concurrency, the revocation every tier supports, and the location
 /// <see cref="StateLocation.Client"/> if any tier keeps state in the ticket, else <see cref="StateLocation.Process"/> if any
 /// tier is process-local, else <see cref="StateLocation.Server"/> (the location that constrains the app most).
+/// </para>
+/// <para>
+/// The parts belong together: each carries the session's binding id in a hidden key (<see cref="BindingKey"/>), and a load
+/// keeps only the parts whose binding matches the one of the most trusted part present (server-held before client-held,
+/// then by tier name); any other part is treated as absent. <c>RotateId</c> and a new session mint a new binding, so an old
+/// part replayed next to newer ones, or a part from another session, never joins the composite (docs/tiering.md).
 /// </para>
 /// <para>
 /// A commit is not atomic across tiers: each tier commits on its own, in tier-name order. Under
@@ -33,12 +40,26 @@ namespace StateKit.Tiering;
 /// </remarks>
 public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
 {
+    /// <summary>The hidden key every tier part keeps the session's binding id under; applications may not write it.</summary>
+    internal const string BindingKey = "$stk.bind";
+
+    /// <summary>The binding id's length: 128 bits from the OS CSPRNG.</summary>
+    internal const int BindingBytes = 16;
+
+    /// <summary>What the binding takes of each part's payload limit: its key and its value, as every store measures them.</summary>
+    internal const int BindingPayloadBytes = 9 + BindingBytes;
+
     private readonly Dictionary<string, ISessionStore> _tiers;
     private readonly string[] _names;
+
+    // The tier names in the order a load picks the reference binding: server-held tiers first, then client-held ones,
+    // each by name. A client chooses which client-held part it presents; a server-held part it can only present or drop.
+    private readonly string[] _trustOrder;
     private readonly TieredSessionStoreOptions _options;
 
-    // The tier snapshots behind each composite snapshot a load handed out, so that a commit based on it can check each tier's version.
-    private readonly ConditionalWeakTable<SessionSnapshot, Dictionary<string, SessionSnapshot>> _bases = [];
+    // The parts behind each composite snapshot a load handed out, so that a commit based on it can check each tier's version
+    // and knows the session's binding.
+    private readonly ConditionalWeakTable<SessionSnapshot, LoadedParts> _bases = [];
 
     /// <summary>Initializes a new instance of the <see cref="TieredSessionStore"/> class.</summary>
     /// <param name="tiers">Each tier's store by tier name.</param>
@@ -52,6 +73,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
 
         _tiers = new Dictionary<string, ISessionStore>(tiers, StringComparer.Ordinal);
         _names = [.. _tiers.Keys.Order(StringComparer.Ordinal)];
+        _trustOrder = [.. _names.OrderBy(n => _tiers[n].Capabilities.Location == StateLocation.Client ? 1 : 0)];
         _options = options;
         var all = _tiers.Values.Select(t => t.Capabilities).ToArray();
         Capabilities = new SessionStoreCapabilities
@@ -59,7 +81,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             Location = all.Any(c => c.Location == StateLocation.Client) ? StateLocation.Client
                 : all.Any(c => c.Location == StateLocation.Process) ? StateLocation.Process
                 : StateLocation.Server,
-            MaxPayloadBytes = all.Min(c => c.MaxPayloadBytes),
+            MaxPayloadBytes = all.Min(c => c.MaxPayloadBytes) - BindingPayloadBytes,
             SurvivesNodeLoss = all.All(c => c.SurvivesNodeLoss),
             Concurrency = all.Any(c => c.Concurrency == ConcurrencyGuarantee.LastWriterWins) ? ConcurrencyGuarantee.LastWriterWins : ConcurrencyGuarantee.CompareAndSet,
             Revocation = all.Aggregate(RevocationSupport.ById | RevocationSupport.ByUser, (r, c) => r & c.Revocation),
@@ -132,7 +154,8 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             }
         }
 
-        return byTier.Count == 0 ? null : Compose(byTier);
+        var loaded = Bind(byTier);
+        return loaded.Tiers.Count == 0 ? null : Compose(loaded);
     }
 
     /// <inheritdoc />
@@ -151,14 +174,37 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             return SessionCommitResult.NotFound;
         }
 
-        Dictionary<string, SessionSnapshot>? bases = null;
+        LoadedParts? loaded = null;
         if (commit.Base is not null)
         {
-            _bases.TryGetValue(commit.Base, out bases);
+            _bases.TryGetValue(commit.Base, out loaded);
         }
 
         var changes = Partition(commit);
-        var everyTier = commit.Revoke || commit.ClearExisting || commit.RotateId || commit.BindUserId is not null || commit.Refresh;
+        if (commit.Ticket is not null && loaded is null && !commit.Revoke && NeedsBinding(commit, changes, parts))
+        {
+            // A blind write that creates a tier or rewrites bindings: the binding lives in the parts, so read it once.
+            if (await LoadAsync(commit.Ticket, cancellationToken).ConfigureAwait(false) is { } current)
+            {
+                _bases.TryGetValue(current, out loaded);
+            }
+        }
+
+        // A part that did not bind is absent: this commit neither writes into it nor carries it on.
+        foreach (var rejected in loaded?.Rejected ?? [])
+        {
+            parts.Remove(rejected);
+        }
+
+        var bases = loaded?.Tiers;
+
+        // A new session, and a rotation, get a new binding; a session from before bindings gets its first one, in every part.
+        var unbound = commit.Ticket is not null && loaded is not null && loaded.Binding is null;
+        // Drawn only when a part is written with it: most commits write none.
+        var renew = commit.Ticket is null || commit.RotateId || unbound || loaded is null;
+        byte[]? drawn = renew ? null : loaded!.Binding;
+        var rebindAll = commit.RotateId || unbound;
+        var everyTier = commit.Revoke || commit.ClearExisting || rebindAll || commit.BindUserId is not null || commit.Refresh;
         var involved = _names.Where(t => changes.ContainsKey(t) || (everyTier && parts.ContainsKey(t))).ToArray();
         var outcomes = new List<(string Tier, SessionCommitResult Result, TierChanges Changes)>(involved.Length);
         foreach (var tier in involved)
@@ -174,20 +220,34 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
                     continue;
                 }
 
-                result = await CreateAsync(tier, delta, commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 SessionSnapshot? tierBase = null;
                 bases?.TryGetValue(tier, out tierBase);
-                result = await _tiers[tier].CommitAsync(
+                var upserts = delta.Upserts;
+                var clear = commit.ClearExisting;
+                if (!commit.Revoke && LeavesOnlyTheBinding(tierBase, delta, clear))
+                {
+                    // Nothing of the application's would be left: delete the part rather than keep a binding alone.
+                    upserts = [];
+                    clear = true;
+                }
+                else if (!commit.Revoke && (rebindAll || (clear && upserts.Count > 0)))
+                {
+                    upserts = new Dictionary<string, ReadOnlyMemory<byte>>(upserts, StringComparer.Ordinal) { [BindingKey] = drawn ??= NewBinding() };
+                }
+
+                result = await CommitTierAsync(
+                    tier,
                     new SessionCommit
                     {
                         Ticket = tierTicket,
                         Base = tierBase,
-                        Upserts = delta.Upserts,
-                        Removals = delta.Removals,
-                        ClearExisting = commit.ClearExisting,
+                        Upserts = upserts,
+                        Removals = clear && upserts.Count == 0 ? [] : delta.Removals,
+                        ClearExisting = clear,
                         RotateId = commit.RotateId,
                         Revoke = commit.Revoke,
                         BindUserId = commit.BindUserId,
@@ -222,7 +282,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             if (result.Outcome == SessionCommitOutcome.NotFound && commit.Mode == SessionCommitMode.MergeKeys && delta.Upserts.Count > 0)
             {
                 // This tier's session expired while others live: its old data stays gone; this commit's keys start it anew.
-                result = await CreateAsync(tier, delta, commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
             }
 
             switch (result.Outcome)
@@ -296,19 +356,90 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         return most;
     }
 
-    private ValueTask<SessionCommitResult> CreateAsync(string tier, TierChanges delta, string? userId, CancellationToken cancellationToken)
-        => _tiers[tier].CommitAsync(new SessionCommit { Upserts = delta.Upserts, BindUserId = userId }, cancellationToken);
+    private ValueTask<SessionCommitResult> CreateAsync(string tier, TierChanges delta, byte[] binding, string? userId, CancellationToken cancellationToken)
+        => CommitTierAsync(
+            tier,
+            new SessionCommit { Upserts = new Dictionary<string, ReadOnlyMemory<byte>>(delta.Upserts, StringComparer.Ordinal) { [BindingKey] = binding }, BindUserId = userId },
+            cancellationToken);
+
+    /// <summary>Commits one tier; a payload refusal is reported against the application's share of the limit, as <see cref="Capabilities"/> states it.</summary>
+    private async ValueTask<SessionCommitResult> CommitTierAsync(string tier, SessionCommit commit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _tiers[tier].CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SessionPayloadTooLargeException e) when (e.LimitName == nameof(SessionStoreOptions.MaxPayloadBytes))
+        {
+            throw new SessionPayloadTooLargeException(e.Size - BindingPayloadBytes, e.Limit - BindingPayloadBytes, e.LimitName);
+        }
+    }
+
+    private static byte[] NewBinding() => RandomNumberGenerator.GetBytes(BindingBytes);
+
+    private static bool TryGetBinding(SessionSnapshot snapshot, out ReadOnlyMemory<byte> binding)
+        => snapshot.Values.TryGetValue(BindingKey, out binding) && binding.Length == BindingBytes;
+
+    /// <summary>Whether a commit without a loaded base must read the session's binding: it creates a tier or rewrites bindings.</summary>
+    private static bool NeedsBinding(SessionCommit commit, Dictionary<string, TierChanges> changes, Dictionary<string, string> parts)
+        => commit.RotateId || (commit.ClearExisting && changes.Count > 0) || changes.Any(c => c.Value.Upserts.Count > 0 && !parts.ContainsKey(c.Key));
+
+    /// <summary>Whether a tier's part would hold nothing but its binding after this commit, judged from what the request loaded.</summary>
+    private static bool LeavesOnlyTheBinding(SessionSnapshot? tierBase, TierChanges delta, bool clear)
+    {
+        if (tierBase is null || delta.Upserts.Count > 0 || (!clear && delta.Removals.Count == 0))
+        {
+            return false;
+        }
+
+        return clear || tierBase.Values.Keys.All(k => k == BindingKey || delta.Removals.Contains(k));
+    }
+
+    /// <summary>
+    /// Keeps the parts that belong together: those whose binding matches the most trusted bound part present. When no part
+    /// carries a binding (a session from before bindings) every part is kept, and the next commit binds them all.
+    /// </summary>
+    private LoadedParts Bind(Dictionary<string, SessionSnapshot> byTier)
+    {
+        foreach (var reference in _trustOrder)
+        {
+            if (!byTier.TryGetValue(reference, out var snapshot) || !TryGetBinding(snapshot, out var binding))
+            {
+                continue;
+            }
+
+            var bound = new Dictionary<string, SessionSnapshot>(StringComparer.Ordinal);
+            var rejected = new List<string>();
+            foreach (var (tier, part) in byTier)
+            {
+                if (TryGetBinding(part, out var other) && other.Span.SequenceEqual(binding.Span))
+                {
+                    bound[tier] = part;
+                }
+                else
+                {
+                    rejected.Add(tier);
+                }
+            }
+
+            return new LoadedParts(bound, rejected, binding.ToArray(), reference);
+        }
+
+        return new LoadedParts(byTier, [], null, _trustOrder.FirstOrDefault(byTier.ContainsKey));
+    }
 
     private Dictionary<string, TierChanges> Partition(SessionCommit commit)
     {
         var changes = new Dictionary<string, TierChanges>(StringComparer.Ordinal);
         foreach (var (key, value) in commit.Upserts)
         {
+            ThrowIfReserved(key);
             Changes(_options.TierOf(key)).Upserts[key] = value;
         }
 
         foreach (var key in commit.Removals)
         {
+            ThrowIfReserved(key);
             Changes(_options.TierOf(key)).Removals.Add(key);
         }
 
@@ -325,19 +456,29 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         }
     }
 
-    private SessionSnapshot Compose(Dictionary<string, SessionSnapshot> byTier)
+    private static void ThrowIfReserved(string key)
     {
+        if (key == BindingKey)
+        {
+            throw new ArgumentException($"'{BindingKey}' is reserved by the tiered store: it binds a session's parts together. Choose another key.", nameof(key));
+        }
+    }
+
+    private SessionSnapshot Compose(LoadedParts loaded)
+    {
+        var byTier = loaded.Tiers;
         var values = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
         long version = 0;
         SessionSnapshot? soonest = null;
         var createdAt = DateTimeOffset.MaxValue;
-        string? userId = null;
+        // The parts are bound together, so they agree; the reference part speaks first all the same.
+        var userId = loaded.Reference is null ? null : byTier[loaded.Reference].UserId;
         foreach (var (tier, snapshot) in byTier)
         {
             // A key found in a tier it no longer maps to is invisible: writes and removals go to its current tier only.
             foreach (var (key, value) in snapshot.Values)
             {
-                if (_options.TierOf(key) == tier)
+                if (key != BindingKey && _options.TierOf(key) == tier)
                 {
                     values[key] = value;
                 }
@@ -360,7 +501,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             IdleTimeout = soonest.IdleTimeout,
             UserId = userId,
         };
-        _bases.AddOrUpdate(composite, byTier);
+        _bases.AddOrUpdate(composite, loaded);
         return composite;
     }
 
@@ -406,6 +547,9 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
 
     private static DateTimeOffset? Min(DateTimeOffset? a, DateTimeOffset? b)
         => a is null ? b : b is null ? a : (a < b ? a : b);
+
+    /// <summary>What a load found: the parts that bind (by tier), those that did not, the binding, and the reference tier.</summary>
+    private sealed record LoadedParts(Dictionary<string, SessionSnapshot> Tiers, List<string> Rejected, byte[]? Binding, string? Reference);
 
     private sealed class TierChanges
     {

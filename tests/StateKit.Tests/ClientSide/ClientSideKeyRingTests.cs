@@ -12,7 +12,7 @@ public sealed class ClientSideKeyRingTests
     [Fact]
     public void Rent_WhileHeld_NeverHandsOutTheSameInstanceTwice()
     {
-        var key = Ring().Current;
+        var key = Ring().Current.Version1Ciphers;
         var held = Enumerable.Range(0, (Environment.ProcessorCount * 2) + 3).Select(_ => key.Rent()).ToList();
 
         Assert.Equal(held.Count, held.Distinct(ReferenceEqualityComparer.Instance).Count());
@@ -22,7 +22,7 @@ public sealed class ClientSideKeyRingTests
     [Fact]
     public void Return_MoreThanTheBound_KeepsAtMostTwiceTheCoresAndReusesThem()
     {
-        var key = Ring().Current;
+        var key = Ring().Current.Version1Ciphers;
         var bound = Environment.ProcessorCount * 2;
         var held = Enumerable.Range(0, bound + 3).Select(_ => key.Rent()).ToList();
         held.ForEach(key.Return);
@@ -44,7 +44,7 @@ public sealed class ClientSideKeyRingTests
     [Fact]
     public async Task RentAndReturn_FromManyThreads_EachInstanceHasOneUserAtATime()
     {
-        var key = Ring().Current;
+        var key = Ring().Current.Version1Ciphers;
         var inUse = new HashSet<object>(ReferenceEqualityComparer.Instance);
         var clash = false;
 
@@ -74,12 +74,14 @@ public sealed class ClientSideKeyRingTests
     [Fact]
     public void AssociatedData_IsTheDocumentedHeaderAndPurposeOfEachKey()
     {
-        var ring = new ClientSideKeyRing([(7, RandomNumberGenerator.GetBytes(32)), (0x01020304, RandomNumberGenerator.GetBytes(32))], ClientSideTicketFormat.CreatePurposeData("app/.cart"));
+        var ring = new ClientSideKeyRing([(7, RandomNumberGenerator.GetBytes(32)), (0x01020304, RandomNumberGenerator.GetBytes(32))], "app/.cart");
 
         Assert.True(ring.TryGet(7, out var seven));
-        Assert.Equal([1, 0, 0, 0, 7, .. "StateKit.ClientSide.v1\0app/.cart"u8], seven.AssociatedData);
-        Assert.Equal([1, 1, 2, 3, 4, .. "StateKit.ClientSide.v1\0app/.cart"u8], ring.Current.AssociatedData);
+        Assert.Equal([2, 0, 0, 0, 7, .. "StateKit.ClientSide.v2\0app/.cart"u8], seven.AssociatedData);
+        Assert.Equal([2, 1, 2, 3, 4, .. "StateKit.ClientSide.v2\0app/.cart"u8], ring.Current.AssociatedData);
+        Assert.Equal([1, 0, 0, 0, 7, .. "StateKit.ClientSide.v1\0app/.cart"u8], seven.Version1AssociatedData);
+        Assert.Equal([1, 1, 2, 3, 4, .. "StateKit.ClientSide.v1\0app/.cart"u8], ring.Current.Version1AssociatedData);
     }
 
-    private static ClientSideKeyRing Ring() => new([(1, RandomNumberGenerator.GetBytes(32))], ClientSideTicketFormat.CreatePurposeData("tests"));
+    private static ClientSideKeyRing Ring() => new([(1, RandomNumberGenerator.GetBytes(32))], "tests");
 }

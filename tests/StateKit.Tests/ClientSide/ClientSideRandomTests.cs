@@ -2,6 +2,8 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
 using System.Threading.Tasks;
 using StateKit.ClientSide;
 
@@ -74,5 +76,90 @@ public sealed class ClientSideRandomTests
             TaskCreationOptions.LongRunning)));
 
         Assert.Equal(all.Count, all.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void Fill_SourceFailsOnTheThreadsFirstUse_LaterCallsNeverHandOutUnfilledBytes()
+    {
+        var results = OnFreshThread(() =>
+        {
+            ClientSideRandom.CurrentThreadSourceForTests = _ => throw new CryptographicException("no entropy");
+            try
+            {
+                Assert.Throws<CryptographicException>(() => ClientSideRandom.Fill(new byte[12]));
+
+                // Still failing: the next call must fail too, not hand out the batch that was never filled.
+                var nonce = new byte[12];
+                var second = Record.Exception(() => ClientSideRandom.Fill(nonce));
+                Assert.True(second is CryptographicException, $"the second draw returned {Convert.ToHexString(nonce)} instead of failing");
+            }
+            finally
+            {
+                ClientSideRandom.CurrentThreadSourceForTests = null;
+            }
+
+            var after = new byte[12];
+            ClientSideRandom.Fill(after);
+            return after;
+        });
+
+        Assert.True(results.AsSpan().IndexOfAnyExcept((byte)0) >= 0);
+    }
+
+    [Fact]
+    public void Fill_RefillFailsHalfway_NothingOfThatBatchIsHandedOut()
+    {
+        OnFreshThread(() =>
+        {
+            // Use up most of a good batch, so that a 12-byte draw needs a refill while a 4-byte one would still fit.
+            var used = new byte[12];
+            while (ClientSideRandom.CurrentThreadOffset <= ClientSideRandom.BatchBytes - 12)
+            {
+                ClientSideRandom.Fill(used);
+            }
+
+            ClientSideRandom.CurrentThreadSourceForTests = bytes =>
+            {
+                bytes.Clear();
+                throw new CryptographicException("failed halfway");
+            };
+            try
+            {
+                Assert.Throws<CryptographicException>(() => ClientSideRandom.Fill(new byte[12]));
+                Assert.Throws<CryptographicException>(() => ClientSideRandom.Fill(new byte[4]));
+            }
+            finally
+            {
+                ClientSideRandom.CurrentThreadSourceForTests = null;
+            }
+
+            return used;
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> on a new thread, whose per-thread batch does not exist yet.</summary>
+    private static T OnFreshThread<T>(Func<T> body)
+    {
+        T result = default!;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = body();
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (error is not null)
+        {
+            throw new InvalidOperationException("The test body failed on its thread.", error);
+        }
+
+        return result;
     }
 }

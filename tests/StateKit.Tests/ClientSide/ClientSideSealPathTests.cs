@@ -23,6 +23,7 @@ public sealed class ClientSideSealPathTests
 {
     private const string Purpose = "tests/seal-path";
     private static readonly byte[] FixedNonce = Enumerable.Range(100, 12).Select(i => (byte)i).ToArray();
+    private static readonly byte[] FixedSalt = Enumerable.Range(200, 16).Select(i => (byte)i).ToArray();
 
     // Value lengths around every base64 remainder and around the pool's 1, 2 and 4 KiB buckets (the framing is ~90 bytes).
     public static TheoryData<int> Sizes => new() { 0, 1, 2, 3, 4, 5, 100, 933, 934, 935, 936, 937, 1019, 1024, 1957, 1958, 1959, 1960, 2048, 4005, 4006, 4007, 4096 };
@@ -202,7 +203,7 @@ public sealed class ClientSideSealPathTests
         var drawn = Enumerable.Range(1, 28).Select(i => (byte)i).ToArray();
         Assert.Equal(Base64Url.EncodeToString(drawn.AsSpan(0, 16)), result.SessionId);
         Assert.Equal(SessionIds.Length, result.SessionId!.Length);
-        Assert.Equal(drawn[16..], Base64Url.DecodeFromChars(result.Ticket!).AsSpan(5, 12).ToArray());
+        Assert.Equal(drawn[16..], Base64Url.DecodeFromChars(result.Ticket!).AsSpan(21, 12).ToArray());
         var loaded = await store.LoadAsync(result.Ticket!);
         Assert.Equal(result.SessionId, loaded!.Id);
         Assert.Equal("1"u8.ToArray(), loaded.Values["n"].ToArray());
@@ -220,8 +221,33 @@ public sealed class ClientSideSealPathTests
             var result = await store.CommitAsync(new SessionCommit { Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["n"] = "1"u8.ToArray() } });
             Assert.True(SessionIds.IsWellFormed(result.SessionId));
             Assert.True(ids.Add(result.SessionId!));
-            Assert.True(nonces.Add(Convert.ToHexString(Base64Url.DecodeFromChars(result.Ticket!).AsSpan(5, 12))));
+            Assert.True(nonces.Add(Convert.ToHexString(Base64Url.DecodeFromChars(result.Ticket!).AsSpan(21, 12))));
         }
+    }
+
+    [Fact]
+    public async Task Commit_MoreTicketsThanOneSubkeysBudget_RollsToAFreshSaltAndEveryTicketStillOpens()
+    {
+        // 2^16 seals per subkey: one more ticket than that needs a second salt, so no subkey ever nears GCM's 2^32 limit.
+        const int budget = 1 << 16;
+        var store = new ClientSideSessionStore(Options(), new FakeTimeProvider(Now));
+        var salts = new Dictionary<string, int>(StringComparer.Ordinal);
+        string? first = null;
+        string? last = null;
+        for (var i = 0; i <= budget; i++)
+        {
+            var result = await store.CommitAsync(new SessionCommit { Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["n"] = "1"u8.ToArray() } });
+            var bytes = Base64Url.DecodeFromChars(result.Ticket!);
+            Assert.Equal(2, bytes[0]);
+            var salt = Convert.ToHexString(bytes.AsSpan(5, 16));
+            salts[salt] = salts.GetValueOrDefault(salt) + 1;
+            first ??= result.Ticket;
+            last = result.Ticket;
+        }
+
+        Assert.Equal([budget, 1], salts.Values.OrderDescending());
+        Assert.NotNull(await store.LoadAsync(first!));
+        Assert.NotNull(await store.LoadAsync(last!));
     }
 
     [Fact]
@@ -277,7 +303,7 @@ public sealed class ClientSideSealPathTests
     }
 
     private static ClientSideSessionStore Store(ClientSideCompression compression = ClientSideCompression.None, int threshold = 512, int maxTicketLength = 16_000)
-        => new(Options(compression, threshold, maxTicketLength), new FakeTimeProvider(Now), null, n => FixedNonce.CopyTo(n));
+        => new(Options(compression, threshold, maxTicketLength), new FakeTimeProvider(Now), null, n => FixedNonce.CopyTo(n), n => FixedSalt.CopyTo(n));
 
     private static SessionSnapshot Session(int valueLength, bool compressible = false, int seed = 7)
     {
@@ -322,18 +348,19 @@ public sealed class ClientSideSealPathTests
         }
     }
 
-    /// <summary>Seals an uncompressed payload from docs/client-held.md alone, with the fixed nonce.</summary>
+    /// <summary>Seals an uncompressed payload from docs/client-held.md alone, with the fixed salt and nonce.</summary>
     private static string SealByHand(byte[] payload)
     {
         var plaintext = new byte[1 + payload.Length];
         payload.CopyTo(plaintext, 1);
-        var ticket = new byte[1 + 4 + 12 + plaintext.Length + 16];
-        ticket[0] = 1;
+        var ticket = new byte[1 + 4 + 16 + 12 + plaintext.Length + 16];
+        ticket[0] = 2;
         BinaryPrimitives.WriteInt32BigEndian(ticket.AsSpan(1), 1);
-        FixedNonce.CopyTo(ticket, 5);
-        byte[] aad = [.. ticket[..5], .. "StateKit.ClientSide.v1\0"u8, .. Encoding.UTF8.GetBytes(Purpose)];
-        using var aes = new AesGcm(Convert.FromBase64String(ClientSideTestKeys.Key(1).Value!), 16);
-        aes.Encrypt(ticket.AsSpan(5, 12), plaintext, ticket.AsSpan(17, plaintext.Length), ticket.AsSpan(17 + plaintext.Length), aad);
+        FixedSalt.CopyTo(ticket, 5);
+        FixedNonce.CopyTo(ticket, 21);
+        byte[] aad = [.. ticket[..5], .. "StateKit.ClientSide.v2\0"u8, .. Encoding.UTF8.GetBytes(Purpose)];
+        using var aes = new AesGcm(SubkeyByHand(FixedSalt), 16);
+        aes.Encrypt(ticket.AsSpan(21, 12), plaintext, ticket.AsSpan(33, plaintext.Length), ticket.AsSpan(33 + plaintext.Length), aad);
         return Base64Url.EncodeToString(ticket);
     }
 
@@ -341,12 +368,15 @@ public sealed class ClientSideSealPathTests
     private static byte[] OpenByHand(string ticket)
     {
         var bytes = Base64Url.DecodeFromChars(ticket);
-        var plaintext = new byte[bytes.Length - 33];
-        byte[] aad = [.. bytes[..5], .. "StateKit.ClientSide.v1\0"u8, .. Encoding.UTF8.GetBytes(Purpose)];
-        using var aes = new AesGcm(Convert.FromBase64String(ClientSideTestKeys.Key(1).Value!), 16);
-        aes.Decrypt(bytes.AsSpan(5, 12), bytes.AsSpan(17, plaintext.Length), bytes.AsSpan(17 + plaintext.Length), plaintext, aad);
+        var plaintext = new byte[bytes.Length - 49];
+        byte[] aad = [.. bytes[..5], .. "StateKit.ClientSide.v2\0"u8, .. Encoding.UTF8.GetBytes(Purpose)];
+        using var aes = new AesGcm(SubkeyByHand(bytes[5..21]), 16);
+        aes.Decrypt(bytes.AsSpan(21, 12), bytes.AsSpan(33, plaintext.Length), bytes.AsSpan(33 + plaintext.Length), plaintext, aad);
         return plaintext;
     }
+
+    private static byte[] SubkeyByHand(byte[] salt)
+        => HKDF.DeriveKey(HashAlgorithmName.SHA256, Convert.FromBase64String(ClientSideTestKeys.Key(1).Value!), 32, salt, "StateKit.ClientSide.v2 subkey"u8.ToArray());
 
     private static byte[] Decompress(byte[] body)
     {

@@ -20,27 +20,34 @@ namespace StateKit.Tests.ClientSide;
 /// <summary>What an attacker holding a valid ticket, or none, can and cannot do with the sealed format.</summary>
 public sealed class ClientSideSecurityTests
 {
-    // Version 1 of a sealed ticket of a fixed session, key (id 1) and nonce (0..11). Tickets live in users' browsers:
-    // if this test fails, the change signs every user out. Bump ClientSideTicketFormat.CurrentVersion and keep opening v1.
+    // Version 1 of a sealed ticket of a fixed session, key (id 1) and nonce (0..11), sealed by the version-1 code this
+    // store shipped with. Tickets live in users' browsers: it must keep opening as long as a v1 ticket can be alive.
     private const string Version1Snapshot =
         "AQAAAAEAAQIDBAUGBwgJCgtcU16nSjXr7Lz5ydScZPw9E3DpdtAGBBAkDdP69ptpmSzeknIJH0Tl6nvsuY2Ka_BzSKy_GxK2xOd8Tehk_CLuBMPqdJfcuLoyE-J0IluDt70M4oPDz72eusA7kjSoLx8AqJI";
+
+    // Version 2 of the same session, key (id 1), salt (0..15) and nonce (0..11). If this test fails, the change signs every
+    // user out. Bump ClientSideTicketFormat.CurrentVersion and keep opening v1 and v2.
+    private const string Version2Snapshot =
+        "AgAAAAEAAQIDBAUGBwgJCgsMDQ4PAAECAwQFBgcICQoL5yE6IwvJjRNd1bVldGGL7H8nKEd1FARSIFVkNwe9tsemWdOz-RLxY1_ARnnh7rdceMXcR4cxkJ7H2KLTLaejL-kxlPFIAeL6NONX0fF0U29kCuO3o_ZWSPNhdxfLMhAigs2F";
 
     private readonly FakeTimeProvider _time = new(ClientSideTestKeys.Epoch);
 
     [Fact]
-    public void Seal_FixedSessionKeyAndNonce_MatchesTheVersion1Snapshot()
+    public void Seal_FixedSessionKeySaltAndNonce_MatchesTheVersion2Snapshot()
     {
-        var store = CreateStore(nonce: n => { for (var i = 0; i < n.Length; i++) { n[i] = (byte)i; } });
+        var store = CreateStore(nonce: Counting, salt: Counting);
 
         var ticket = store.Seal(FixedSession());
 
-        Assert.Equal(Version1Snapshot, ticket);
+        Assert.Equal(Version2Snapshot, ticket);
     }
 
-    [Fact]
-    public void Open_Version1Snapshot_RestoresTheSession()
+    [Theory]
+    [InlineData(Version1Snapshot)]
+    [InlineData(Version2Snapshot)]
+    public void Open_SnapshotOfEachVersion_RestoresTheSession(string snapshot)
     {
-        var session = CreateStore().Open(Version1Snapshot, ClientSideTestKeys.Epoch);
+        var session = CreateStore().Open(snapshot, ClientSideTestKeys.Epoch);
 
         Assert.NotNull(session);
         Assert.Equal(FixedSession().Id, session!.Id);
@@ -50,9 +57,31 @@ public sealed class ClientSideSecurityTests
     }
 
     [Fact]
+    public async Task Commit_OnAVersion1Ticket_ReSealsItAsVersion2()
+    {
+        var store = CreateStore();
+
+        var session = store.Open(Version1Snapshot);
+        session.SetBytes("more", [1]);
+        await session.CommitAsync();
+
+        Assert.Equal(ClientSideTicketFormat.CurrentVersion, Base64Url.DecodeFromChars(session.Ticket!)[0]);
+        var reopened = store.Open(session.Ticket!, ClientSideTestKeys.Epoch);
+        Assert.Equal("{\"x\":1}"u8.ToArray(), reopened!.Values["cart"].ToArray());
+    }
+
+    [Fact]
     public void Open_TicketBuiltByHandFromTheDocumentedFormat_Opens()
     {
         var ticket = SealByHand(ClientSideTestKeys.Key(1), "tests/security", SessionPayloadFormat.Write(FixedSession()), encoding: 0);
+
+        Assert.NotNull(CreateStore().Open(ticket, ClientSideTestKeys.Epoch));
+    }
+
+    [Fact]
+    public void Open_Version1TicketBuiltByHandFromTheDocumentedFormat_Opens()
+    {
+        var ticket = SealVersion1ByHand(ClientSideTestKeys.Key(1), "tests/security", SessionPayloadFormat.Write(FixedSession()));
 
         Assert.NotNull(CreateStore().Open(ticket, ClientSideTestKeys.Epoch));
     }
@@ -307,11 +336,12 @@ public sealed class ClientSideSecurityTests
         ClientSideCompression compression = ClientSideCompression.None,
         int maxTicketLength = 8000,
         int maxPayloadBytes = 4096,
-        ClientSideSessionStore.SpanAction? nonce = null)
+        ClientSideSessionStore.SpanAction? nonce = null,
+        ClientSideSessionStore.SpanAction? salt = null)
     {
         var options = Options(keys, purpose, maxTicketLength, maxPayloadBytes);
         options.Compression = compression;
-        return new ClientSideSessionStore(options, _time, null, nonce ?? RandomNumberGenerator.Fill);
+        return new ClientSideSessionStore(options, _time, null, nonce ?? RandomNumberGenerator.Fill, salt);
     }
 
     private static ClientSideSessionStoreOptions Options(int[]? keys = null, string purpose = "tests/security", int maxTicketLength = 8000, int maxPayloadBytes = 4096)
@@ -345,11 +375,29 @@ public sealed class ClientSideSecurityTests
         UserId = "ana",
     };
 
-    /// <summary>Builds a ticket from docs/client-held.md alone, without the store's code.</summary>
+    /// <summary>Builds a version-2 ticket from docs/client-held.md alone, without the store's code.</summary>
     private static string SealByHand(ClientSideKey key, string purpose, byte[] body, byte encoding, int maxLength = 8000)
     {
         var plaintext = new byte[1 + body.Length];
         plaintext[0] = encoding;
+        body.CopyTo(plaintext, 1);
+        var ticket = new byte[1 + 4 + 16 + 12 + plaintext.Length + 16];
+        ticket[0] = 2;
+        BinaryPrimitives.WriteInt32BigEndian(ticket.AsSpan(1), key.Id);
+        RandomNumberGenerator.Fill(ticket.AsSpan(5, 16 + 12));
+        var subkey = HKDF.DeriveKey(HashAlgorithmName.SHA256, Convert.FromBase64String(key.Value!), 32, ticket[5..21], "StateKit.ClientSide.v2 subkey"u8.ToArray());
+        byte[] aad = [.. ticket[..5], .. "StateKit.ClientSide.v2\0"u8, .. Encoding.UTF8.GetBytes(purpose)];
+        using var aes = new AesGcm(subkey, 16);
+        aes.Encrypt(ticket.AsSpan(21, 12), plaintext, ticket.AsSpan(33, plaintext.Length), ticket.AsSpan(33 + plaintext.Length), aad);
+        var text = Base64Url.EncodeToString(ticket);
+        Assert.True(text.Length <= maxLength);
+        return text;
+    }
+
+    /// <summary>Builds a version-1 ticket (no salt, the key itself) from docs/client-held.md alone.</summary>
+    private static string SealVersion1ByHand(ClientSideKey key, string purpose, byte[] body)
+    {
+        var plaintext = new byte[1 + body.Length];
         body.CopyTo(plaintext, 1);
         var ticket = new byte[1 + 4 + 12 + plaintext.Length + 16];
         ticket[0] = 1;
@@ -358,8 +406,14 @@ public sealed class ClientSideSecurityTests
         byte[] aad = [.. ticket[..5], .. "StateKit.ClientSide.v1\0"u8, .. Encoding.UTF8.GetBytes(purpose)];
         using var aes = new AesGcm(Convert.FromBase64String(key.Value!), 16);
         aes.Encrypt(ticket.AsSpan(5, 12), plaintext, ticket.AsSpan(17, plaintext.Length), ticket.AsSpan(17 + plaintext.Length), aad);
-        var text = Base64Url.EncodeToString(ticket);
-        Assert.True(text.Length <= maxLength);
-        return text;
+        return Base64Url.EncodeToString(ticket);
+    }
+
+    private static void Counting(Span<byte> bytes)
+    {
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = (byte)i;
+        }
     }
 }

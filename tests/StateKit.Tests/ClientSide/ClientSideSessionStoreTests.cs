@@ -109,6 +109,56 @@ public sealed class ClientSideSessionStoreTests
         Assert.Equal(5, await store.Open(session.Ticket).GetAsync("n", ContractJsonContext.Default.Int32));
     }
 
+    [Fact]
+    public async Task UseClientSide_TwoNamedStoresShareAKey_NeitherOpensTheOthersTickets()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit
+            .UseClientSide(o => o.Keys.Add(ClientSideTestKeys.Key(1)))
+            .AddStore("prefs", s => s.UseClientSide(o => o.Keys.Add(ClientSideTestKeys.Key(1))))
+            .AddStore("wizard", s => s.UseClientSide(o => o.Keys.Add(ClientSideTestKeys.Key(1)))));
+        await using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var stores = provider.GetRequiredService<SessionStores>();
+
+        var tickets = new System.Collections.Generic.Dictionary<string, string>();
+        foreach (var name in new[] { SessionStores.DefaultName, "prefs", "wizard" })
+        {
+            var session = stores.GetStore(name).Open(null);
+            session.Set("n", 5, ContractJsonContext.Default.Int32);
+            await session.CommitAsync();
+            tickets[name] = session.Ticket!;
+        }
+
+        foreach (var (sealedBy, ticket) in tickets)
+        {
+            foreach (var name in tickets.Keys)
+            {
+                var loaded = await stores.GetStore(name).LoadAsync(ticket);
+                Assert.True((loaded is not null) == (name == sealedBy), $"a ticket of store '{sealedBy}' loaded in store '{name}': {loaded is not null}");
+            }
+        }
+
+        // The default store keeps the historical default, so tickets it issued before stay readable.
+        var options = provider.GetRequiredService<IOptionsMonitor<ClientSideSessionStoreOptions>>();
+        Assert.Equal(StateKitDefaults.ClientSidePurpose, options.Get(SessionStores.DefaultName).Purpose);
+        Assert.Equal(StateKitDefaults.ClientSidePurpose + "/prefs", options.Get("prefs").Purpose);
+    }
+
+    [Fact]
+    public async Task UseClientSide_PurposeSetExplicitly_IsKeptInANamedStore()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit.AddStore("prefs", s => s.UseClientSide(o =>
+        {
+            o.Keys.Add(ClientSideTestKeys.Key(1));
+            o.Purpose = "shop/prefs/.prefs";
+        })));
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.Equal("shop/prefs/.prefs", provider.GetRequiredService<IOptionsMonitor<ClientSideSessionStoreOptions>>().Get("prefs").Purpose);
+    }
+
     private sealed class FixedKeys : IClientSideKeyProvider
     {
         public System.Collections.Generic.IReadOnlyCollection<ClientSideKey> GetKeys() => [ClientSideTestKeys.Key(3)];

@@ -21,7 +21,8 @@ public sealed class TieredSessionStoreContractTests : SessionStoreContract
         new Dictionary<string, ISessionStore> { ["client"] = clientHeld, ["standard"] = Tier() },
         new TieredSessionStoreOptions { DefaultTier = "client" }.MapKey("cart", "standard"));
 
+    // Each part carries the session's binding (25 bytes) besides the application's keys.
     private InMemorySessionStore Tier() => new(
-        new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes },
+        new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime, MaxPayloadBytes = MaxPayloadBytes + TieredSessionStore.BindingPayloadBytes },
         Time);
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using StateKit.ClientSide;
 using StateKit.Distributed;
 using StateKit.Memory;
 using StateKit.Resilience;
@@ -38,6 +39,83 @@ public sealed class TieredSessionStoreTests
 
     private static string? Read(StateSession session, string key)
         => session.TryGetBytes(key, out var value) ? Encoding.UTF8.GetString(value.Span) : null;
+
+    /// <summary>A server-held tier for the cart and a client-held (sealed) tier for everything else.</summary>
+    private TieredSessionStore ServerAndClient()
+    {
+        var sealedOptions = new ClientSideSessionStoreOptions { Purpose = "tests/tiering" };
+        sealedOptions.Keys.Add(ClientSide.ClientSideTestKeys.Key(1));
+        return new TieredSessionStore(
+            new Dictionary<string, ISessionStore> { ["server"] = Memory(), ["client"] = new ClientSideSessionStore(sealedOptions, _time) },
+            new TieredSessionStoreOptions { DefaultTier = "client" }.MapKey("cart", "server"));
+    }
+
+    [Fact]
+    public async Task Load_PartSwappedInFromAnotherSession_IsTreatedAsAbsent()
+    {
+        var store = ServerAndClient();
+        var victim = await SetAsync(store, null, ("cart", "victim-cart"), ("checkout", "unpaid"));
+        var attacker = await SetAsync(store, null, ("cart", "attacker-cart"), ("checkout", "paid"));
+        var mixed = new Dictionary<string, string>(store.SplitTicket(victim.Ticket!)) { ["client"] = store.SplitTicket(attacker.Ticket!)["client"] };
+
+        var session = store.Open(store.JoinTicket(mixed));
+        await session.LoadAsync();
+
+        Assert.Equal("victim-cart", Read(session, "cart"));
+        Assert.Null(Read(session, "checkout"));
+    }
+
+    [Fact]
+    public async Task Load_OldClientHeldPartReplayedAfterRotateId_IsTreatedAsAbsent()
+    {
+        var store = ServerAndClient();
+        var paid = await SetAsync(store, null, ("cart", "apple"), ("checkout", "paid"));
+        var oldClientPart = store.SplitTicket(paid.Ticket!)["client"];
+
+        var session = store.Open(paid.Ticket);
+        await session.LoadAsync();
+        session.SetBytes("checkout", "refunded"u8);
+        session.RotateId();
+        await session.CommitAsync();
+        var replayed = new Dictionary<string, string>(store.SplitTicket(session.Ticket!)) { ["client"] = oldClientPart };
+
+        var loaded = store.Open(store.JoinTicket(replayed));
+        await loaded.LoadAsync();
+
+        Assert.Equal("apple", Read(loaded, "cart"));
+        Assert.Null(Read(loaded, "checkout"));
+        var current = store.Open(session.Ticket);
+        await current.LoadAsync();
+        Assert.Equal(("apple", "refunded"), (Read(current, "cart"), Read(current, "checkout")));
+    }
+
+    [Fact]
+    public async Task Commit_AfterAPartWasRejected_StartsThatTierAnewInsteadOfWritingIntoTheForeignPart()
+    {
+        var store = ServerAndClient();
+        var victim = await SetAsync(store, null, ("cart", "victim-cart"), ("note", "mine"));
+        var attacker = await SetAsync(store, null, ("cart", "attacker-cart"), ("checkout", "paid"));
+        var mixed = new Dictionary<string, string>(store.SplitTicket(victim.Ticket!)) { ["client"] = store.SplitTicket(attacker.Ticket!)["client"] };
+
+        var session = store.Open(store.JoinTicket(mixed));
+        await session.LoadAsync();
+        session.SetBytes("theme", "dark"u8);
+        await session.CommitAsync();
+
+        var reloaded = store.Open(session.Ticket);
+        await reloaded.LoadAsync();
+        Assert.Equal(("victim-cart", "dark", null), (Read(reloaded, "cart"), Read(reloaded, "theme"), Read(reloaded, "checkout")));
+    }
+
+    [Fact]
+    public async Task Commit_WritingTheReservedBindingKey_Throws()
+    {
+        var store = ServerAndClient();
+        var session = store.Open(null);
+        session.SetBytes(TieredSessionStore.BindingKey, new byte[16]);
+
+        await Assert.ThrowsAsync<ArgumentException>(async () => await session.CommitAsync());
+    }
 
     [Fact]
     public async Task Commit_OneSessionOverThreeTiers_WritesOnlyTheTiersWhoseKeysChanged()
@@ -117,7 +195,7 @@ public sealed class TieredSessionStoreTests
             new Dictionary<string, ISessionStore> { ["standard"] = distributed, ["ephemeral"] = memory },
             new TieredSessionStoreOptions { DefaultTier = "standard" });
 
-        Assert.Equal(4096, store.Capabilities.MaxPayloadBytes);
+        Assert.Equal(4096 - TieredSessionStore.BindingPayloadBytes, store.Capabilities.MaxPayloadBytes);
         Assert.False(store.Capabilities.SurvivesNodeLoss); // the memory tier does not
         Assert.Equal(StateLocation.Process, store.Capabilities.Location);
         Assert.Equal(distributed.Capabilities.Concurrency, store.Capabilities.Concurrency);
