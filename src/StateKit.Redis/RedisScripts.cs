@@ -49,13 +49,17 @@ internal static class RedisScripts
 
     /// <summary>
     /// KEYS[1] new session; ARGV: now, idle ms, absolute expiry, user or '', payload bytes, n, then n key/value pairs.
-    /// Returns 1, or 0 when the key already exists (an id collision: nothing written): <see cref="RedisWriteOnceCode"/>.
+    /// Returns 1, 0 when the key already exists (an id collision: nothing written), or -1 when the id carries a tombstone
+    /// (a sign-out everywhere or a prune gave it up before it was written): <see cref="RedisWriteOnceCode"/>.
     /// Arguments: <see cref="RedisScriptArgs.Create"/>.
     /// </summary>
     public static readonly RedisScript Create = new("create", Prelude + """
 
         local h = KEYS[1]
-        if redis.call('EXISTS', h) == 1 then return 0 end
+        if redis.call('EXISTS', h) == 1 then
+          if redis.call('HEXISTS', h, 'm:v') == 0 then return -1 end
+          return 0
+        end
         local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
         local n = tonumber(ARGV[6])
         for j = 0, n - 1 do
@@ -172,15 +176,24 @@ internal static class RedisScripts
         """);
 
     /// <summary>
-    /// KEYS[1] session; ARGV[1] now, ARGV[2] the user it must be bound to, or '' for any. Deletes the session. Returns nil
-    /// when absent or bound to another user (a stale user-index entry: left alone), else {1 when it was live or 0, user or ''}.
+    /// KEYS[1] session; ARGV[1] now, ARGV[2] the user it must be bound to, or '' for any, ARGV[3] tombstone ttl ms. Deletes the
+    /// session. Returns {1 when it was live or 0, user or ''} when deleted; nil when absent; with a user: {-2} when absent
+    /// (a tombstone now holds the id, so that a create or an import still in flight under it can never make it live), and
+    /// {-1, user or ''} when bound to someone else (left alone, and left in the index: it may be a bind to this user in flight).
     /// </summary>
     public static readonly RedisScript Revoke = new("revoke", Prelude + """
 
         local h = KEYS[1]
         local meta = redis.call('HMGET', h, 'm:v', 'm:a', 'm:x', 'm:i', 'm:u')
-        if not meta[1] then return false end
-        if ARGV[2] ~= '' and meta[5] ~= ARGV[2] then return false end
+        if not meta[1] then
+          if ARGV[2] == '' then return false end
+          if redis.call('EXISTS', h) == 0 then
+            redis.call('HSET', h, 'm:t', '1')
+            redis.call('PEXPIRE', h, ARGV[3])
+          end
+          return { -2 }
+        end
+        if ARGV[2] ~= '' and meta[5] ~= ARGV[2] then return { -1, meta[5] or '' } end
         redis.call('DEL', h)
         local a, x, i = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
         local live = 0
@@ -207,13 +220,16 @@ internal static class RedisScripts
 
     /// <summary>
     /// Rotation, step 2. KEYS[1] new session; ARGV: now, then raw field/value pairs from <see cref="Export"/>.
-    /// Writes the copy (expiring like the original) unless the key exists. Returns 1, or 0 on an id collision
-    /// (<see cref="RedisWriteOnceCode"/>). Arguments: <see cref="RedisScriptArgs.Import"/>.
+    /// Writes the copy (expiring like the original) unless the key exists. Returns 1, 0 on an id collision, or -1 on a
+    /// tombstone (<see cref="RedisWriteOnceCode"/>). Arguments: <see cref="RedisScriptArgs.Import"/>.
     /// </summary>
     public static readonly RedisScript Import = new("import", Prelude + """
 
         local h = KEYS[1]
-        if redis.call('EXISTS', h) == 1 then return 0 end
+        if redis.call('EXISTS', h) == 1 then
+          if redis.call('HEXISTS', h, 'm:v') == 0 then return -1 end
+          return 0
+        end
         for j = 2, #ARGV, 2 do redis.call('HSET', h, ARGV[j], ARGV[j + 1]) end
         local meta = redis.call('HMGET', h, 'm:x', 'm:i')
         local now = tonumber(ARGV[1])
@@ -231,6 +247,21 @@ internal static class RedisScripts
         if v ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[1])
         return 1
+        """);
+
+    /// <summary>
+    /// The prune's check of one id found in a user index. KEYS[1] session; ARGV[1] tombstone ttl ms. Returns 1 when a session
+    /// is there (kept); otherwise 0, and a tombstone now holds the id: an id whose create or import is still in flight
+    /// (in the index, no key yet) can then never become live outside the index, so dropping it is safe.
+    /// </summary>
+    public static readonly RedisScript Seal = new("seal", """
+        local h = KEYS[1]
+        if redis.call('HEXISTS', h, 'm:v') == 1 then return 1 end
+        if redis.call('EXISTS', h) == 0 then
+          redis.call('HSET', h, 'm:t', '1')
+          redis.call('PEXPIRE', h, ARGV[1])
+        end
+        return 0
         """);
 
     /// <summary>

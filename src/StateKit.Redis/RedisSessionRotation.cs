@@ -55,7 +55,7 @@ internal sealed class RedisSessionRotation(
                 await runner.CallAsync(db => db.KeyDeleteAsync(newKey), "rotate", cancellationToken).ConfigureAwait(false);
                 if (reply.Code == RedisCommitCode.Deleted)
                 {
-                    await store.RevokeCoreAsync(oldId, null, cancellationToken).ConfigureAwait(false);
+                    await store.RevokeCoreAsync(oldId, cancellationToken).ConfigureAwait(false);
                     return SessionCommitResult.Deleted;
                 }
 

@@ -37,7 +37,7 @@ namespace StateKit.Redis;
 public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDisposable
 {
     private static readonly Func<RedisResult, bool> CreateWrote = static r => (RedisWriteOnceCode)(long)r == RedisWriteOnceCode.Written;
-    private static readonly Func<RedisResult, bool> RevokeWrote = static r => !r.IsNull;
+    private static readonly Func<RedisResult, bool> RevokeWrote = static r => !r.IsNull && (long)((RedisResult[])r!)[0] != -1;
 
     private readonly RedisConnection _connection;
     private readonly RedisSessionStoreOptions _options;
@@ -156,7 +156,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
 
         if (commit.Revoke)
         {
-            return await RevokeCoreAsync(commit.Ticket, null, cancellationToken).ConfigureAwait(false)
+            return await RevokeCoreAsync(commit.Ticket, cancellationToken).ConfigureAwait(false)
                 ? SessionCommitResult.Deleted
                 : SessionCommitResult.NotFound;
         }
@@ -183,13 +183,16 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         ArgumentNullException.ThrowIfNull(sessionId);
         cancellationToken.ThrowIfCancellationRequested();
         return SessionIds.IsWellFormed(sessionId)
-            && await RevokeCoreAsync(sessionId, null, cancellationToken).ConfigureAwait(false);
+            && await RevokeCoreAsync(sessionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     /// <remarks>
     /// Reads the user's index (a set), revokes each session in it (each in its own slot, sent together), then removes
-    /// those ids from the index. A session bound after the read is left alone and stays in the index.
+    /// from the index the ids it revoked and those without a session, which the revoke leaves a tombstone under (a create
+    /// or rotation still in flight under such an id then starts over with a fresh, indexed one). An id whose session is
+    /// bound to someone else stays: it may be a bind to this user in flight. A session bound after the read is left alone
+    /// and stays in the index.
     /// </remarks>
     public async ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
     {
@@ -203,12 +206,13 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         var members = await _userIndex.MembersAsync(userId, cancellationToken).ConfigureAwait(false);
         var ids = members.Select(m => (string?)m).Where(SessionIds.IsWellFormed).Select(m => m!).ToArray();
         var revoked = await Task.WhenAll(ids.Select(id => RevokeOneAsync(id, userId, cancellationToken))).ConfigureAwait(false);
-        if (members.Length > 0)
+        var gone = members.Where(m => !SessionIds.IsWellFormed(m)).Concat(ids.Where((_, i) => revoked[i].Unindex).Select(id => (RedisValue)id)).ToArray();
+        if (gone.Length > 0)
         {
-            await _userIndex.RemoveAsync(userId, members, cancellationToken).ConfigureAwait(false);
+            await _userIndex.RemoveAsync(userId, gone, cancellationToken).ConfigureAwait(false);
         }
 
-        return revoked.Count(live => live);
+        return revoked.Count(r => r.Live);
     }
 
     /// <summary>Disposes the connection if the store created it; a multiplexer passed in is left to its owner.</summary>
@@ -258,10 +262,10 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         }
     }
 
-    /// <summary>Deletes a session (only if bound to <paramref name="requiredUser"/>, when given); true when it was live.</summary>
-    internal async ValueTask<bool> RevokeCoreAsync(string id, string? requiredUser, CancellationToken cancellationToken)
+    /// <summary>Deletes a session and drops it from its user's index; true when it was live.</summary>
+    internal async ValueTask<bool> RevokeCoreAsync(string id, CancellationToken cancellationToken)
     {
-        var result = await _runner.RunWriteAsync(RedisScripts.Revoke, _keys.Session(id), [Now(), requiredUser ?? string.Empty], "revoke", RevokeWrote, cancellationToken).ConfigureAwait(false);
+        var result = await _runner.RunWriteAsync(RedisScripts.Revoke, _keys.Session(id), [Now(), string.Empty], "revoke", RevokeWrote, cancellationToken).ConfigureAwait(false);
         if (result.IsNull)
         {
             return false;
@@ -269,7 +273,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
 
         var reply = (RedisResult[])result!;
         var user = (string?)reply[1];
-        if (requiredUser is null && !string.IsNullOrEmpty(user))
+        if (!string.IsNullOrEmpty(user))
         {
             await _userIndex.RemoveAsync(user, id, cancellationToken).ConfigureAwait(false);
         }
@@ -320,7 +324,8 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         ThrowIfTooLarge(size);
         var now = _time.GetUtcNow();
         var absolute = now + _options.AbsoluteLifetime;
-        for (var attempt = 0; ; attempt++)
+        var collisions = 0;
+        for (var attempt = 1; ; attempt++)
         {
             var id = SessionIds.NewId();
             if (commit.BindUserId is not null)
@@ -332,13 +337,19 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             var created = (RedisWriteOnceCode)(long)await _runner.RunWriteAsync(RedisScripts.Create, _keys.Session(id), args, "commit", CreateWrote, cancellationToken).ConfigureAwait(false);
 
             // KeyExists means the id already exists: with 128 random bits that is a broken RNG, not bad luck. Never overwrite.
-            if (created == RedisWriteOnceCode.Written || attempt == 2)
+            // Tombstoned means a sign-out everywhere or a prune gave the indexed id up before its key existed: start over.
+            if (created == RedisWriteOnceCode.KeyExists && ++collisions == 3)
             {
-                if (created != RedisWriteOnceCode.Written)
-                {
-                    throw new InvalidOperationException("Three freshly minted session ids all existed in Redis; the random number generator is not random.");
-                }
+                throw new InvalidOperationException("Three freshly minted session ids all existed in Redis; the random number generator is not random.");
+            }
 
+            if (created != RedisWriteOnceCode.Written && attempt == RedisDefaults.RotationAttempts)
+            {
+                return SessionCommitResult.Conflict;
+            }
+
+            if (created == RedisWriteOnceCode.Written)
+            {
                 var idleDeadline = now + _options.IdleTimeout;
                 return new SessionCommitResult
                 {
@@ -353,8 +364,14 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         }
     }
 
-    private async Task<bool> RevokeOneAsync(string id, string userId, CancellationToken cancellationToken)
-        => await RevokeCoreAsync(id, userId, cancellationToken).ConfigureAwait(false);
+    /// <summary>Revokes one session of a user's index: whether it was live, and whether its id may leave the index.</summary>
+    private async Task<(bool Live, bool Unindex)> RevokeOneAsync(string id, string userId, CancellationToken cancellationToken)
+    {
+        var result = await _runner.RunWriteAsync(
+            RedisScripts.Revoke, _keys.Session(id), [Now(), userId, (long)_options.AbsoluteLifetime.TotalMilliseconds], "revoke", RevokeWrote, cancellationToken).ConfigureAwait(false);
+        var code = (long)((RedisResult[])result!)[0];
+        return (code == 1, code != -1);
+    }
 
     private void ThrowIfTooLarge(long size)
     {

@@ -10,6 +10,13 @@ namespace StateKit.Redis;
 /// Each user's set of session ids, so that "sign out everywhere" can find them. An id is added before its session can be
 /// live and removed after the session is gone; ids whose session expired are pruned whenever the set grows.
 /// </summary>
+/// <remarks>
+/// Between "added" and "live" an id has no key yet. Whoever drops such an id from the index (the prune, or sign-out
+/// everywhere) first leaves a tombstone under it (<see cref="RedisScripts.Seal"/>, <see cref="RedisScripts.Revoke"/>), which
+/// the create or import still in flight then finds: it gives the id up and starts over with a fresh one, indexed again.
+/// So no live session of a user is ever outside the index. Tombstones live one <see cref="SessionStoreOptions.AbsoluteLifetime"/>,
+/// as long as an index entry can wait for its key.
+/// </remarks>
 internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, RedisSessionStoreOptions options, ILogger logger)
 {
     /// <summary>Adds a session to its user's index, and prunes ids whose session is gone.</summary>
@@ -24,8 +31,9 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
         }
 
         var others = members.Where(m => m != id).ToArray();
+        // Sent together, one round trip, as the EXISTS checks they replace.
         var exists = await runner.CallAsync(
-            db => Task.WhenAll(others.Select(m => SessionIds.IsWellFormed(m) ? db.KeyExistsAsync(keys.Session(m!)) : Task.FromResult(false))),
+            db => Task.WhenAll(others.Select(m => SessionIds.IsWellFormed(m) ? IsLiveOrSealAsync(db, m!, ttl) : Task.FromResult(false))),
             "bind",
             cancellationToken).ConfigureAwait(false);
         var dead = others.Where((_, i) => !exists[i]).ToArray();
@@ -35,6 +43,10 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
             Log.UserIndexPruned(logger, dead.Length);
         }
     }
+
+    /// <summary>True when the id has a session; else seals it with a tombstone, so that dropping it from the index is safe.</summary>
+    private async Task<bool> IsLiveOrSealAsync(IDatabase db, string id, long ttl)
+        => (long)await RedisScripts.Seal.EvaluateAsync(db, keys.Session(id), [ttl], logger).ConfigureAwait(false) == 1;
 
     public async ValueTask RemoveAsync(string userId, string id, CancellationToken cancellationToken)
         => await runner.CallAsync(db => db.SetRemoveAsync(keys.User(userId), id), "unbind", cancellationToken).ConfigureAwait(false);
@@ -46,7 +58,7 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
         return runner.CallAsync(db => db.SetMembersAsync(userKey), "revoke", cancellationToken);
     }
 
-    /// <summary>Removes exactly the ids read before: a session bound meanwhile stays in the index.</summary>
+    /// <summary>Removes exactly the ids given (those revoked or sealed): a session bound meanwhile stays in the index.</summary>
     public async ValueTask RemoveAsync(string userId, RedisValue[] members, CancellationToken cancellationToken)
     {
         var userKey = keys.User(userId);

@@ -8,4 +8,7 @@ internal enum RedisWriteOnceCode : long
 
     /// <summary>The key already existed (an id collision): nothing written.</summary>
     KeyExists = 0,
+
+    /// <summary>A tombstone holds the id (given up by a sign-out everywhere or a prune while this write was in flight): nothing written.</summary>
+    Tombstoned = -1,
 }

@@ -16,13 +16,22 @@ namespace StateKit.Distributed;
 /// <para>
 /// What the cache cannot do, this store does not pretend to: <see cref="IDistributedCache"/> has no atomic
 /// compare-and-set, so concurrent commits of one session are last-writer-wins for the whole blob, and every commit
-/// reads the blob before writing it (two round trips). Idle expiry is the cache's sliding expiration, which a load
+/// reads the blob before writing it. Idle expiry is the cache's sliding expiration, which a load
 /// refreshes; the absolute lifetime is checked on every load, and becomes the entry's expiration once it is nearer than the idle timeout.
+/// </para>
+/// <para>
+/// A revocation is never undone by a racing write. Without compare-and-set a commit that read the session before a
+/// revocation writes it back after it, so every deletion (revoke, a commit that revokes or empties the session, the old
+/// id of a rotation) first writes a tombstone under its own key, living as long as the session could; a load reads the
+/// tombstone with the session (sent together), and a commit checks it after its write and undoes the write when it is
+/// there. Cost: one more read per load (concurrent with the first) and one per commit (after the write). Details and
+/// every interleaving: docs/distributed.md.
 /// </para>
 /// <para>Use a server-side store with its own package (Redis) where concurrent requests of one user must not lose updates.</para>
 /// </remarks>
 public sealed class DistributedCacheSessionStore : ISessionStore
 {
+    private static readonly byte[] Tombstone = [1];
     private readonly IDistributedCache _cache;
     private readonly DistributedCacheSessionStoreOptions _options;
     private readonly TimeProvider _time;
@@ -71,9 +80,9 @@ public sealed class DistributedCacheSessionStore : ISessionStore
             return null;
         }
 
-        // The cache's own read slides the idle deadline: one round trip.
-        var stored = await ReadAsync(ticket, cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : WithLastAccess(stored, _time.GetUtcNow());
+        // The cache's own read slides the idle deadline; the tombstone is read in the same breath (two reads sent together).
+        var (stored, revoked) = await ReadWithTombstoneAsync(ticket, cancellationToken).ConfigureAwait(false);
+        return revoked || stored is null ? null : WithLastAccess(stored, _time.GetUtcNow());
     }
 
     /// <inheritdoc />
@@ -107,7 +116,7 @@ public sealed class DistributedCacheSessionStore : ISessionStore
 
         if (commit.Revoke)
         {
-            await RemoveAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
+            await DeleteAsync(commit.Ticket, commit.Base?.AbsoluteExpiresAt, cancellationToken).ConfigureAwait(false);
             return SessionCommitResult.Deleted;
         }
 
@@ -126,16 +135,26 @@ public sealed class DistributedCacheSessionStore : ISessionStore
         var merged = SessionPayload.Apply(current.Values, commit);
         if (merged.Count == 0)
         {
-            await RemoveAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
+            await DeleteAsync(commit.Ticket, current.AbsoluteExpiresAt, cancellationToken).ConfigureAwait(false);
             return SessionCommitResult.Deleted;
         }
 
         CheckPayload(merged);
         var next = SessionLifecycle.NextSession(current, merged, commit, now, SessionIds.NewId);
         await WriteAsync(next, cancellationToken).ConfigureAwait(false);
+
+        // Revoked after our read: the write above may have brought the session back (under its id, or under the new id of
+        // a rotation, which nobody holds yet). Take it away again; loads meanwhile saw the tombstone.
+        if (await IsRevokedAsync(current.Id, cancellationToken).ConfigureAwait(false))
+        {
+            await RemoveAsync(next.Id, cancellationToken).ConfigureAwait(false);
+            return SessionCommitResult.NotFound;
+        }
+
         if (commit.RotateId)
         {
-            await RemoveAsync(current.Id, cancellationToken).ConfigureAwait(false);
+            // The old id is retired like a revoked one, so that a commit still in flight on it cannot bring it back.
+            await DeleteAsync(current.Id, current.AbsoluteExpiresAt, cancellationToken).ConfigureAwait(false);
         }
 
         return SessionCommitResult.Committed(next, commit.RotateId ? next.Id : null);
@@ -145,13 +164,20 @@ public sealed class DistributedCacheSessionStore : ISessionStore
     public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sessionId);
-        if (!SessionIds.IsWellFormed(sessionId) || await ReadAsync(sessionId, cancellationToken).ConfigureAwait(false) is null)
+        if (!SessionIds.IsWellFormed(sessionId))
         {
             return false;
         }
 
-        await RemoveAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        return true;
+        var (current, revoked) = await ReadWithTombstoneAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (revoked)
+        {
+            return false;
+        }
+
+        // Tombstoned even when absent: a commit that read it before it idled out may still be about to write it back.
+        await DeleteAsync(sessionId, current?.AbsoluteExpiresAt, cancellationToken).ConfigureAwait(false);
+        return current is not null;
     }
 
     /// <inheritdoc />
@@ -185,6 +211,65 @@ public sealed class DistributedCacheSessionStore : ISessionStore
     }
 
     private string Key(string id) => _options.KeyPrefix + id;
+
+    // A session id has no ':', so no tombstone key is ever a session key.
+    private string TombstoneKey(string id) => _options.KeyPrefix + "revoked:" + id;
+
+    /// <summary>
+    /// Ends a session for good: the tombstone first, living until the session's absolute deadline (or a whole lifetime
+    /// when that is unknown), then the blob. After this returns no load returns the session, whatever write races it.
+    /// </summary>
+    private async ValueTask DeleteAsync(string id, DateTimeOffset? absoluteExpiresAt, CancellationToken cancellationToken)
+    {
+        var left = absoluteExpiresAt is { } deadline ? deadline - _time.GetUtcNow() : _options.AbsoluteLifetime;
+        if (left > TimeSpan.Zero)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                // Relative, so that the cache's clock and ours need not agree on the time, only on its rate.
+                await _cache.SetAsync(TombstoneKey(id), Tombstone, new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = left }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw Unavailable("revoke", e);
+            }
+        }
+
+        await RemoveAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the session and its tombstone, the two reads sent together.</summary>
+    private async ValueTask<(SessionSnapshot? Session, bool Revoked)> ReadWithTombstoneAsync(string id, CancellationToken cancellationToken)
+    {
+        var revoked = IsRevokedAsync(id, cancellationToken);
+        SessionSnapshot? stored;
+        try
+        {
+            stored = await ReadAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Its outcome no longer matters; observe it so that a failure there is not reported as unobserved.
+            _ = revoked.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+
+        return (stored, await revoked.ConfigureAwait(false));
+    }
+
+    private async Task<bool> IsRevokedAsync(string id, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return await _cache.GetAsync(TombstoneKey(id), cancellationToken).ConfigureAwait(false) is not null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Unavailable("load", e);
+        }
+    }
 
     private async ValueTask<SessionSnapshot?> ReadAsync(string id, CancellationToken cancellationToken)
     {
