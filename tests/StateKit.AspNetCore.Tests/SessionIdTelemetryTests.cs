@@ -65,8 +65,12 @@ public sealed class SessionIdTelemetryTests(RedisFixture redis) : IClassFixture<
         Assert.True(bearerIds.Distinct().Count() >= 2, $"a rotation should have given the session a second id ({bearerIds.Count} seen)");
         Assert.True(capture.LogLines > 0, "nothing was logged");
 
-        // The id apps log is there, and it correlates: the same public id on every request before the rotation.
+        // The id apps log is there, and StateKit's own traces carry the same value, so the two correlate.
         Assert.Contains(capture.Lines, l => publicIds.Any(p => p.Length > 0 && l.Contains(p, StringComparison.Ordinal)));
+        Assert.Contains(capture.Lines, l => l.StartsWith("activity StateKit ", StringComparison.Ordinal)
+            && (store == "tiered" // traced per tier: each activity carries its tier's public id, not the composite's
+                ? l.Contains("statekit.session.id=", StringComparison.Ordinal)
+                : publicIds.Any(p => p.Length > 0 && l.Contains("statekit.session.id=" + p, StringComparison.Ordinal))));
         foreach (var secret in secrets)
         {
             var leaks = capture.Containing(secret);
