@@ -54,8 +54,9 @@ public sealed class RedisCommandRunnerTests
 
         AssertNoSecret(errors, logs, id, key);
 
-        // Still says what happened, for whoever reads the log.
-        Assert.All(errors, e => Assert.Contains("Timeout", e.Message, StringComparison.OrdinalIgnoreCase));
+        // Still says what happened, for whoever reads the log: a timeout, or (once StackExchange.Redis gave up on the
+        // connection, which a loaded machine reaches sooner) no connection; either way of the type StackExchange.Redis threw.
+        Assert.All(errors, e => Assert.True(e.InnerException is RedisTimeoutException or RedisConnectionException, e.Message));
     }
 
     [ReplicaFact]
