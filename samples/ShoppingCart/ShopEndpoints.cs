@@ -94,7 +94,10 @@ public static class ShopEndpoints
         });
     }
 
-    // HttpOnly cookies are invisible to the page's script, so the server tells it how big the ticket is.
+    // HttpOnly cookies are invisible to the page's script, so the server tells it how big the ticket is. Over https the
+    // cookies carry the __Host- prefix.
     private static int TicketLength(HttpContext context)
-        => context.Request.Cookies.Where(c => c.Key == "statekit" || c.Key.StartsWith("statekit", StringComparison.Ordinal)).Sum(c => c.Value.Length);
+        => context.Request.Cookies
+            .Where(c => c.Key.StartsWith("statekit", StringComparison.Ordinal) || c.Key.StartsWith("__Host-statekit", StringComparison.Ordinal))
+            .Sum(c => c.Value.Length);
 }

@@ -11,6 +11,8 @@ namespace StateKit.AspNetCore;
 /// </summary>
 internal sealed class CookieTicketChannel : ITicketChannel
 {
+    private const string HostPrefix = "__Host-";
+
     private readonly StateKitHttpOptions _options;
     private readonly ChunkingCookieManager _cookies;
     private readonly CookieSecurePolicy _securePolicy;
@@ -23,20 +25,34 @@ internal sealed class CookieTicketChannel : ITicketChannel
             ?? (environment?.IsDevelopment() == true ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always);
     }
 
-    public string? Read(HttpContext context, string storeName) => _cookies.GetRequestCookie(context, CookieName(storeName));
+    // Only what a browser accepts with the prefix: Secure, no Domain, Path=/. Anything else would be dropped by the browser.
+    private bool CanUseHostPrefix => _options.CookieHostPrefix && _options.CookieDomain is null && _options.CookiePath == "/";
+
+    public string? Read(HttpContext context, string storeName) => _cookies.GetRequestCookie(context, CookieName(context, storeName));
 
     public void Write(HttpContext context, string storeName, string ticket, DateTimeOffset? expires)
-        => _cookies.AppendResponseCookie(context, CookieName(storeName), ticket, Options(context, expires));
+        => _cookies.AppendResponseCookie(context, CookieName(context, storeName), ticket, Options(context, expires));
 
     public void Delete(HttpContext context, string storeName)
-        => _cookies.DeleteCookie(context, CookieName(storeName), Options(context, null));
+        => _cookies.DeleteCookie(context, CookieName(context, storeName), Options(context, null));
 
-    private string CookieName(string storeName) => storeName.Length == 0 ? _options.CookieName : _options.CookieName + "." + storeName;
+    /// <summary>
+    /// The name follows the request: a Secure cookie is <c>__Host-</c> prefixed, and only that name is read, so a plain
+    /// cookie planted for the parent domain by a sibling subdomain is never taken for the ticket.
+    /// </summary>
+    private string CookieName(HttpContext context, string storeName)
+    {
+        var name = storeName.Length == 0 ? _options.CookieName : _options.CookieName + "." + storeName;
+        return CanUseHostPrefix && IsSecure(context) && !name.StartsWith("__", StringComparison.Ordinal) ? HostPrefix + name : name;
+    }
+
+    private bool IsSecure(HttpContext context)
+        => _securePolicy == CookieSecurePolicy.Always || (_securePolicy == CookieSecurePolicy.SameAsRequest && context.Request.IsHttps);
 
     private CookieOptions Options(HttpContext context, DateTimeOffset? expires) => new()
     {
         HttpOnly = true,
-        Secure = _securePolicy == CookieSecurePolicy.Always || (_securePolicy == CookieSecurePolicy.SameAsRequest && context.Request.IsHttps),
+        Secure = IsSecure(context),
         SameSite = _options.CookieSameSite,
         Path = _options.CookiePath,
         Domain = _options.CookieDomain,

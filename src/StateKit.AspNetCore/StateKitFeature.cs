@@ -184,6 +184,9 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             return;
         }
 
+        // A response that carries a ticket (or drops one) is never stored by a shared cache, which would hand it to the
+        // next user; whatever caching the handler asked for yields to that, whichever transport carries the ticket.
+        context.Response.Headers.CacheControl = "no-store";
         if (ticket is null)
         {
             runtime.Channel.Delete(context, name);

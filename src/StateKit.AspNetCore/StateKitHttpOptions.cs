@@ -12,9 +12,22 @@ public sealed class StateKitHttpOptions
     /// <value>The default value is <see cref="TicketTransport.Cookie"/>.</value>
     public TicketTransport Transport { get; set; } = TicketTransport.Cookie;
 
-    /// <summary>Gets or sets the cookie name of the default store; a named store's cookie is this name, a dot, and the store's name.</summary>
-    /// <value>The default value is <c>statekit</c>.</value>
+    /// <summary>
+    /// Gets or sets the cookie name of the default store; a named store's cookie is this name, a dot, and the store's name.
+    /// Sent with the <c>__Host-</c> prefix where <see cref="CookieHostPrefix"/> applies.
+    /// </summary>
+    /// <value>The default value is <c>statekit</c>: <c>__Host-statekit</c> on the wire over https and in production.</value>
     public string CookieName { get; set; } = "statekit";
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the cookie name gets the <c>__Host-</c> prefix whenever the cookie is
+    /// <c>Secure</c>, has no <see cref="CookieDomain"/> and its <see cref="CookiePath"/> is <c>/</c>. Browsers accept such a
+    /// cookie only from the host itself, over https, so a sibling subdomain cannot plant a ticket (session fixation) or
+    /// shadow the real one. A cookie that is not Secure (Development over http) keeps the plain name, which browsers accept.
+    /// Turning it off keeps cookies issued under the plain name valid; an app that turns it on signs those users out once.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool CookieHostPrefix { get; set; } = true;
 
     /// <summary>Gets or sets the cookie path.</summary>
     /// <value>The default value is <c>/</c>.</value>

@@ -24,7 +24,11 @@ internal sealed class StateKitSession(StateSession session, ILogger logger) : IS
         }
     }
 
-    /// <summary>Gets the session's id; empty for a session that has not been committed yet (ids are minted by the store on first commit).</summary>
+    /// <summary>
+    /// Gets the session's public id (<see cref="StateSession.Id"/>), safe to log as apps log ASP.NET Core's own
+    /// <c>Session.Id</c>; never the bearer id. Empty for a session that has not been committed yet (ids are minted by the
+    /// store on first commit).
+    /// </summary>
     public string Id
     {
         get

@@ -1,4 +1,5 @@
 using System;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ namespace StateKit.Redis;
 /// StackExchange.Redis takes no <see cref="CancellationToken"/>: the token is checked before each call. A command already
 /// sent is not abandoned, because its outcome would then be unknown.
 /// </remarks>
-internal sealed class RedisCommandRunner(RedisConnection connection, RedisSessionStoreOptions options, ILogger logger)
+internal sealed partial class RedisCommandRunner(RedisConnection connection, RedisSessionStoreOptions options, ILogger logger)
 {
     private bool _waitSupported;
 
@@ -121,9 +122,46 @@ internal sealed class RedisCommandRunner(RedisConnection connection, RedisSessio
     public SessionStoreUnavailableException Unavailable(string operation, Exception e)
     {
         var endpoints = connection.Endpoints;
-        Log.Unavailable(logger, endpoints, operation, e);
+        var scrubbed = Scrub(e);
+        Log.Unavailable(logger, endpoints, operation, scrubbed);
         return new SessionStoreUnavailableException(
-            $"Redis at {endpoints} failed during {operation}; nothing of this operation is known to have been written. {e.Message}",
-            e);
+            $"Redis at {endpoints} failed during {operation}; nothing of this operation is known to have been written. {scrubbed.Message}",
+            scrubbed);
     }
+
+    /// <summary>
+    /// StackExchange.Redis names a failed command's key in its text ("No connection is active/available to service this
+    /// operation: HGETALL statekit:s:{id}") and in <see cref="Exception.Data"/>, and a session's key holds its id, a bearer
+    /// credential (a user index's key, a user id). What the store throws and logs is a copy of the failure, of the same
+    /// type so that callers can still tell a timeout from a lost connection, with every key's hash tag replaced and no
+    /// <see cref="Exception.Data"/>. The original stack trace is lost: it shows only StackExchange.Redis's internals.
+    /// </summary>
+    internal static Exception Scrub(Exception e)
+    {
+        var inner = e.InnerException is { } i ? Scrub(i) : null;
+        var message = Scrub(e.Message);
+        return e switch
+        {
+            RedisTimeoutException timeout => new RedisTimeoutException(timeout.Flags, message, timeout.Commandstatus),
+            RedisConnectionException lost => new RedisConnectionException(lost.FailureType, lost.Flags, message, inner, lost.CommandStatus),
+            RedisServerException server => new RedisServerException(server.Kind, server.Flags, message),
+            RedisException => new RedisException(message, inner),
+            TimeoutException => new TimeoutException(message, inner),
+
+            // Socket errors and the like name no key; kept as they are, with their stack traces, unless their text differs.
+            _ when ReferenceEquals(inner, e.InnerException) && string.Equals(message, e.Message, StringComparison.Ordinal) && e.Data.Count == 0 => e,
+            _ => new RedisException($"{e.GetType().FullName}: {message}", inner),
+        };
+    }
+
+    // Every key the store uses ends in a hash tag holding the session or user id (RedisKeys), whatever the prefix; some
+    // StackExchange.Redis versions also write "key: <key>" or "next: <command> <key>".
+    private static string Scrub(string text)
+        => KeyDetail().Replace(HashTag().Replace(text, "{redacted}"), "$1 (redacted)");
+
+    [GeneratedRegex(@"\{[^{}]*\}", RegexOptions.CultureInvariant)]
+    private static partial Regex HashTag();
+
+    [GeneratedRegex(@"\b(key:|next: [A-Z]+) [^,;]+", RegexOptions.CultureInvariant)]
+    private static partial Regex KeyDetail();
 }

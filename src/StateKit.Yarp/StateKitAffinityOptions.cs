@@ -6,8 +6,9 @@ namespace StateKit.Yarp;
 /// <summary>Settings of the StateKit session-affinity policy for YARP.</summary>
 /// <remarks>
 /// Turn it on per cluster in YARP's configuration: <c>"SessionAffinity": { "Enabled": true, "Policy": "StateKit",
-/// "AffinityKeyName": "statekit", "FailurePolicy": "Redistribute" }</c>. <c>AffinityKeyName</c> is the cookie that
-/// carries the ticket (StateKit.AspNetCore's default name is <c>statekit</c>). <c>FailurePolicy</c> says what happens
+/// "AffinityKeyName": "__Host-statekit", "FailurePolicy": "Redistribute" }</c>. <c>AffinityKeyName</c> is the cookie that
+/// carries the ticket: StateKit.AspNetCore's default is <c>__Host-statekit</c> where the cookie is Secure and <c>statekit</c>
+/// where it is not (Development over http); left empty, the policy reads the first, then the second. <c>FailurePolicy</c> says what happens
 /// when the node a ticket names is unhealthy or gone: <c>Redistribute</c> (YARP's default: load-balance, and the node
 /// that gets the request takes the session over from the backup store) or <c>Return503Error</c>.
 /// </remarks>

@@ -28,7 +28,11 @@ internal sealed class StateKitAffinityPolicy(IOptionsMonitor<StateKitAffinityOpt
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(destinations);
-        var ticket = context.Request.Cookies[string.IsNullOrEmpty(config.AffinityKeyName) ? "statekit" : config.AffinityKeyName];
+        // Unnamed: StateKit.AspNetCore's default cookie, "__Host-statekit" over https (the prefixed name), else "statekit".
+        var cookies = context.Request.Cookies;
+        var ticket = string.IsNullOrEmpty(config.AffinityKeyName)
+            ? cookies["__Host-statekit"] ?? cookies["statekit"]
+            : cookies[config.AffinityKeyName];
         if (string.IsNullOrEmpty(ticket))
         {
             return new AffinityResult(null, AffinityStatus.AffinityKeyNotSet);

@@ -37,6 +37,7 @@ public sealed class StateSession
     private string? _ticket;
     private SessionSnapshot? _snapshot;
     private string? _id;
+    private string? _publicId;
     private bool _loaded;
     private PendingUpserts? _upserts;
     private HashSet<string>? _removals;
@@ -85,8 +86,19 @@ public sealed class StateSession
     /// <summary>Gets a value indicating whether the store held a live session for the ticket. Only meaningful once <see cref="IsLoaded"/>.</summary>
     public bool Exists => _snapshot is not null;
 
-    /// <summary>Gets the session's id once loaded or committed, else <see langword="null"/>.</summary>
-    public string? Id => _id;
+    /// <summary>
+    /// Gets the session's public id once loaded or committed, else <see langword="null"/>: a value that names the session in
+    /// logs, traces and admin pages without being a credential (<see cref="SessionIds.ToPublicId"/> of <see cref="BearerId"/>).
+    /// Every node computes the same public id for the same session, so logs of one session correlate across nodes.
+    /// </summary>
+    public string? Id => _id is null ? null : _publicId ??= SessionIds.ToPublicId(_id);
+
+    /// <summary>
+    /// Gets the id the store knows the session by once loaded or committed, else <see langword="null"/>. For server-held
+    /// stores it is the ticket itself, a bearer credential: whoever has it is signed in as this user. Pass it only to the
+    /// store (<see cref="ISessionStore.RevokeAsync"/>); never log it, show it or put it in telemetry. Use <see cref="Id"/> for that.
+    /// </summary>
+    public string? BearerId => _id;
 
     /// <summary>Gets the session as loaded (identity, version, timestamps), or <see langword="null"/> when not loaded or there is none.</summary>
     public SessionSnapshot? Loaded => _snapshot;
@@ -481,7 +493,7 @@ public sealed class StateSession
                 break;
         }
 
-        _id = _ticket is null ? null : result.SessionId ?? _id;
+        SetBearerId(_ticket is null ? null : result.SessionId ?? _id);
 
         // What was written is now the store's; the next read goes back to it.
         _upserts = null;
@@ -498,7 +510,7 @@ public sealed class StateSession
     private void OnLoaded(SessionSnapshot? snapshot)
     {
         _snapshot = snapshot;
-        _id = snapshot?.Id;
+        SetBearerId(snapshot?.Id);
         if (snapshot?.ReissuedTicket is { } reissued)
         {
             // The store moved the session while loading it (sticky failover): the client must carry the new ticket.
@@ -506,6 +518,15 @@ public sealed class StateSession
         }
 
         _loaded = true;
+    }
+
+    private void SetBearerId(string? id)
+    {
+        if (!string.Equals(id, _id, StringComparison.Ordinal))
+        {
+            _id = id;
+            _publicId = null;
+        }
     }
 
     private JsonTypeInfo<T> TypeInfo<T>()

@@ -14,7 +14,7 @@ public abstract class MiddlewareContract
     protected abstract void Configure(StateKitBuilder kit, int? maxPayloadBytes = null);
 
     /// <summary>Gets the cookie that carries the ticket of the keys the contract writes ("cart").</summary>
-    protected virtual string TicketCookie => "statekit";
+    protected virtual string TicketCookie => "__Host-statekit";
 
     [Fact]
     public async Task Cookie_SetOnFirstWrite_UntouchedOnUntouchedRequests()
@@ -119,9 +119,9 @@ public sealed class ClientSideMiddlewareTests : MiddlewareContract
 
         await app.Client.PostAsync("/set/blob/" + big);
 
-        // ASP.NET Core's chunk format: "statekit=chunks-N" plus "statekitC1".."statekitCN", each under 4 KB.
-        Assert.StartsWith("chunks-", app.Client.Cookies["statekit"], StringComparison.Ordinal);
-        var chunks = app.Client.Cookies.Keys.Where(k => k.StartsWith("statekitC", StringComparison.Ordinal)).ToList();
+        // ASP.NET Core's chunk format: "__Host-statekit=chunks-N" plus "__Host-statekitC1".."__Host-statekitCN", each under 4 KB; every chunk keeps the prefix.
+        Assert.StartsWith("chunks-", app.Client.Cookies["__Host-statekit"], StringComparison.Ordinal);
+        var chunks = app.Client.Cookies.Keys.Where(k => k.StartsWith("__Host-statekitC", StringComparison.Ordinal)).ToList();
         Assert.True(chunks.Count >= 3, $"expected at least 3 chunks, got {chunks.Count}");
         Assert.All(app.Client.LastSetCookies, c => Assert.True(c.Length < 4_200, $"a cookie of {c.Length} characters"));
         Assert.Equal(big, await app.Client.GetStringAsync("/get/blob"));

@@ -15,7 +15,7 @@ public sealed class RedisMiddlewareTests(RedisFixture redis) : MiddlewareContrac
     {
         await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);
         await app.Client.PostAsync("/legacy/seed/1");
-        var cookie = "statekit=" + app.Client.Cookies["statekit"];
+        var cookie = "__Host-statekit=" + app.Client.Cookies["__Host-statekit"];
 
         // Repeated, so that the two requests really overlap on some rounds: each loads, then writes its own key.
         for (var round = 0; round < 20; round++)

@@ -24,7 +24,7 @@ public sealed class StateKitMiddlewareTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var cookie = Assert.Single(app.Client.LastSetCookies);
-        Assert.StartsWith("statekit=", cookie, StringComparison.Ordinal);
+        Assert.StartsWith("__Host-statekit=", cookie, StringComparison.Ordinal);
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
@@ -78,11 +78,11 @@ public sealed class StateKitMiddlewareTests
     {
         await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), Endpoints.Map);
         await app.Client.PostAsync("/set/cart/book");
-        var before = app.Client.Cookies["statekit"];
+        var before = app.Client.Cookies["__Host-statekit"];
 
         await app.Client.PostAsync("/rotate");
 
-        var after = app.Client.Cookies["statekit"];
+        var after = app.Client.Cookies["__Host-statekit"];
         Assert.NotEqual(before, after);
         Assert.Null(await app.Store.LoadAsync(before));
         Assert.Equal("book", await app.Client.GetStringAsync("/get/cart"));
@@ -93,12 +93,12 @@ public sealed class StateKitMiddlewareTests
     {
         await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), Endpoints.Map);
         await app.Client.PostAsync("/set/cart/book");
-        var ticket = app.Client.Cookies["statekit"];
+        var ticket = app.Client.Cookies["__Host-statekit"];
 
         await app.Client.PostAsync("/revoke");
 
         Assert.Contains("expires=Thu, 01 Jan 1970", Assert.Single(app.Client.LastSetCookies), StringComparison.OrdinalIgnoreCase);
-        Assert.False(app.Client.Cookies.ContainsKey("statekit"));
+        Assert.False(app.Client.Cookies.ContainsKey("__Host-statekit"));
         Assert.Null(await app.Store.LoadAsync(ticket));
     }
 
@@ -200,9 +200,9 @@ public sealed class StateKitMiddlewareTests
         await app.Client.PostAsync("/set/cart/book");
         await app.Client.PostAsync("/named/prefs/theme/dark");
 
-        Assert.True(app.Client.Cookies.ContainsKey("statekit"));
-        Assert.True(app.Client.Cookies.ContainsKey("statekit.prefs"));
-        Assert.NotEqual(app.Client.Cookies["statekit"], app.Client.Cookies["statekit.prefs"]);
+        Assert.True(app.Client.Cookies.ContainsKey("__Host-statekit"));
+        Assert.True(app.Client.Cookies.ContainsKey("__Host-statekit.prefs"));
+        Assert.NotEqual(app.Client.Cookies["__Host-statekit"], app.Client.Cookies["__Host-statekit.prefs"]);
         Assert.Equal("dark", await app.Client.GetStringAsync("/named/prefs/theme"));
         Assert.Equal("(none)", await app.Client.GetStringAsync("/get/theme"));
     }
@@ -226,7 +226,7 @@ public sealed class StateKitMiddlewareTests
     {
         await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), Endpoints.Map);
         await app.Client.PostAsync("/legacy/seed/1");
-        var cookie = "statekit=" + app.Client.Cookies["statekit"];
+        var cookie = "__Host-statekit=" + app.Client.Cookies["__Host-statekit"];
 
         await Task.WhenAll(
             app.Client.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/legacy/a/1") { Headers = { { "Cookie", cookie } } }),

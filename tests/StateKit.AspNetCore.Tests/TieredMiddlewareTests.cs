@@ -19,7 +19,7 @@ public sealed class TieredMiddlewareTests : MiddlewareContract
         .MapKey("theme", "prefs")
         .WithDefaultTier("critical");
 
-    protected override string TicketCookie => "statekit.critical";
+    protected override string TicketCookie => "__Host-statekit.critical";
 
     [Fact]
     public async Task EachTierTravelsInItsOwnCookie_AndOnlyChangedTiersAreRewritten()
@@ -27,22 +27,22 @@ public sealed class TieredMiddlewareTests : MiddlewareContract
         await using var app = await TestApp.StartAsync(kit => Configure(kit), Endpoints.Map);
 
         await app.Client.PostAsync("/set/cart/book");
-        Assert.StartsWith("statekit.critical=", Assert.Single(app.Client.LastSetCookies), StringComparison.Ordinal);
+        Assert.StartsWith("__Host-statekit.critical=", Assert.Single(app.Client.LastSetCookies), StringComparison.Ordinal);
 
         await app.Client.PostAsync("/set/theme/dark");
-        Assert.StartsWith("statekit.prefs=", Assert.Single(app.Client.LastSetCookies), StringComparison.Ordinal);
-        var critical = app.Client.Cookies["statekit.critical"];
+        Assert.StartsWith("__Host-statekit.prefs=", Assert.Single(app.Client.LastSetCookies), StringComparison.Ordinal);
+        var critical = app.Client.Cookies["__Host-statekit.critical"];
 
         // A server-side tier keeps its ticket when written again; the client-held tier's ticket changes with every write.
         await app.Client.PostAsync("/set/cart/pen");
         Assert.Empty(app.Client.LastSetCookies);
         await app.Client.PostAsync("/set/theme/light");
-        Assert.StartsWith("statekit.prefs=", Assert.Single(app.Client.LastSetCookies), StringComparison.Ordinal);
+        Assert.StartsWith("__Host-statekit.prefs=", Assert.Single(app.Client.LastSetCookies), StringComparison.Ordinal);
 
-        Assert.Equal(critical, app.Client.Cookies["statekit.critical"]);
-        Assert.False(app.Client.Cookies.ContainsKey("statekit"));
+        Assert.Equal(critical, app.Client.Cookies["__Host-statekit.critical"]);
+        Assert.False(app.Client.Cookies.ContainsKey("__Host-statekit"));
         Assert.Equal("pen", await app.Client.GetStringAsync("/get/cart"));
         Assert.Equal("light", await app.Client.GetStringAsync("/get/theme"));
-        Assert.Equal(2, app.Client.Cookies.Keys.Count(k => k.StartsWith("statekit.", StringComparison.Ordinal)));
+        Assert.Equal(2, app.Client.Cookies.Keys.Count(k => k.StartsWith("__Host-statekit.", StringComparison.Ordinal)));
     }
 }

@@ -114,7 +114,7 @@ public sealed class JwtIssuedTokenCacheTests
         await session.CommitAsync();
         Assert.Equal(1, store.ValidatedTokenCount);
 
-        Assert.True(await store.RevokeAsync(session.Id!));
+        Assert.True(await store.RevokeAsync(session.BearerId!));
 
         Assert.Null(await store.LoadAsync(session.Ticket!));
     }

@@ -115,6 +115,33 @@ public sealed class StateSessionTests
     }
 
     [Fact]
+    public async Task Id_IsThePublicIdOfTheBearerId_NeverTheBearerIdItself()
+    {
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        await session.LoadAsync();
+
+        // For a server-held store the bearer id is the ticket: a credential. Id is what apps log.
+        Assert.Equal(ticket, session.BearerId);
+        Assert.Equal(SessionIds.ToPublicId(ticket), session.Id);
+        Assert.DoesNotContain(ticket, session.Id!, StringComparison.Ordinal);
+
+        session.RotateId();
+        await session.CommitAsync();
+        Assert.NotEqual(ticket, session.BearerId);
+        Assert.Equal(SessionIds.ToPublicId(session.BearerId!), session.Id);
+    }
+
+    [Fact]
+    public void ToPublicId_IsAFixedFunctionOfTheId_SoEveryNodeAndVersionLogsTheSameValue()
+    {
+        // SHA-256("StateKit public session id v1\0" + id), first 16 bytes in hex: pinned, since logs correlate on it.
+        Assert.Equal("e2643aa7fbe530f21072731085faed6f", SessionIds.ToPublicId("AAAAAAAAAAAAAAAAAAAAAA"));
+        Assert.False(SessionIds.IsWellFormed(SessionIds.ToPublicId(SessionIds.NewId())));
+        Assert.Equal(32, SessionIds.ToPublicId(new string('x', 5_000)).Length);
+    }
+
+    [Fact]
     public async Task Commit_AfterSuccess_ClearsTrackedChangesAndKeepsId()
     {
         var session = _store.Open(null);
@@ -122,7 +149,7 @@ public sealed class StateSessionTests
         var result = await session.CommitAsync();
 
         Assert.False(session.HasChanges);
-        Assert.Equal(result.SessionId, session.Id);
+        Assert.Equal(result.SessionId, session.BearerId);
         Assert.Equal(SessionCommitOutcome.NoChange, (await session.CommitAsync()).Outcome);
         Assert.Equal(1, await session.GetAsync("a", ContractJsonContext.Default.Int32));
     }

@@ -27,6 +27,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, string store
             var session = await inner.LoadAsync(ticket, cancellationToken).ConfigureAwait(false);
             var result = session is null ? "miss" : "hit";
             activity?.SetTag(StateKitTelemetry.ResultTag, result);
+            TagSession(activity, session?.Id);
             StateKitTelemetry.Loads.Add(1, _storeTag, new(StateKitTelemetry.ResultTag, result));
             RecordDuration("load", started, null);
             return session;
@@ -55,6 +56,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, string store
                 _ => "not_found",
             };
             activity?.SetTag(StateKitTelemetry.ResultTag, outcome);
+            TagSession(activity, result.SessionId ?? commit.Base?.Id);
             StateKitTelemetry.Commits.Add(1, _storeTag, new(StateKitTelemetry.ResultTag, outcome));
             if (result.Outcome == SessionCommitOutcome.Conflict)
             {
@@ -86,6 +88,15 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, string store
 
     public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
         => inner.RevokeUserAsync(userId, cancellationToken);
+
+    // Traces of one session correlate with the app's logs of StateSession.Id; hashed only when the activity is recorded.
+    private static void TagSession(Activity? activity, string? sessionId)
+    {
+        if (activity is { IsAllDataRequested: true } && sessionId is not null)
+        {
+            activity.SetTag(StateKitTelemetry.SessionIdTag, SessionIds.ToPublicId(sessionId));
+        }
+    }
 
     private void Fail(Activity? activity, string operation, long started, Exception e)
     {

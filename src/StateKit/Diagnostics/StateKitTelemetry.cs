@@ -12,6 +12,9 @@ internal static class StateKitTelemetry
     public const string OperationTag = "statekit.operation";
     public const string ErrorTypeTag = "error.type";
 
+    /// <summary>The session's public id (<see cref="SessionIds.ToPublicId"/>), on activities only: never the bearer id, and never a metric tag (unbounded).</summary>
+    public const string SessionIdTag = "statekit.session.id";
+
     private static readonly string? Version = typeof(StateKitTelemetry).Assembly
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
 
