@@ -35,6 +35,9 @@ internal sealed class SessionTable
     private readonly KeyValuePair<string, object?> _storeTag;
     private long _bytes;
 
+    // Counts removals by id or by user (revocations), so that a take-over that read a copy before one can tell.
+    private long _removals;
+
     /// <summary>Initializes a new instance of the <see cref="SessionTable"/> class.</summary>
     /// <param name="options">The bounds, deadlines and payload limit; already validated.</param>
     /// <param name="storeName">The store tag of the eviction counter.</param>
@@ -203,7 +206,9 @@ internal sealed class SessionTable
     /// Puts a whole session under the id it already has elsewhere (the sticky store's rehydration from a backup),
     /// replacing any copy held here. The bounds apply as to any write.
     /// </summary>
-    public SessionSnapshot Import(SessionSnapshot session)
+    public SessionSnapshot Import(SessionSnapshot session) => Import(session, null)!;
+
+    private SessionSnapshot? Import(SessionSnapshot session, long? removals)
     {
         var now = _time.GetUtcNow();
         var values = PackedValues.From(session.Values);
@@ -216,6 +221,11 @@ internal sealed class SessionTable
         };
         lock (_gate)
         {
+            if (removals is { } seen && seen != _removals)
+            {
+                return null;
+            }
+
             if (_entries.TryGetValue(session.Id, out var existing))
             {
                 Remove(existing);
@@ -225,6 +235,24 @@ internal sealed class SessionTable
             return ToSnapshot(entry);
         }
     }
+
+    /// <summary>Gets how many removals by id or by user the table has made: what <see cref="ImportUnlessRemovedSince"/> compares.</summary>
+    public long Removals
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _removals;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Import(SessionSnapshot)"/>, unless a session was removed by id or by user since <see cref="Removals"/> read
+    /// <paramref name="removals"/>: then <see langword="null"/>, since the copy may be of a session revoked meanwhile.
+    /// </summary>
+    public SessionSnapshot? ImportUnlessRemovedSince(SessionSnapshot session, long removals) => Import(session, removals);
 
     /// <summary>Reads a live session without touching it: no sliding, no change to its place in the LRU order.</summary>
     public SessionSnapshot? Peek(string id)
@@ -240,6 +268,7 @@ internal sealed class SessionTable
     {
         lock (_gate)
         {
+            _removals++;
             if (!TryGetLive(id, _time.GetUtcNow(), out var entry))
             {
                 return false;
@@ -256,6 +285,7 @@ internal sealed class SessionTable
         var now = _time.GetUtcNow();
         lock (_gate)
         {
+            _removals++;
             var revoked = 0;
             foreach (var id in _users.IdsOf(userId))
             {
