@@ -11,7 +11,8 @@ namespace StateKit.Redis;
 
 /// <summary>
 /// Carries near-cache invalidations between an application's nodes over Redis pub/sub: one channel per key prefix
-/// (<c>&lt;prefix&gt;invalidations</c>), each message only <c>version:id</c> (<c>*</c> for everything), never session data.
+/// (<c>&lt;prefix&gt;invalidations</c>), each message only <c>version:id</c> (<c>u:userId</c> for a user's revocation,
+/// <c>*</c> for everything), never session data.
 /// </summary>
 /// <remarks>
 /// Pub/sub is fire-and-forget: a node that is disconnected misses messages. So whenever the multiplexer reports a
@@ -22,6 +23,9 @@ namespace StateKit.Redis;
 /// </remarks>
 public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisposable
 {
+    // Not a number, so a node that predates user messages ignores them (its near cache drops everything on its own revocation anyway).
+    private const string UserPrefix = "u:";
+
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisChannel _channel;
     private readonly ILogger _logger;
@@ -49,7 +53,9 @@ public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisp
     public async ValueTask PublishAsync(SessionInvalidation message, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        RedisValue payload = message.IsAll ? "*" : string.Create(CultureInfo.InvariantCulture, $"{message.Version}:{message.SessionId}");
+        RedisValue payload = message.UserId is { } userId
+            ? UserPrefix + userId
+            : message.IsAll ? "*" : string.Create(CultureInfo.InvariantCulture, $"{message.Version}:{message.SessionId}");
         try
         {
             await _redis.GetSubscriber().PublishAsync(_channel, payload).ConfigureAwait(false);
@@ -98,6 +104,17 @@ public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisp
         message = SessionInvalidation.All;
         if (payload == "*")
         {
+            return true;
+        }
+
+        if (payload is not null && payload.StartsWith(UserPrefix, StringComparison.Ordinal))
+        {
+            if (payload.Length == UserPrefix.Length)
+            {
+                return false;
+            }
+
+            message = SessionInvalidation.ForUser(payload[UserPrefix.Length..]);
             return true;
         }
 

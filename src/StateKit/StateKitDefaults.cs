@@ -35,6 +35,9 @@ internal static class StateKitDefaults
     public static readonly TimeSpan StickyDrainTimeout = TimeSpan.FromSeconds(20);
     public const int StickyDrainParallelism = 8;
     public const int StickyReplicationParallelism = 16;
+
+    // Reads of a backup copy a take-over makes while revocations keep landing on the node, before it gives up (no session).
+    public const int StickyRehydrateAttempts = 8;
     public const string StickyCookieName = "statekit";
 
     // Tickets a sticky node remembers as verified: a few MB at most (about 400 bytes each with their parsed fields);

@@ -89,6 +89,31 @@ public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClas
         }
     }
 
+    [Fact]
+    public async Task PublishAsync_UserRevocation_ReachesAnotherNodeWithTheUserId()
+    {
+        var prefix = RedisFixture.UniquePrefix("bus-user");
+        using var a = new RedisSessionInvalidationBus(redis.Redis, prefix);
+        using var b = new RedisSessionInvalidationBus(redis.Redis, prefix);
+        var heard = new TaskCompletionSource<SessionInvalidation>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = b.Subscribe(m =>
+        {
+            if (m.UserId is not null)
+            {
+                heard.TrySetResult(m);
+            }
+        });
+        await b.Listening.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await a.PublishAsync(SessionInvalidation.ForUser("ana:1"));
+
+        var message = await heard.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("ana:1", message.UserId);
+        Assert.Null(message.SessionId);
+        Assert.True(message.IsAll); // a near cache, which keeps no user index, drops everything
+        Assert.False(RedisSessionInvalidationBus.TryParse("u:", out _));
+    }
+
     private static async Task<int> ReadAsync(ISessionStore store, string ticket)
     {
         var session = store.Open(ticket);

@@ -15,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StateKit.AspNetCore;
+using StateKit.Caching;
 using StateKit.DependencyInjection;
 using StateKit.Sticky;
 using Yarp.ReverseProxy.Configuration;
@@ -32,13 +33,15 @@ internal sealed class LoopbackCluster : IAsyncDisposable
     private readonly Dictionary<string, WebApplication> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _addresses = new(StringComparer.Ordinal);
     private readonly Action<StateKitBuilder>? _backup;
+    private readonly Func<ISessionInvalidationBus>? _bus;
     private readonly string _failurePolicy;
     private WebApplication? _gateway;
     private InMemoryConfigProvider? _config;
 
-    private LoopbackCluster(Action<StateKitBuilder>? backup, string failurePolicy)
+    private LoopbackCluster(Action<StateKitBuilder>? backup, Func<ISessionInvalidationBus>? bus, string failurePolicy)
     {
         _backup = backup;
+        _bus = bus;
         _failurePolicy = failurePolicy;
     }
 
@@ -49,9 +52,10 @@ internal sealed class LoopbackCluster : IAsyncDisposable
     /// <param name="nodes">How many app nodes.</param>
     /// <param name="backup">Registers the backup store on each node (as the named store "backup"), or null for none.</param>
     /// <param name="failurePolicy">YARP's SessionAffinity.FailurePolicy.</param>
-    public static async Task<LoopbackCluster> StartAsync(int nodes, Action<StateKitBuilder>? backup, string failurePolicy = "Redistribute")
+    /// <param name="bus">Makes each node's invalidation bus (registered in DI), or null for none.</param>
+    public static async Task<LoopbackCluster> StartAsync(int nodes, Action<StateKitBuilder>? backup, string failurePolicy = "Redistribute", Func<ISessionInvalidationBus>? bus = null)
     {
-        var cluster = new LoopbackCluster(backup, failurePolicy);
+        var cluster = new LoopbackCluster(backup, bus, failurePolicy);
         for (var i = 1; i <= nodes; i++)
         {
             await cluster.StartNodeAsync("n" + i);
@@ -62,6 +66,51 @@ internal sealed class LoopbackCluster : IAsyncDisposable
     }
 
     public StickySessionStore Store(string node) => _nodes[node].Services.GetRequiredKeyedService<StickySessionStore>(SessionStores.DefaultName);
+
+    public ISessionInvalidationBus Bus(string node) => _nodes[node].Services.GetRequiredService<ISessionInvalidationBus>();
+
+    /// <summary>
+    /// Builds every node's store (so that it listens to the bus), then publishes probes until every node hears them: from
+    /// then on a message published on any node reaches every store. Retried only because a Redis subscription is
+    /// established in the background; nothing is asserted on time.
+    /// </summary>
+    public async Task BusLiveAsync()
+    {
+        foreach (var node in _nodes.Keys)
+        {
+            _ = Store(node);
+        }
+
+        foreach (var node in _nodes.Keys)
+        {
+            var probe = "probe-" + Guid.NewGuid().ToString("N");
+            using var heard = WhenHeard(node, m => m.SessionId == probe, out var task);
+            for (var attempt = 0; !task.IsCompleted; attempt++)
+            {
+                if (attempt == 500)
+                {
+                    throw new TimeoutException($"node {node} never heard the bus");
+                }
+
+                await Bus(_nodes.Keys.First(n => n != node)).PublishAsync(new SessionInvalidation(probe, 0));
+                await Task.WhenAny(task, Task.Delay(20));
+            }
+        }
+    }
+
+    /// <summary>Listens on a node's bus after its store: when the task completes, the store has handled the message.</summary>
+    public IDisposable WhenHeard(string node, Func<SessionInvalidation, bool> match, out Task heard)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        heard = done.Task;
+        return Bus(node).Subscribe(m =>
+        {
+            if (match(m))
+            {
+                done.TrySetResult();
+            }
+        });
+    }
 
     /// <summary>A rolling deploy's step: the node leaves the load balancer, then stops gracefully (the host drains its sessions).</summary>
     public async Task StopGracefullyAsync(string node)
@@ -104,6 +153,12 @@ internal sealed class LoopbackCluster : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (_bus is not null)
+        {
+            var bus = _bus;
+            builder.Services.AddSingleton(_ => bus());
+        }
+
         builder.Services.AddStateKit(kit =>
         {
             kit.UseSticky(o =>
@@ -128,6 +183,17 @@ internal sealed class LoopbackCluster : IAsyncDisposable
             return nodeId + ":" + count;
         });
         app.MapGet("/count", async (StateSession session) => nodeId + ":" + await session.GetAsync("count", TestJson.Default.Int32));
+        app.MapPost("/signin/{user}", (string user, StateSession session) =>
+        {
+            session.Set("count", 1, TestJson.Default.Int32);
+            session.BindUser(user);
+            return nodeId + ":1";
+        });
+        app.MapPost("/signout-everywhere/{user}", async (string user, HttpContext context) =>
+        {
+            var revoked = await context.RequestServices.GetRequiredKeyedService<StickySessionStore>(SessionStores.DefaultName).RevokeUserAsync(user);
+            return nodeId + ":" + revoked;
+        });
         await app.StartAsync();
         _nodes.Add(nodeId, app);
         _addresses.Add(nodeId, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

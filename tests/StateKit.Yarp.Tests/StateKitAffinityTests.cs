@@ -4,6 +4,7 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Threading.Tasks;
+using StateKit.Caching;
 using StateKit.DependencyInjection;
 using StateKit.Redis;
 using StateKit.Redis.Testing;
@@ -20,6 +21,98 @@ public abstract class StateKitAffinityTests(ITestOutputHelper output)
 {
     /// <summary>Registers the backup store on a node (the named store "backup"); every node of one cluster must share it.</summary>
     protected abstract Action<StateKitBuilder> Backup();
+
+    /// <summary>Makes the invalidation bus of each node of one cluster: every node of a cluster must hear every other.</summary>
+    protected abstract Func<ISessionInvalidationBus> Bus();
+
+    /// <summary>Gets a value indicating whether the backup keeps a user index, which "sign out everywhere" across nodes needs.</summary>
+    protected virtual bool BackupRevokesByUser => true;
+
+    [Fact]
+    public async Task Revoke_OnANodeThatDoesNotOwnTheSession_OwnerServesItNoMore()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(3, Backup(), bus: Bus());
+        using var victim = cluster.NewUser();
+        var owner = "";
+        for (var i = 0; i < 3; i++)
+        {
+            owner = (await AddAsync(victim)).Node;
+        }
+
+        var ticket = victim.Cookie(cluster);
+        var sessionId = ticket.Split('.')[3];
+        var other = cluster.NodeIds.First(n => n != owner);
+        await cluster.BusLiveAsync();
+        using var heard = cluster.WhenHeard(owner, m => m.SessionId == sessionId, out var delivered);
+
+        // An admin (or the victim's sign-out) on another node revokes the session; a thief holds the ticket.
+        Assert.True(await cluster.Store(other).RevokeAsync(sessionId));
+        await Task.WhenAny(delivered, Task.Delay(TimeSpan.FromSeconds(10)));
+        using var thief = cluster.NewUser();
+        thief.SetCookie(cluster, ticket);
+
+        Assert.Equal(owner + ":0", await CountAsync(thief));
+        Assert.Equal((owner, 1), await AddAsync(victim));
+    }
+
+    [Fact]
+    public async Task SignOutEverywhere_WithSessionsOnAllThreeNodes_EndsEveryOne()
+    {
+        await using var cluster = await LoopbackCluster.StartAsync(3, Backup(), bus: Bus());
+        if (!BackupRevokesByUser)
+        {
+            // Other nodes' copies in such a backup cannot be found by user, and a node would take them over: not claimed.
+            Assert.False(cluster.Store(cluster.NodeIds.First()).Capabilities.Revocation.HasFlag(RevocationSupport.ByUser));
+            return;
+        }
+
+        var devices = new Dictionary<string, HttpClient>();
+        for (var attempt = 0; devices.Count < 3 && attempt < 30; attempt++)
+        {
+            var device = cluster.NewUser();
+            using var response = await device.PostAsync(new Uri("/signin/alice", UriKind.Relative), null);
+            var node = (await response.Content.ReadAsStringAsync()).Trim('"').Split(':')[0];
+            if (!devices.TryAdd(node, device))
+            {
+                device.Dispose();
+            }
+        }
+
+        Assert.Equal(3, devices.Count);
+        using var bystander = cluster.NewUser();
+        await AddAsync(bystander);
+        var stolen = devices.ToDictionary(d => d.Key, d => d.Value.Cookie(cluster));
+        await cluster.BusLiveAsync();
+        var listeners = new List<IDisposable>();
+        var deliveries = new List<Task>();
+        foreach (var node in cluster.NodeIds)
+        {
+            listeners.Add(cluster.WhenHeard(node, m => m.SessionId?.StartsWith("probe-", StringComparison.Ordinal) != true, out var delivered));
+            deliveries.Add(delivered);
+        }
+
+        // "Sign out everywhere" lands on one node; the other two hold sessions of the same user.
+        using var admin = cluster.NewUser();
+        using (var response = await admin.PostAsync(new Uri("/signout-everywhere/alice", UriKind.Relative), null))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        await Task.WhenAny(Task.WhenAll(deliveries), Task.Delay(TimeSpan.FromSeconds(10)));
+        listeners.ForEach(l => l.Dispose());
+
+        foreach (var (node, device) in devices)
+        {
+            Assert.Equal(node + ":0", await CountAsync(device));
+            using var thief = cluster.NewUser();
+            thief.SetCookie(cluster, stolen[node]);
+            Assert.Equal(node + ":0", await CountAsync(thief));
+            device.Dispose();
+        }
+
+        // Another user's session is untouched.
+        Assert.Equal(2, (await AddAsync(bystander)).Count);
+    }
 
     [Fact]
     public async Task Affinity_100RequestsOfEachOfManyUsers_AllReachTheSameNode()
@@ -130,6 +223,13 @@ public abstract class StateKitAffinityTests(ITestOutputHelper output)
     private static string SignedWithAnotherKey(string body)
         => body + "." + System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.HMACSHA256.HashData(new byte[32], System.Text.Encoding.ASCII.GetBytes(body)));
 
+    internal static async Task<string> CountAsync(HttpClient user)
+    {
+        using var response = await user.GetAsync(new Uri("/count", UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadAsStringAsync()).Trim('"');
+    }
+
     internal static async Task<(string Node, int Count)> AddAsync(HttpClient user)
     {
         using var response = await user.PostAsync(new Uri("/add", UriKind.Relative), null);
@@ -189,6 +289,15 @@ public abstract class StateKitAffinityTests(ITestOutputHelper output)
 public sealed class StateKitAffinityWithDistributedCacheBackupTests(ITestOutputHelper output) : StateKitAffinityTests(output)
 {
     protected override Action<StateKitBuilder> Backup() => Backups.SharedDistributedCache();
+
+    protected override bool BackupRevokesByUser => false;
+
+    protected override Func<ISessionInvalidationBus> Bus()
+    {
+        // Nodes in one process: one in-process bus delivers to every node's store, before the publisher returns.
+        var shared = new InMemorySessionInvalidationBus();
+        return () => shared;
+    }
 }
 
 /// <summary>Without a backup: a node's sessions die with it, and only its own users are affected.</summary>
@@ -231,5 +340,12 @@ public sealed class StateKitAffinityWithRedisBackupTests(ITestOutputHelper outpu
         // One prefix per cluster: the nodes share it, other tests never see it.
         var prefix = RedisFixture.UniquePrefix("sticky-backup");
         return backup => backup.UseRedis(redis.Configuration, o => o.KeyPrefix = prefix);
+    }
+
+    protected override Func<ISessionInvalidationBus> Bus()
+    {
+        // Each node has a bus of its own; messages go through the Redis server's pub/sub.
+        var prefix = RedisFixture.UniquePrefix("sticky-bus");
+        return () => new RedisSessionInvalidationBus(redis.Redis, prefix);
     }
 }

@@ -60,7 +60,35 @@ public static class MemoryReport
         after = Measure();
         Row("ASP.NET Core session over MemoryDistributedCache", (after - before) / (double)Sessions);
         GC.KeepAlive(cache);
+        cache = null;
+        sessions = null;
+        await StickyChurnAsync();
         return 0;
+    }
+
+    // The heap side of StickySessionStoreTests.Churn (which asserts only what the store accounts): 40 MB of 1 KB sessions
+    // through a node bounded at 1 MB. What the heap holds afterwards is the node's sessions plus its bounded side tables.
+    private static async Task StickyChurnAsync()
+    {
+        const int churned = 40_000;
+        var payload = new byte[1024];
+        Console.WriteLine();
+        Console.WriteLine($"Sticky churn: {churned:N0} sessions of 1 KB through a node bounded at 1 MB (MaxBytes) and 2,000 sessions.");
+        Console.WriteLine();
+        Console.WriteLine("| sticky node | heap growth | charged bytes | sessions held |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        var before = Measure();
+        var node = new Sticky.StickySessionStore(StickyChurnBenchmarks.Options());
+        for (var i = 0; i < churned; i++)
+        {
+            var session = new StateSession(node, null);
+            session.SetBytes("blob", payload);
+            await session.CommitAsync();
+        }
+
+        var after = Measure();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| after {churned:N0} new sessions | {(after - before) / 1024.0:N0} KiB | {node.Bytes / 1024.0:N0} KiB | {node.Count:N0} |"));
+        await node.DisposeAsync();
     }
 
     private static long Measure()

@@ -1,6 +1,11 @@
+using System;
+
 namespace StateKit.Caching;
 
-/// <summary>One invalidation message: a session changed (id and the version it reached), or everything may have.</summary>
+/// <summary>
+/// One invalidation message: a session changed (id and the version it reached), every session of a user was revoked,
+/// or everything may have changed.
+/// </summary>
 public readonly struct SessionInvalidation
 {
     /// <summary>Initializes a new instance of the <see cref="SessionInvalidation"/> struct for one session.</summary>
@@ -12,15 +17,36 @@ public readonly struct SessionInvalidation
         Version = version;
     }
 
+    private SessionInvalidation(string userId)
+    {
+        UserId = userId;
+        Version = long.MaxValue;
+    }
+
     /// <summary>Gets the message that drops every entry: sent by a bus after it reconnects, since it may have missed messages.</summary>
     public static SessionInvalidation All => default;
 
-    /// <summary>Gets the session's id, or <see langword="null"/> for <see cref="All"/>.</summary>
+    /// <summary>Gets the session's id, or <see langword="null"/> for <see cref="All"/> and for a user's revocation.</summary>
     public string? SessionId { get; }
+
+    /// <summary>Gets the user whose every session was revoked (<see cref="ForUser"/>), or <see langword="null"/>.</summary>
+    public string? UserId { get; }
 
     /// <summary>Gets the version the session reached; an entry older than it is stale.</summary>
     public long Version { get; }
 
-    /// <summary>Gets a value indicating whether the message drops every entry.</summary>
+    /// <summary>
+    /// Gets a value indicating whether the message names no single session: <see cref="All"/>, or a user's revocation,
+    /// which a receiver that keeps no user index (a near cache) also treats as "drop every entry".
+    /// </summary>
     public bool IsAll => SessionId is null;
+
+    /// <summary>Creates the message that every session bound to a user was revoked ("sign out everywhere").</summary>
+    /// <param name="userId">The user id the sessions were bound to.</param>
+    /// <returns>The message; <see cref="IsAll"/> is <see langword="true"/> for it, for receivers without a user index.</returns>
+    public static SessionInvalidation ForUser(string userId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        return new SessionInvalidation(userId);
+    }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StateKit.Caching;
 using StateKit.ClientSide;
 using StateKit.Diagnostics;
 using StateKit.Distributed;
@@ -121,7 +122,8 @@ public sealed class StateKitBuilder
     /// Keeps sessions in this node's memory with tickets that name the node (<see cref="StickySessionStore"/>), for a
     /// proxy with session affinity (StateKit.Yarp, or nginx/HAProxy routing on the ticket). Set
     /// <see cref="StickySessionStoreOptions.BackupStoreName"/> to another registered store to survive node loss; a hosted
-    /// service then drains every session to it when the host stops.
+    /// service then drains every session to it when the host stops. Register an <see cref="ISessionInvalidationBus"/>
+    /// (e.g. StateKit.Redis's <c>RedisSessionInvalidationBus</c>) so that a revocation on any node reaches every node.
     /// </summary>
     /// <param name="configure">Sets the node id and key ring (required) and changes the defaults.</param>
     /// <returns>This builder.</returns>
@@ -144,7 +146,8 @@ public sealed class StateKitBuilder
                 backup = sp.GetRequiredService<SessionStores>().GetStore(backupName);
             }
 
-            return new StickySessionStore(options, backup, sp.GetService<TimeProvider>(), sp.GetService<ILogger<StickySessionStore>>());
+            // Revocations reach the other nodes over the application's bus (e.g. StateKit.Redis's pub/sub), when one is registered.
+            return new StickySessionStore(options, backup, sp.GetService<TimeProvider>(), sp.GetService<ILogger<StickySessionStore>>(), sp.GetService<ISessionInvalidationBus>());
         });
         // One drain per sticky store, however often UseSticky is called for it.
         if (!Services.Any(d => d.ServiceType == typeof(StickyDrainService.Registration) && ((StickyDrainService.Registration?)d.ImplementationInstance)?.StoreName == name))

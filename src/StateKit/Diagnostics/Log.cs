@@ -89,4 +89,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 46, EventName = "StickyTicketRejected", Level = LogLevel.Debug, Message = "A sticky ticket was rejected and loads as no session: {Reason}.")]
     public static partial void StickyTicketRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 47, EventName = "StickyRevocationPublishFailed", Level = LogLevel.Warning, Message = "Sticky store {Store} could not publish a revocation; the node that owns the session drops it at its next write to the backup store.")]
+    public static partial void StickyRevocationPublishFailed(ILogger logger, string store, Exception exception);
 }

@@ -9,11 +9,14 @@ namespace StateKit.Memory;
 
 /// <summary>
 /// Keeps sessions in this process's memory: the fastest store there is, bounded in sessions and bytes with
-/// least-recently-used eviction, versioned with compare-and-set. State does not survive the process.
+/// least-recently-used eviction that takes anonymous sessions first, versioned with compare-and-set. State does not
+/// survive the process.
 /// </summary>
 /// <remarks>
 /// Expiry needs no timer per session: an expired session is dropped when it is next touched, and because idle
 /// deadlines follow last access, expired sessions gather at the cold end of the LRU list, where every write trims them.
+/// A session bound to a user (<see cref="StateSession.BindUser(string)"/>) is evicted only when no other anonymous session
+/// is left, so a flood of new anonymous sessions does not sign users out.
 /// </remarks>
 public sealed class InMemorySessionStore : ISessionStore
 {

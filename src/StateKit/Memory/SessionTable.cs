@@ -7,26 +7,36 @@ using StateKit.Diagnostics;
 namespace StateKit.Memory;
 
 /// <summary>
-/// The sessions a process holds: entries by id, bounded in sessions and bytes with least-recently-used eviction,
-/// versioned with compare-and-set, indexed by user. The in-memory store is this table behind <see cref="ISessionStore"/>;
+/// The sessions a process holds: entries by id, bounded in sessions and bytes with least-recently-used eviction that
+/// spares user-bound sessions (see remarks), versioned with compare-and-set, indexed by user. The in-memory store is this table behind <see cref="ISessionStore"/>;
 /// the sticky store keeps its node's sessions in one too, and adds tickets and a backup around it.
 /// </summary>
 /// <remarks>
 /// Expiry needs no timer per session: an expired session is dropped when it is next touched, and because idle
-/// deadlines follow last access, expired sessions gather at the cold end of the LRU list, where every write trims them.
+/// deadlines follow last access, expired sessions gather at the cold end of the LRU lists, where every write trims them.
 /// Ids are not checked for form here: callers check what clients sent.
+/// <para>
+/// Eviction keeps two LRU lists, anonymous sessions and sessions bound to a user, and evicts the least recently used
+/// anonymous session first; a user-bound session is evicted only when no other anonymous session is left. Anyone can
+/// open anonymous sessions as fast as they can send requests, so under plain LRU a flood of them signs every user out;
+/// here it only churns the anonymous sessions (and takes at most one slot from users when they fill the table).
+/// </para>
 /// </remarks>
 internal sealed class SessionTable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SessionTableEntry> _entries = new(StringComparer.Ordinal);
     private readonly SessionUserIndex _users = new();
-    private readonly SessionLruList _lru = new();
+    private readonly SessionLruList _anonymous = new();
+    private readonly SessionLruList _bound = new();
     private readonly InMemorySessionStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _storeTag;
     private long _bytes;
+
+    // Counts removals by id or by user (revocations), so that a take-over that read a copy before one can tell.
+    private long _removals;
 
     /// <summary>Initializes a new instance of the <see cref="SessionTable"/> class.</summary>
     /// <param name="options">The bounds, deadlines and payload limit; already validated.</param>
@@ -81,7 +91,7 @@ internal sealed class SessionTable
             }
 
             entry.LastAccessedAt = now;
-            _lru.Touch(entry);
+            LruOf(entry).Touch(entry);
             return ToSnapshot(entry, ticketProof);
         }
     }
@@ -172,7 +182,7 @@ internal sealed class SessionTable
             ChargeBytes(entry, payload);
             if (commit.BindUserId is not null)
             {
-                _users.Bind(entry, commit.BindUserId);
+                Bind(entry, commit.BindUserId);
             }
 
             string? newTicket = null;
@@ -186,7 +196,7 @@ internal sealed class SessionTable
                 newTicket = entry.Id;
             }
 
-            _lru.Touch(entry);
+            LruOf(entry).Touch(entry);
             TrimToBounds(now, keep: entry);
             return Committed(entry, newTicket);
         }
@@ -196,7 +206,9 @@ internal sealed class SessionTable
     /// Puts a whole session under the id it already has elsewhere (the sticky store's rehydration from a backup),
     /// replacing any copy held here. The bounds apply as to any write.
     /// </summary>
-    public SessionSnapshot Import(SessionSnapshot session)
+    public SessionSnapshot Import(SessionSnapshot session) => Import(session, null)!;
+
+    private SessionSnapshot? Import(SessionSnapshot session, long? removals)
     {
         var now = _time.GetUtcNow();
         var values = PackedValues.From(session.Values);
@@ -209,6 +221,11 @@ internal sealed class SessionTable
         };
         lock (_gate)
         {
+            if (removals is { } seen && seen != _removals)
+            {
+                return null;
+            }
+
             if (_entries.TryGetValue(session.Id, out var existing))
             {
                 Remove(existing);
@@ -218,6 +235,24 @@ internal sealed class SessionTable
             return ToSnapshot(entry);
         }
     }
+
+    /// <summary>Gets how many removals by id or by user the table has made: what <see cref="ImportUnlessRemovedSince"/> compares.</summary>
+    public long Removals
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _removals;
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Import(SessionSnapshot)"/>, unless a session was removed by id or by user since <see cref="Removals"/> read
+    /// <paramref name="removals"/>: then <see langword="null"/>, since the copy may be of a session revoked meanwhile.
+    /// </summary>
+    public SessionSnapshot? ImportUnlessRemovedSince(SessionSnapshot session, long removals) => Import(session, removals);
 
     /// <summary>Reads a live session without touching it: no sliding, no change to its place in the LRU order.</summary>
     public SessionSnapshot? Peek(string id)
@@ -233,6 +268,7 @@ internal sealed class SessionTable
     {
         lock (_gate)
         {
+            _removals++;
             if (!TryGetLive(id, _time.GetUtcNow(), out var entry))
             {
                 return false;
@@ -249,6 +285,7 @@ internal sealed class SessionTable
         var now = _time.GetUtcNow();
         lock (_gate)
         {
+            _removals++;
             var revoked = 0;
             foreach (var id in _users.IdsOf(userId))
             {
@@ -269,9 +306,24 @@ internal sealed class SessionTable
         var now = _time.GetUtcNow();
         lock (_gate)
         {
+            // The two lists merged by last access: most recently used first, whichever list.
             var live = new List<SessionSnapshot>(_entries.Count);
-            for (var entry = _lru.Hot; entry is not null; entry = entry.Colder)
+            var anonymous = _anonymous.Hot;
+            var bound = _bound.Hot;
+            while (anonymous is not null || bound is not null)
             {
+                SessionTableEntry entry;
+                if (bound is null || (anonymous is not null && anonymous.LastAccessedAt > bound.LastAccessedAt))
+                {
+                    entry = anonymous!;
+                    anonymous = anonymous!.Colder;
+                }
+                else
+                {
+                    entry = bound;
+                    bound = bound.Colder;
+                }
+
                 if (!entry.IsExpired(now))
                 {
                     live.Add(ToSnapshot(entry));
@@ -367,7 +419,7 @@ internal sealed class SessionTable
             _users.Bind(entry, userId);
         }
 
-        _lru.Touch(entry);
+        LruOf(entry).Touch(entry);
         TrimToBounds(now, keep: entry);
     }
 
@@ -376,24 +428,52 @@ internal sealed class SessionTable
         entry.IsLive = false;
         _entries.Remove(entry.Id);
         _users.Remove(entry);
-        _lru.Unlink(entry);
+        LruOf(entry).Unlink(entry);
         _bytes -= entry.Charge;
+    }
+
+    private SessionLruList LruOf(SessionTableEntry entry) => entry.UserId is null ? _anonymous : _bound;
+
+    // Binding moves an anonymous entry to the user-bound list: the entry's list follows its UserId.
+    private void Bind(SessionTableEntry entry, string userId)
+    {
+        LruOf(entry).Unlink(entry);
+        _users.Bind(entry, userId);
+        LruOf(entry).Touch(entry);
     }
 
     private void TrimToBounds(DateTimeOffset now, SessionTableEntry keep)
     {
-        // Expired sessions gather at the cold end: trimming them is amortized O(1) per write.
-        while (_lru.Cold is { } expired && expired != keep && expired.IsExpired(now))
-        {
-            Remove(expired);
-        }
+        // Expired sessions gather at the cold end of each list: trimming them is amortized O(1) per write.
+        TrimExpired(_anonymous, now, keep);
+        TrimExpired(_bound, now, keep);
 
-        while (_lru.Cold is { } cold && cold != keep && (_entries.Count > _options.MaxSessions || _bytes > _options.MaxBytes))
+        // Anonymous sessions go first: a user-bound session is evicted only when no other anonymous one is left.
+        while ((_entries.Count > _options.MaxSessions || _bytes > _options.MaxBytes) && ColdestOtherThan(keep) is { } cold)
         {
             var bound = _entries.Count > _options.MaxSessions ? "MaxSessions" : "MaxBytes";
             Remove(cold);
             StateKitTelemetry.Evictions.Add(1, _storeTag);
             Log.SessionEvicted(_logger, bound);
         }
+    }
+
+    private void TrimExpired(SessionLruList lru, DateTimeOffset now, SessionTableEntry keep)
+    {
+        while (lru.Cold is { } expired && expired != keep && expired.IsExpired(now))
+        {
+            Remove(expired);
+        }
+    }
+
+    private SessionTableEntry? ColdestOtherThan(SessionTableEntry keep)
+    {
+        var anonymous = _anonymous.Cold == keep ? keep.Hotter : _anonymous.Cold;
+        if (anonymous is not null)
+        {
+            return anonymous;
+        }
+
+        return _bound.Cold == keep ? keep.Hotter : _bound.Cold;
     }
 }

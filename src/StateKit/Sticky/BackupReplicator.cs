@@ -143,6 +143,18 @@ internal sealed class BackupReplicator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Makes every session's backup copy due for a refresh: the next request of each session queues a write, which finds
+    /// out whether the backup still has it. After the revocation feed may have lost messages.
+    /// </summary>
+    public void ForgetRefreshes()
+    {
+        lock (_gate)
+        {
+            _refreshedAt.Clear();
+        }
+    }
+
     /// <summary>Forgets a deleted session: nothing of it is left to replicate.</summary>
     public void Forget(string sessionId)
     {
@@ -319,7 +331,10 @@ internal sealed class BackupReplicator : IAsyncDisposable
             StateKitTelemetry.BackupLag.Record(_time.GetElapsedTime(queuedAt).TotalSeconds, _storeTag);
             if (outcome == SessionCommitOutcome.NotFound)
             {
-                // The backup expired or revoked it: never resurrected by a replication.
+                // The backup expired or revoked it (a revocation on another node whose message did not reach this one):
+                // never resurrected by a replication, and no longer served from this node's memory either.
+                _table.Remove(sessionId);
+                Forget(sessionId);
                 CountDropped("missing");
             }
         }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using StateKit.Caching;
 using StateKit.Diagnostics;
 using StateKit.Memory;
 
@@ -23,6 +24,7 @@ internal sealed class StickyBackup : IAsyncDisposable
     private readonly KeyValuePair<string, object?> _storeTag;
     private readonly long _maxPayloadBytes;
     private readonly Func<string, string> _issue;
+    private readonly Func<SessionInvalidation, CancellationToken, ValueTask> _announce;
 
     /// <param name="table">The node's sessions.</param>
     /// <param name="backup">The server-side store that keeps the copies.</param>
@@ -32,8 +34,10 @@ internal sealed class StickyBackup : IAsyncDisposable
     /// <param name="storeTag">The sticky store's telemetry tag.</param>
     /// <param name="maxPayloadBytes">The smaller of the node's and the backup's payload limits.</param>
     /// <param name="issue">Signs a ticket in this node's name for a session id.</param>
-    public StickyBackup(SessionTable table, ISessionStore backup, StickySessionStoreOptions options, TimeProvider time, ILogger logger, KeyValuePair<string, object?> storeTag, long maxPayloadBytes, Func<string, string> issue)
+    /// <param name="announce">Tells the other nodes that a session was deleted, so that none keeps serving a copy.</param>
+    public StickyBackup(SessionTable table, ISessionStore backup, StickySessionStoreOptions options, TimeProvider time, ILogger logger, KeyValuePair<string, object?> storeTag, long maxPayloadBytes, Func<string, string> issue, Func<SessionInvalidation, CancellationToken, ValueTask> announce)
     {
+        _announce = announce;
         _table = table;
         _backup = backup;
         _options = options;
@@ -94,9 +98,12 @@ internal sealed class StickyBackup : IAsyncDisposable
         var stale = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null && commit.Base.Version != current.Version;
         if (commit.Revoke || (!stale && Empties(current, commit)))
         {
-            // Deleted in the backup first, so that no node can take over what this one deletes.
+            // Deleted in the backup first, so that no node can take over what this one deletes; then every node that
+            // still holds a copy (a former owner the proxy bypassed) is told to drop it.
             await DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-            return _table.Commit(commit, id, rotateId: false);
+            var deleted = _table.Commit(commit, id, rotateId: false);
+            await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
+            return deleted;
         }
 
         if (commit.RotateId && !stale)
@@ -110,7 +117,20 @@ internal sealed class StickyBackup : IAsyncDisposable
             return result;
         }
 
-        await Replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
+        if (commit.BindUserId is not null && commit.BindUserId != current.UserId && _table.Peek(id) is { } bound)
+        {
+            // Binding a user is copied before the request returns, not behind it: revoking that user by the backup's
+            // user index ("sign out everywhere" on any node) must find this session.
+            if (await Replicator.WriteAsync(bound, cancellationToken).ConfigureAwait(false) == SessionCommitOutcome.NotFound)
+            {
+                _table.Remove(id);
+                return SessionCommitResult.NotFound;
+            }
+        }
+        else
+        {
+            await Replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
+        }
 
         // A new inner ticket (rotation), or a ticket naming another node: the client carries one in this node's name.
         return result.Ticket is not null || foreign ? result with { Ticket = _issue(result.SessionId!) } : result;
@@ -150,6 +170,9 @@ internal sealed class StickyBackup : IAsyncDisposable
             UserId = session.UserId,
         });
         Replicator.MarkRefreshed(newId);
+
+        // A node still holding the old id (a former owner) must not serve the ticket rotated away from.
+        await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
         return SessionCommitResult.Committed(rotated, _issue(newId));
     }
 
@@ -159,19 +182,31 @@ internal sealed class StickyBackup : IAsyncDisposable
     /// </summary>
     public async ValueTask<SessionSnapshot?> RehydrateAsync(string sessionId, bool foreign, CancellationToken cancellationToken)
     {
-        var copy = await _backup.LoadAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        if (copy is null)
+        SessionSnapshot? session = null;
+        for (var attempt = 0; session is null; attempt++)
         {
-            if (foreign)
+            // A revocation deletes the backup copy before it removes copies from memory: a copy read before a removal
+            // may be of a revoked session, so it is read again. Under a storm of revocations, no session beats a revoked one.
+            if (attempt == StateKitDefaults.StickyRehydrateAttempts)
             {
-                StateKitTelemetry.SessionsLost.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, "not_in_backup"));
-                Log.StickySessionLost(_logger, "not_in_backup");
+                return null;
             }
 
-            return null;
-        }
+            var removals = _table.Removals;
+            var copy = await _backup.LoadAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            if (copy is null)
+            {
+                if (foreign)
+                {
+                    StateKitTelemetry.SessionsLost.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, "not_in_backup"));
+                    Log.StickySessionLost(_logger, "not_in_backup");
+                }
 
-        var session = _table.Import(copy);
+                return null;
+            }
+
+            session = _table.ImportUnlessRemovedSince(copy, removals);
+        }
         Replicator.MarkRefreshed(session.Id);
         StateKitTelemetry.SessionsRehydrated.Add(1, _storeTag);
         Log.StickySessionRehydrated(_logger, foreign ? "owner node gone or bypassed" : "no longer in this node's memory");
@@ -189,6 +224,31 @@ internal sealed class StickyBackup : IAsyncDisposable
 
         var result = await _backup.CommitAsync(new SessionCommit { Ticket = id, Revoke = true }, cancellationToken).ConfigureAwait(false);
         return result.Outcome == SessionCommitOutcome.Deleted;
+    }
+
+    /// <summary>
+    /// Revokes a user's copies: through the backup's user index when it has one (every node's sessions of that user),
+    /// else one by one, the sessions this node holds (<paramref name="localIds"/>). Returns how many the backup revoked.
+    /// </summary>
+    public async ValueTask<int> RevokeUserAsync(string userId, List<string> localIds, CancellationToken cancellationToken)
+    {
+        foreach (var id in localIds)
+        {
+            Replicator.Forget(id);
+        }
+
+        if (_backup.Capabilities.Revocation.HasFlag(RevocationSupport.ByUser))
+        {
+            return await _backup.RevokeUserAsync(userId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var revoked = 0;
+        foreach (var id in localIds)
+        {
+            revoked += await DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+        }
+
+        return revoked;
     }
 
     /// <summary>Stops write-behind replication and writes every live session of the node, within the drain timeout.</summary>

@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Caching;
 using StateKit.Diagnostics;
 using StateKit.Memory;
 
@@ -27,7 +28,15 @@ namespace StateKit.Sticky;
 /// <para>
 /// With a backup store, the session id is the backup's own id (the first commit of a session creates it there,
 /// synchronously, once), so any node finds the copy without a map; later changes reach the backup behind the request.
-/// Deletions, revocations and id rotations go to the backup synchronously, so failover never resurrects them.
+/// Deletions, revocations, id rotations and user bindings go to the backup synchronously, so failover never resurrects
+/// them.
+/// </para>
+/// <para>
+/// Revocation reaches every node through an <see cref="ISessionInvalidationBus"/> (the near cache's, e.g. StateKit.Redis's
+/// pub/sub bus): the revoking node deletes the backup copy first, then publishes the session id (or the user id), and
+/// every node drops its copy from memory on receipt. Without a bus, the owner drops its copy when its next write to the
+/// backup finds the copy gone: at the session's next change, or when a session only read is due for its refresh (a
+/// quarter of the idle timeout). See docs/sticky.md for the bounds, and <see cref="Capabilities"/> for what is claimed.
 /// </para>
 /// </remarks>
 public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
@@ -41,6 +50,9 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _storeTag;
+    private readonly string _storeName;
+    private readonly ISessionInvalidationBus? _bus;
+    private readonly IDisposable? _subscription;
 
     // Ticket strings this store verified or issued, so that a user's next requests skip the HMAC. Only the exact string
     // hits, in this store only (its key ring is fixed); time, session and ownership are still judged on every request.
@@ -52,9 +64,13 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     /// <param name="backup">A server-side store that keeps a copy of every session, or <see langword="null"/> for none.</param>
     /// <param name="timeProvider">The clock, or <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
     /// <param name="logger">A logger, or <see langword="null"/> for none.</param>
+    /// <param name="bus">
+    /// Carries revocations to every node of the application (each node's store subscribes), or <see langword="null"/> for
+    /// none: then a revocation reaches the node that owns the session only through the backup (see <see cref="Capabilities"/>).
+    /// </param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid; the message lists each one.</exception>
     /// <exception cref="ArgumentException"><paramref name="backup"/> keeps its state on the client or in a process.</exception>
-    public StickySessionStore(StickySessionStoreOptions options, ISessionStore? backup = null, TimeProvider? timeProvider = null, ILogger<StickySessionStore>? logger = null)
+    public StickySessionStore(StickySessionStoreOptions options, ISessionStore? backup = null, TimeProvider? timeProvider = null, ILogger<StickySessionStore>? logger = null, ISessionInvalidationBus? bus = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
@@ -70,6 +86,8 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         var storeName = options.Name ?? Kind;
+        _storeName = storeName;
+        _bus = bus;
         _storeTag = new(StateKitTelemetry.StoreTag, storeName);
         var tableOptions = new InMemorySessionStoreOptions
         {
@@ -92,20 +110,27 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
             MaxPayloadBytes = Math.Min(options.MaxPayloadBytes, backup?.Capabilities.MaxPayloadBytes ?? int.MaxValue),
             SurvivesNodeLoss = backup is not null,
             Concurrency = ConcurrencyGuarantee.CompareAndSet,
-            Revocation = RevocationSupport.ById | RevocationSupport.ByUser,
+            Revocation = RevocationOf(backup, bus),
             SupportsBlindWrites = true,
         };
         if (backup is not null)
         {
-            _backup = new StickyBackup(_table, backup, options, _time, _logger, _storeTag, Capabilities.MaxPayloadBytes, Issue);
+            _backup = new StickyBackup(_table, backup, options, _time, _logger, _storeTag, Capabilities.MaxPayloadBytes, Issue, AnnounceAsync);
         }
+
+        _subscription = bus?.Subscribe(OnRevocation);
     }
 
     /// <inheritdoc />
     /// <remarks>
     /// State lives in one node's process; it survives the loss of that node only when a backup store is configured, and
-    /// then up to the changes still in the write-behind queue. Compare-and-set holds on the owner node. Revocation acts
-    /// on this node's memory and on the backup copy.
+    /// then up to the changes still in the write-behind queue. Compare-and-set holds on the owner node.
+    /// <para>
+    /// Revocation claims only what reaches every node. By id: with a bus (every node drops its copy when the message
+    /// arrives) or with a backup (the owner drops its copy when its next write to the backup finds it gone). By user: with
+    /// a bus and no backup, or with a backup that revokes by user itself (its user index finds the sessions every node
+    /// owns). Neither, without a bus or a backup: a revocation then reaches only the node it is made on.
+    /// </para>
     /// </remarks>
     public SessionStoreCapabilities Capabilities { get; }
 
@@ -201,10 +226,22 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The store has neither a backup nor a bus (see <see cref="Capabilities"/>).</exception>
+    /// <remarks>
+    /// Deletes the backup copy first (so that no node can take the session over), then this node's copy, then publishes
+    /// the id on the bus: with an in-process bus every node has dropped its copy when this returns; with Redis pub/sub,
+    /// when the message arrives (see docs/sticky.md for the bound, and for what holds without a bus).
+    /// </remarks>
     public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sessionId);
         cancellationToken.ThrowIfCancellationRequested();
+        if (!Capabilities.Revocation.HasFlag(RevocationSupport.ById))
+        {
+            throw new NotSupportedException(
+                "A sticky store without a backup store or an invalidation bus cannot revoke a session held by another node. Register an ISessionInvalidationBus (e.g. StateKit.Redis's RedisSessionInvalidationBus) shared by every node, or end the session with StateSession.Revoke() on the request that carries its ticket.");
+        }
+
         var inBackup = false;
         if (_backup is not null && SessionIds.IsWellFormed(sessionId))
         {
@@ -212,25 +249,39 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        return _table.Remove(sessionId) || inBackup;
+        var here = _table.Remove(sessionId);
+        await AnnounceAsync(new SessionInvalidation(sessionId, long.MaxValue), cancellationToken).ConfigureAwait(false);
+        return here || inBackup;
     }
 
     /// <inheritdoc />
-    /// <remarks>Ends the user's sessions held by this node, and their backup copies. Sessions of the same user on other nodes are theirs to revoke.</remarks>
+    /// <exception cref="NotSupportedException">The revocation could not reach every node (see <see cref="Capabilities"/>).</exception>
+    /// <remarks>
+    /// Revokes the user's backup copies through the backup's own user index when it has one (the sessions every node owns),
+    /// else the copies of the sessions this node holds; then this node's sessions; then publishes the user id, and every
+    /// node drops that user's sessions from memory when the message arrives. Returns the larger of the backup's count and
+    /// this node's.
+    /// </remarks>
     public async ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
         cancellationToken.ThrowIfCancellationRequested();
+        if (!Capabilities.Revocation.HasFlag(RevocationSupport.ByUser))
+        {
+            throw new NotSupportedException(
+                "This sticky store cannot find a user's sessions on every node: without an invalidation bus other nodes are not told, and a backup store without a user index (a distributed cache) keeps their copies. Register an ISessionInvalidationBus shared by every node, and use a backup that revokes by user (Redis).");
+        }
+
+        var inBackup = 0;
         if (_backup is not null)
         {
-            foreach (var id in _table.SessionIdsOf(userId))
-            {
-                await _backup.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-            }
+            inBackup = await _backup.RevokeUserAsync(userId, _table.SessionIdsOf(userId), cancellationToken).ConfigureAwait(false);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        return _table.RemoveUser(userId);
+        var here = _table.RemoveUser(userId);
+        await AnnounceAsync(SessionInvalidation.ForUser(userId), cancellationToken).ConfigureAwait(false);
+        return Math.Max(here, inBackup);
     }
 
     /// <summary>
@@ -257,9 +308,71 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         return Task.FromResult(new StickyDrainResult { Sessions = count, HasBackup = false });
     }
 
-    /// <summary>Stops write-behind replication at once, abandoning what is queued (what an abrupt stop loses). Does not drain.</summary>
+    /// <summary>
+    /// Stops listening to the bus, and stops write-behind replication at once, abandoning what is queued (what an abrupt
+    /// stop loses). Does not drain.
+    /// </summary>
     /// <returns>A task that completes when the replication loop has stopped.</returns>
-    public ValueTask DisposeAsync() => _backup?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _subscription?.Dispose();
+        return _backup?.DisposeAsync() ?? ValueTask.CompletedTask;
+    }
+
+    private static RevocationSupport RevocationOf(ISessionStore? backup, ISessionInvalidationBus? bus)
+    {
+        var byId = bus is not null || backup is not null ? RevocationSupport.ById : RevocationSupport.None;
+        var byUser = (bus is not null && backup is null) || (backup?.Capabilities.Revocation.HasFlag(RevocationSupport.ByUser) ?? false)
+            ? RevocationSupport.ByUser
+            : RevocationSupport.None;
+        return byId | byUser;
+    }
+
+    // Called by the bus for every node's revocations, this node's own included (then a no-op: already done).
+    private void OnRevocation(SessionInvalidation message)
+    {
+        if (message.UserId is { } userId)
+        {
+            foreach (var id in _table.SessionIdsOf(userId))
+            {
+                _backup?.Replicator.Forget(id);
+            }
+
+            _table.RemoveUser(userId);
+        }
+        else if (message.SessionId is { } sessionId)
+        {
+            // Other versions are near-cache traffic on a shared channel: only a deletion ends a session.
+            if (message.Version == long.MaxValue)
+            {
+                _backup?.Replicator.Forget(sessionId);
+                _table.Remove(sessionId);
+            }
+        }
+        else
+        {
+            // The bus may have lost messages: every session's next request re-checks its backup copy (behind the request).
+            _backup?.Replicator.ForgetRefreshes();
+        }
+    }
+
+    private async ValueTask AnnounceAsync(SessionInvalidation message, CancellationToken cancellationToken)
+    {
+        if (_bus is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _bus.PublishAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The backup copy is gone already: the owner finds out at its next write to the backup.
+            Log.StickyRevocationPublishFailed(_logger, _storeName, e);
+        }
+    }
 
     private async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, CancellationToken cancellationToken)
     {

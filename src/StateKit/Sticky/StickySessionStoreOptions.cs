@@ -19,11 +19,11 @@ public sealed class StickySessionStoreOptions : SessionStoreOptions
     /// </summary>
     public IList<StickyKey> Keys { get; } = new List<StickyKey>();
 
-    /// <summary>Gets or sets the most sessions this node keeps in memory; past it the least recently used is evicted.</summary>
+    /// <summary>Gets or sets the most sessions this node keeps in memory; past it the least recently used anonymous session is evicted, a user-bound one only when no other anonymous one is left.</summary>
     /// <value>The default value is 100,000.</value>
     public int MaxSessions { get; set; } = StateKitDefaults.InMemoryMaxSessions;
 
-    /// <summary>Gets or sets the most bytes of session data this node keeps in memory; past it the least recently used session is evicted.</summary>
+    /// <summary>Gets or sets the most bytes of session data this node keeps in memory; past it the least recently used anonymous session is evicted, a user-bound one only when no other anonymous one is left.</summary>
     /// <value>The default value is 256 MiB.</value>
     public long MaxBytes { get; set; } = StateKitDefaults.InMemoryMaxBytes;
 

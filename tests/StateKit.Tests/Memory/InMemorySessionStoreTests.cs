@@ -35,6 +35,57 @@ public sealed class InMemorySessionStoreTests
     }
 
     [Fact]
+    public async Task Commit_FloodOfAnonymousSessions_EvictsNoUserBoundSession()
+    {
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions { MaxSessions = 10 }, _time);
+        var users = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var session = store.Open(null);
+            session.Set("n", i, ContractJsonContext.Default.Int32);
+            session.BindUser("user-" + i);
+            users.Add((await session.CommitAsync()).Ticket!);
+        }
+
+        // An attacker opens anonymous sessions far faster than users come back: each one evicts another anonymous one.
+        var anonymous = new List<string>();
+        for (var i = 0; i < 1_000; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+            anonymous.Add(await CreateAsync(store, i));
+        }
+
+        Assert.Equal(10, store.Count);
+        foreach (var user in users)
+        {
+            Assert.NotNull(await store.LoadAsync(user));
+        }
+
+        // Among anonymous sessions the bound is still least-recently-used: the newest six are the ones kept.
+        Assert.NotNull(await store.LoadAsync(anonymous[^1]));
+        Assert.NotNull(await store.LoadAsync(anonymous[^6]));
+        Assert.Null(await store.LoadAsync(anonymous[^7]));
+    }
+
+    [Fact]
+    public async Task Commit_PastMaxSessionsWithOnlyUserBoundSessions_EvictsTheLeastRecentlyUsedUser()
+    {
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions { MaxSessions = 2 }, _time);
+        var tickets = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var session = store.Open(null);
+            session.Set("n", i, ContractJsonContext.Default.Int32);
+            session.BindUser("user-" + i);
+            tickets.Add((await session.CommitAsync()).Ticket!);
+        }
+
+        Assert.Null(await store.LoadAsync(tickets[0]));
+        Assert.NotNull(await store.LoadAsync(tickets[1]));
+        Assert.NotNull(await store.LoadAsync(tickets[2]));
+    }
+
+    [Fact]
     public async Task Commit_PastMaxBytes_EvictsUntilWithinBound()
     {
         var store = new InMemorySessionStore(new InMemorySessionStoreOptions { MaxBytes = 10_000, MaxPayloadBytes = 4_000 }, _time);

@@ -20,3 +20,12 @@ public class StickySessionStoreWithBackupContractTests : SessionStoreContract
 
     protected override ISessionStore CreateStore() => new StickySessionStore(StickyTestKit.Options("node-a"), CreateBackup(), Time);
 }
+
+/// <summary>
+/// The shared contract, on a sticky store on an in-process invalidation bus (one node, no backup): revocation by id and
+/// by user reaches every node, so it is claimed, and the contract checks it.
+/// </summary>
+public sealed class StickySessionStoreWithBusContractTests : SessionStoreContract
+{
+    protected override ISessionStore CreateStore() => new StickySessionStore(StickyTestKit.Options("node-a"), backup: null, Time, bus: new StateKit.Caching.InMemorySessionInvalidationBus());
+}

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
+using StateKit.Caching;
 using StateKit.Sticky;
 using static StateKit.Tests.Sticky.StickyTestKit;
 
@@ -26,10 +27,10 @@ public sealed class StickySessionStoreTests
         }
     }
 
-    private StickySessionStore Node(string node, ISessionStore? backup, Action<StickySessionStoreOptions>? configure = null)
+    private StickySessionStore Node(string node, ISessionStore? backup, Action<StickySessionStoreOptions>? configure = null, ISessionInvalidationBus? bus = null)
     {
         var options = Options(node, configure);
-        var store = new StickySessionStore(options, backup, _time);
+        var store = new StickySessionStore(options, backup, _time, bus: bus);
         lock (Names)
         {
             Names[store] = options.Name!;
@@ -377,6 +378,197 @@ public sealed class StickySessionStoreTests
     }
 
     [Fact]
+    public void Capabilities_ClaimRevocationOnlyWhereItReachesEveryNode()
+    {
+        var bus = new InMemorySessionInvalidationBus();
+        Assert.Equal(RevocationSupport.None, Node("a", null).Capabilities.Revocation);
+        Assert.Equal(RevocationSupport.ById | RevocationSupport.ByUser, Node("a", null, bus: bus).Capabilities.Revocation);
+
+        // A distributed cache keeps no user index: the copies other nodes own cannot be found by user.
+        Assert.Equal(RevocationSupport.ById, Node("a", Backup(_time)).Capabilities.Revocation);
+        Assert.Equal(RevocationSupport.ById, Node("a", Backup(_time), bus: bus).Capabilities.Revocation);
+
+        // A backup that revokes by user finds every node's copies; the owners drop theirs (at once with a bus).
+        var indexed = new StateKit.Memory.InMemorySessionStore(new StateKit.Memory.InMemorySessionStoreOptions());
+        Assert.Equal(RevocationSupport.ById | RevocationSupport.ByUser, Node("a", new ServerSide(indexed)).Capabilities.Revocation);
+    }
+
+    [Fact]
+    public async Task Revoke_OnANodeThatDoesNotOwnTheSession_EndsItOnTheOwnerBeforeItReturns()
+    {
+        var bus = new InMemorySessionInvalidationBus();
+        var backup = Backup(_time);
+        await using var a = Node("a", backup, bus: bus);
+        await using var b = Node("b", backup, bus: bus);
+        var ticket = await CreateAsync(a, 1);
+
+        Assert.True(await b.RevokeAsync(SessionId(ticket)));
+
+        Assert.Equal(0, a.Count);
+        Assert.Null((await ReadAsync(a, ticket)).Cart);
+    }
+
+    [Fact]
+    public async Task Revoke_WithoutABackup_OnANodeThatDoesNotOwnTheSession_EndsItOnTheOwner()
+    {
+        var bus = new InMemorySessionInvalidationBus();
+        await using var a = Node("a", null, bus: bus);
+        await using var b = Node("b", null, bus: bus);
+        var ticket = await CreateAsync(a, 1);
+        var other = await CreateAsync(a, 2);
+
+        Assert.False(await b.RevokeAsync(SessionId(ticket)));
+
+        Assert.Null((await ReadAsync(a, ticket)).Cart);
+        Assert.Equal(2, (await ReadAsync(a, other)).Cart);
+    }
+
+    [Fact]
+    public async Task RevokeUser_WithABus_EndsTheUsersSessionsOnEveryNode()
+    {
+        var bus = new InMemorySessionInvalidationBus();
+        var nodes = new[] { Node("a", null, bus: bus), Node("b", null, bus: bus), Node("c", null, bus: bus) };
+        var tickets = new List<(StickySessionStore Node, string Ticket)>();
+        foreach (var node in nodes)
+        {
+            var session = node.Open(null);
+            session.Set("cart", 1, Testing.ContractJsonContext.Default.Int32);
+            session.BindUser("alice");
+            tickets.Add((node, (await session.CommitAsync()).Ticket!));
+        }
+
+        var bystander = await CreateAsync(nodes[1], 9);
+
+        await nodes[2].RevokeUserAsync("alice");
+
+        foreach (var (node, ticket) in tickets)
+        {
+            Assert.Null((await ReadAsync(node, ticket)).Cart);
+        }
+
+        Assert.Equal(9, (await ReadAsync(nodes[1], bystander)).Cart);
+    }
+
+    [Fact]
+    public async Task Commit_RevokeOnTheNodeThatTookTheSessionOver_FormerOwnerDropsItsCopy()
+    {
+        var bus = new InMemorySessionInvalidationBus();
+        var backup = Backup(_time);
+        await using var a = Node("a", backup, bus: bus);
+        await using var b = Node("b", backup, bus: bus);
+        var stolen = await CreateAsync(a, 1);
+
+        // The proxy bypassed node a once: node b took the session over; a still holds its copy. The user signs out on b.
+        var (_, onB) = await ReadAsync(b, stolen);
+        var session = b.Open(onB);
+        session.Revoke();
+        Assert.Equal(SessionCommitOutcome.Deleted, (await session.CommitAsync()).Outcome);
+
+        Assert.Equal(0, a.Count);
+        Assert.Null((await ReadAsync(a, stolen)).Cart);
+    }
+
+    [Fact]
+    public async Task Rehydrate_ReadsTheCopyBeforeARevocationRemovesIt_DoesNotTakeTheRevokedSessionOver()
+    {
+        var bus = new InMemorySessionInvalidationBus();
+        var shared = Backup(_time);
+        using var gated = new LoadGatedSessionStore(shared);
+        await using var a = Node("a", shared, bus: bus);
+        await using var b = Node("b", gated, bus: bus);
+        var ticket = await CreateAsync(a, 1);
+
+        // Node b reads the backup copy for a take-over and is held there; the session is revoked meanwhile.
+        gated.Close();
+        var takeOver = ReadAsync(b, ticket);
+        await gated.WaitForHeldLoadAsync();
+        Assert.True(await a.RevokeAsync(SessionId(ticket)));
+        gated.Open();
+
+        Assert.Null((await takeOver).Cart);
+        Assert.Equal(0, b.Count);
+    }
+
+    [Fact]
+    public async Task BusReconnected_SessionsRecheckTheirBackupCopyAtTheirNextRequest()
+    {
+        var bus = new InMemorySessionInvalidationBus();
+        var backup = Backup(_time);
+        await using var a = Node("a", backup, bus: bus);
+        var ticket = await CreateAsync(a, 1);
+
+        // A revocation whose message was lost: the backup copy is gone, node a was not told; then the bus reconnects.
+        Assert.True(await backup.RevokeAsync(SessionId(ticket)));
+        bus.Reconnected();
+        Assert.Equal(1, (await ReadAsync(a, ticket)).Cart);
+        await WaitForBackupAsync(a);
+
+        Assert.Null((await ReadAsync(a, ticket)).Cart);
+    }
+
+    [Fact]
+    public async Task Replication_FindsTheBackupCopyGone_OwnerEvictsItsCopy()
+    {
+        var backup = Backup(_time);
+        await using var a = Node("a", backup);
+        var ticket = await CreateAsync(a, 1);
+        Assert.True(await backup.RevokeAsync(SessionId(ticket)));
+
+        // The next change is copied behind the request; the backup answers that the session is gone.
+        await SetAsync(a, ticket, 2);
+        await WaitForBackupAsync(a);
+
+        Assert.Null((await ReadAsync(a, ticket)).Cart);
+        Assert.Equal(0, a.Count);
+    }
+
+    [Fact]
+    public async Task Refresh_OfASessionOnlyReadFindsTheBackupCopyGone_OwnerEvictsItsCopy()
+    {
+        var backup = Backup(_time);
+        await using var a = Node("a", backup);
+        var ticket = await CreateAsync(a, 1);
+        Assert.True(await backup.RevokeAsync(SessionId(ticket)));
+
+        // A read once the backup copy is due for its refresh queues a full write; the backup answers that it is gone.
+        _time.Advance(Testing.SessionStoreContract.IdleTimeout / 4);
+        Assert.Equal(1, (await ReadAsync(a, ticket)).Cart);
+        await WaitForBackupAsync(a);
+
+        Assert.Null((await ReadAsync(a, ticket)).Cart);
+    }
+
+    [Fact]
+    public async Task Commit_FloodOfAnonymousSessions_EvictsNoUserBoundSession()
+    {
+        // The byte bound this time: about 16 sessions of 1 KiB fit.
+        var a = Node("a", null, o => { o.MaxPayloadBytes = 2048; o.MaxBytes = 16 * (1024 + 512); });
+        var users = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var session = a.Open(null);
+            session.SetBytes("blob", new byte[1024]);
+            session.BindUser("user-" + i);
+            users.Add((await session.CommitAsync()).Ticket!);
+        }
+
+        for (var i = 0; i < 500; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+            var session = a.Open(null);
+            session.SetBytes("blob", new byte[1024]);
+            await session.CommitAsync();
+        }
+
+        foreach (var ticket in users)
+        {
+            var session = a.Open(ticket);
+            await session.LoadAsync();
+            Assert.True(session.Exists, "a user-bound session was evicted by anonymous ones");
+        }
+    }
+
+    [Fact]
     public async Task Churn_SessionsCreatedFasterThanTheyExpire_StayWithinTheBound()
     {
         using var evictions = new MetricCollector<long>(null, StateKitDiagnostics.MeterName, "statekit.session.evictions");
@@ -401,5 +593,11 @@ public sealed class StickySessionStoreTests
         // The process heap is not asserted: tests running alongside share it. The benchmarks' --memory mode measures heap per
         // session for the SessionTable this node keeps its sessions in.
         Assert.InRange(a.VerifiedTicketCount, 0, a.VerifiedTicketCapacity);
+    }
+
+    private static string SessionId(string ticket)
+    {
+        Assert.True(StickyTicket.TryRead(ticket, [Key1], out var contents));
+        return contents.SessionId;
     }
 }

@@ -202,3 +202,59 @@ internal sealed class PermitSessionStore(ISessionStore inner) : ISessionStore, S
 
     public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
 }
+
+/// <summary>
+/// A real store whose loads, while the gate is closed, read the stored copy and then wait: a take-over held between
+/// reading the backup copy and putting it in the node's memory.
+/// </summary>
+internal sealed class LoadGatedSessionStore(ISessionStore inner) : ISessionStore, System.IDisposable
+{
+    private readonly SemaphoreSlim _held = new(0);
+    private volatile TaskCompletionSource? _gate;
+    private volatile TaskCompletionSource? _holding;
+
+    public SessionStoreCapabilities Capabilities => inner.Capabilities;
+
+    public void Dispose() => _held.Dispose();
+
+    public void Close() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _holding?.TrySetResult();
+
+    public Task WaitForHeldLoadAsync() => _held.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(t => Assert.True(t.Result, "no load reached the gate"), TaskScheduler.Default);
+
+    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
+    {
+        var copy = await inner.LoadAsync(ticket, cancellationToken);
+        if (_gate is { } gate)
+        {
+            // Only the first load waits: the take-over's second read finds the revocation.
+            _gate = null;
+            _holding = gate;
+            _held.Release();
+            await gate.Task.WaitAsync(cancellationToken);
+        }
+
+        return copy;
+    }
+
+    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default) => inner.CommitAsync(commit, cancellationToken);
+
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
+
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
+}
+
+/// <summary>A real store that says it keeps state on a server, for capability checks only (nothing is loaded or written).</summary>
+internal sealed class ServerSide(ISessionStore inner) : ISessionStore
+{
+    public SessionStoreCapabilities Capabilities => inner.Capabilities with { Location = StateLocation.Server };
+
+    public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
+
+    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default) => inner.CommitAsync(commit, cancellationToken);
+
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
+
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
+}

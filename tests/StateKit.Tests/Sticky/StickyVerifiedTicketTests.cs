@@ -151,7 +151,8 @@ public sealed class StickyVerifiedTicketTests
     [Fact]
     public async Task Load_RememberedTicketAfterRevoke_IsNoSession()
     {
-        var store = Node();
+        // Revocation by id needs a bus (or a backup) to reach every node; one node on an in-process bus here.
+        var store = new StickySessionStore(Options("node-a"), null, _time, bus: new StateKit.Caching.InMemorySessionInvalidationBus());
         var ticket = await CreateAsync(store, 1);
         var id = (await store.LoadAsync(ticket))!.Id;
 
