@@ -152,6 +152,15 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Freezes the redis-server process (SIGSTOP): the socket stays open and accepts bytes, nothing answers, as a server
+    /// stalled by the host, a long fork or a network partition looks to a client. <see cref="Thaw"/> resumes it.
+    /// </summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Resumes a process <see cref="Freeze"/> stopped (SIGCONT); it then answers what it received meanwhile.</summary>
+    public void Thaw() => Signal("CONT");
+
     /// <summary>Starts redis-server again after <see cref="KillAsync"/>: same port, same directory, same arguments.</summary>
     public async Task RestartAsync()
     {
@@ -192,6 +201,17 @@ public sealed class TestServer : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Signal(string signal)
+    {
+        var pid = ProcessId ?? throw new NotSupportedException("Only a running redis-server process can be frozen; Garnet runs in-process.");
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {pid} exited with {kill.ExitCode}.");
+        }
     }
 
     private void Launch()
