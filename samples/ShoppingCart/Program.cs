@@ -17,6 +17,7 @@ using StateKit.DependencyInjection;
 
 var builder = WebApplication.CreateBuilder(args);
 ShopEndpoints.AddShop(builder.Services);
+StoreHealth.Add(builder.Services);
 var strategy = Strategies.Configure(builder);
 
 var app = builder.Build();
@@ -28,5 +29,6 @@ app.UseStaticFiles();
 app.UseStateKit();
 
 ShopEndpoints.Map(app, strategy.Name, strategy.Survives);
+StoreHealth.Map(app);
 
 app.Run();
