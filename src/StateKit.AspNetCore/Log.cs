@@ -17,4 +17,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 303, EventName = "SynchronousSessionLoad", Level = LogLevel.Warning, Message = "HttpContext.Session was read before it was loaded, so it loaded synchronously, blocking a thread. Call 'await HttpContext.Session.LoadAsync()' first.")]
     public static partial void SynchronousSessionLoad(ILogger logger);
+
+    [LoggerMessage(EventId = 304, EventName = "LoadFailed", Level = LogLevel.Error, Message = "A session store was unavailable while the handler loaded a session; nothing was saved and the response was replaced by status {StatusCode}.")]
+    public static partial void LoadFailed(ILogger logger, int statusCode, Exception exception);
 }

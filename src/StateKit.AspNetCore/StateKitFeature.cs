@@ -97,7 +97,8 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
         catch (StateKitException e)
         {
-            await FailAsync(current, e).ConfigureAwait(false);
+            Log.CommitFailed(runtime.Logger, current, runtime.Options.CommitFailureStatusCode, e);
+            await FailAsync(e, loading: false).ConfigureAwait(false);
             return;
         }
 
@@ -239,10 +240,19 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         _originalBody = null;
     }
 
-    private async Task FailAsync(string storeName, Exception error)
+    /// <summary>
+    /// The handler's load (or a read that loads) found the store unavailable: nothing is committed, and the response is
+    /// the one a failed commit gets, through the same <see cref="StateKitHttpOptions.OnCommitFailure"/> hook.
+    /// </summary>
+    public Task FailLoadAsync(SessionStoreUnavailableException error)
+    {
+        Log.LoadFailed(runtime.Logger, runtime.Options.CommitFailureStatusCode, error);
+        return FailAsync(error, loading: true);
+    }
+
+    private async Task FailAsync(Exception error, bool loading)
     {
         var statusCode = runtime.Options.CommitFailureStatusCode;
-        Log.CommitFailed(runtime.Logger, storeName, statusCode, error);
         Abandon();
         if (context.Response.HasStarted)
         {
@@ -261,7 +271,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
 
         await Results.Problem(
             statusCode: statusCode,
-            title: "The session could not be saved.",
+            title: loading ? "The session could not be loaded." : "The session could not be saved.",
             detail: error is SessionStoreUnavailableException
                 ? "The session store is unavailable. Nothing was saved; try again shortly."
                 : "The session could not be saved. Nothing was saved.",

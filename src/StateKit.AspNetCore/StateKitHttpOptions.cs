@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace StateKit.AspNetCore;
 
-/// <summary>How StateKit meets HTTP: the ticket transport and what a failed commit answers.</summary>
+/// <summary>How StateKit meets HTTP: the ticket transport and what a failed commit (or a load that found the store down) answers.</summary>
 public sealed class StateKitHttpOptions
 {
     /// <summary>Gets or sets how tickets travel.</summary>
@@ -60,13 +60,19 @@ public sealed class StateKitHttpOptions
     /// <value>The default value is 16,384: four cookie chunks.</value>
     public int MaxTicketLength { get; set; } = 16 * 1024;
 
-    /// <summary>Gets or sets the status code of the response that replaces a request whose session could not be saved.</summary>
+    /// <summary>
+    /// Gets or sets the status code of the response that replaces a request whose session could not be saved, or could not
+    /// be loaded inside the handler because the store was unavailable (<see cref="SessionStoreUnavailableException"/>,
+    /// including a circuit breaker's rejection), as long as the response has not started.
+    /// </summary>
     /// <value>The default value is 503 (Service Unavailable).</value>
     public int CommitFailureStatusCode { get; set; } = StatusCodes.Status503ServiceUnavailable;
 
     /// <summary>
-    /// Gets or sets what writes the response when a commit fails, in place of the default problem details. The handler's own
-    /// response has been discarded; the status code is already <see cref="CommitFailureStatusCode"/>.
+    /// Gets or sets what writes the response when a commit fails, or when a load inside the handler throws
+    /// <see cref="SessionStoreUnavailableException"/>, in place of the default problem details. The handler's own response
+    /// has been discarded; the status code is already <see cref="CommitFailureStatusCode"/>. The exception tells the two
+    /// apart only by its type and message: a store outage is the same answer either way, "try again shortly".
     /// </summary>
     /// <value>The default value is <see langword="null"/>: a problem details response.</value>
     public Func<HttpContext, Exception, Task>? OnCommitFailure { get; set; }

@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace StateKit.AspNetCore;
 
-/// <summary>Gives each request its lazy sessions and commits them before the response leaves.</summary>
+/// <summary>
+/// Gives each request its lazy sessions and commits them before the response leaves. A store that is unavailable,
+/// during the commit or during a load in the handler, turns the request into the configured failure response.
+/// </summary>
 internal sealed class StateKitMiddleware(RequestDelegate next, StateKitHttpRuntime runtime)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -25,6 +28,13 @@ internal sealed class StateKitMiddleware(RequestDelegate next, StateKitHttpRunti
         try
         {
             await next(context).ConfigureAwait(false);
+        }
+        catch (SessionStoreUnavailableException e) when (!context.Response.HasStarted)
+        {
+            // A store that could not load a session inside the handler is an outage, not an application bug: the client
+            // gets the same answer (and the app the same hook) as for a commit that failed, not the app's 500 page.
+            await feature.FailLoadAsync(e).ConfigureAwait(false);
+            return;
         }
         catch
         {
