@@ -17,10 +17,14 @@ internal sealed class HealthMonitor : IDisposable
 {
     private readonly HttpClient _http;
     private readonly ConcurrentQueue<HealthChange> _changes = new();
+    private string _current = "not polled yet";
 
     public HealthMonitor(Uri baseAddress) => _http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
     public IReadOnlyCollection<HealthChange> Changes => _changes;
+
+    /// <summary>Gets what the last poll saw, e.g. <c>Unhealthy, circuit Open</c>.</summary>
+    public string Current => Volatile.Read(ref _current);
 
     public async Task RunAsync(Stopwatch clock, TimeSpan interval, int maxPolls, CancellationToken stop)
     {
@@ -28,6 +32,7 @@ internal sealed class HealthMonitor : IDisposable
         for (var i = 0; i < maxPolls && !stop.IsCancellationRequested; i++)
         {
             var seen = await PollAsync().ConfigureAwait(false);
+            Volatile.Write(ref _current, seen);
             if (seen != last)
             {
                 _changes.Enqueue(new HealthChange(clock.Elapsed, seen));

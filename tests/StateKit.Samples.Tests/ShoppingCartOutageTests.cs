@@ -24,12 +24,14 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
     private const int ShopperCount = 8;
     private const int MaxAddsPerShopper = 5_000;
     private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(20);
+
+    // The faults' shortest lengths; each also lasts until the breaker has opened.
     private static readonly TimeSpan FreezeFor = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan DeadFor = TimeSpan.FromSeconds(1);
 
-    // What UseRedis bounds a store call by, by default (issue 14: fail fast). A request makes at most one call that can
-    // wait it out before failing.
-    private static readonly TimeSpan ConfiguredTimeout = TimeSpan.FromSeconds(1);
+    // What UseRedis bounds a store call by, by default (RedisDefaults.OperationTimeout, issue 14: fail fast). A request
+    // makes at most one call that can wait it out before failing.
+    private static readonly TimeSpan ConfiguredTimeout = TimeSpan.FromMilliseconds(500);
 
     // The scheduler's share of a busy, shared 2-core box (the sample, redis-server, 8 shoppers and other builds on it):
     // generous, and the measured figure is printed next to it.
@@ -38,6 +40,7 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
     // Far above any bound: a request still unanswered then is a hang, recorded as a failure with no status.
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan RecoveryCap = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan OpenCap = TimeSpan.FromSeconds(20);
 
     private static readonly Regex Opened = new(@"The circuit of store \S+ opened", RegexOptions.CultureInvariant);
     private static readonly Regex Closed = new(@"The circuit of store \S+ closed", RegexOptions.CultureInvariant);
@@ -66,20 +69,22 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
                 throw new TimeoutException($"The shoppers did not get 3 adds each through with Redis up within {RecoveryCap.TotalSeconds} s:\n{app.Output}");
             }
 
-            var freeze = new Outage("freeze", $"SIGSTOP {FreezeFor.TotalSeconds:0} s, SIGCONT", clock.Elapsed, app.Output.Length);
+            // Each fault lasts its minimum and until /health shows the breaker open (capped): how long that takes is what
+            // requests pay before failing fast, and it depends on the traffic the window already holds.
+            var freeze = new Outage("freeze", "SIGSTOP, SIGCONT", clock.Elapsed, app.Output.Length);
             await redis.FreezeAsync();
-            await Task.Delay(FreezeFor, TimeProvider.System);
+            await HoldUntilOpenAsync(freeze, FreezeFor, clock, health, failedWaits);
             await redis.ThawAsync();
             freeze.EndedAt = clock.Elapsed;
-            await RecoverAsync(freeze, shoppers, failedWaits);
+            await RecoverAsync(freeze, shoppers, clock, health, failedWaits);
 
-            var kill = new Outage("kill", $"kill -9, {DeadFor.TotalSeconds:0} s down, restart (same port, AOF)", clock.Elapsed, app.Output.Length);
+            var kill = new Outage("kill", "kill -9, restart on the same port with the AOF", clock.Elapsed, app.Output.Length);
             freeze.LogEnd = kill.LogStart;
             await redis.KillAsync();
-            await Task.Delay(DeadFor, TimeProvider.System);
+            await HoldUntilOpenAsync(kill, DeadFor, clock, health, failedWaits);
             await redis.RestartAsync();
             kill.EndedAt = clock.Elapsed;
-            await RecoverAsync(kill, shoppers, failedWaits);
+            await RecoverAsync(kill, shoppers, clock, health, failedWaits);
 
             await stop.CancelAsync();
             await Task.WhenAll(running);
@@ -119,7 +124,7 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
 
             // The bound holds from the first fault on. The warm-up's first requests pay the sample's JIT and its first
             // connection to Redis on a cold thread pool; the report shows them apart.
-            var underFire = adds.Where(a => a.Started >= freeze.StartedAt).ToList();
+            var underFire = adds.Where(a => a.Finished >= freeze.StartedAt).ToList();
             var slowest = underFire.MaxBy(a => a.Duration)!;
             if (slowest.Duration > ConfiguredTimeout + Margin)
             {
@@ -156,14 +161,44 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
         }
     }
 
-    // Recovered: every shopper got an add through that it sent after the fault ended. Then a little steady traffic, so
-    // that the next fault starts from a healthy app.
-    private async Task RecoverAsync(Outage outage, List<Shopper> shoppers, List<string> failedWaits)
+    private static async Task HoldUntilOpenAsync(Outage outage, TimeSpan minimum, Stopwatch clock, HealthMonitor health, List<string> failedWaits)
+    {
+        if (await WaitUntilAsync(() => health.Current.EndsWith("circuit Open", StringComparison.Ordinal), OpenCap))
+        {
+            outage.SeenOpen = health.Changes.First(c => c.At >= outage.StartedAt && c.Seen.EndsWith("circuit Open", StringComparison.Ordinal)).At - outage.StartedAt;
+        }
+        else
+        {
+            failedWaits.Add($"{outage.Name}: /health never showed the circuit open within {OpenCap.TotalSeconds} s of the fault (last: {health.Current})");
+        }
+
+        var left = outage.StartedAt + minimum - clock.Elapsed;
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left, TimeProvider.System);
+        }
+    }
+
+    // Recovered: every shopper got an add through that it sent after the fault ended, and /health shows the circuit
+    // closed. Then a little steady traffic, so that the next fault starts from a healthy app.
+    private async Task RecoverAsync(Outage outage, List<Shopper> shoppers, Stopwatch clock, HealthMonitor health, List<string> failedWaits)
     {
         if (!await WaitUntilAsync(() => shoppers.All(s => s.Adds.Any(a => a.Succeeded && a.Started >= outage.EndedAt)), RecoveryCap))
         {
             failedWaits.Add($"{outage.Name}: not every shopper got an add through within {RecoveryCap.TotalSeconds} s after the fault ended");
             return;
+        }
+
+        if (outage.SeenOpen is not null)
+        {
+            if (await WaitUntilAsync(() => health.Current.EndsWith("circuit Closed", StringComparison.Ordinal), RecoveryCap))
+            {
+                outage.SeenClosed = health.Changes.Last(c => c.Seen.EndsWith("circuit Closed", StringComparison.Ordinal)).At - outage.EndedAt;
+            }
+            else
+            {
+                failedWaits.Add($"{outage.Name}: /health did not show the circuit closed within {RecoveryCap.TotalSeconds} s after recovery (last: {health.Current})");
+            }
         }
 
         var successes = shoppers.SelectMany(s => s.Adds).Where(a => a.Succeeded && a.Started >= outage.EndedAt).ToList();
@@ -175,16 +210,17 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
             failedWaits.Add($"{outage.Name}: the shoppers did not make 3 more adds each within {RecoveryCap.TotalSeconds} s after recovering");
         }
 
-        output.WriteLine($"{outage.Name}: fault ended at {Seconds(outage.EndedAt)}, first 2xx add after {Millis(outage.FirstSuccess.Value)}, all shoppers after {Millis(outage.AllSucceeding.Value)}");
+        output.WriteLine($"{outage.Name}: {Seconds(outage.StartedAt)} to {Seconds(outage.EndedAt)} (at {Seconds(clock.Elapsed)} recovered), first 2xx add after {Millis(outage.FirstSuccess.Value)}, all shoppers after {Millis(outage.AllSucceeding.Value)}");
     }
 
     private static string Report(Outage freeze, Outage kill, List<AddOutcome> adds, int acknowledged, int lost, AddOutcome slowest, TimeSpan endedAt, IReadOnlyCollection<HealthChange> health)
     {
         var phases = new[] { freeze, kill };
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"| figure | before | {freeze.Name}: {freeze.Fault} | {kill.Name}: {kill.Fault} | whole run |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| figure | warm-up | {freeze.Name}: {freeze.Fault} | {kill.Name}: {kill.Fault} | whole run |");
         text.AppendLine("|---|---|---|---|---|");
-        List<AddOutcome> In(TimeSpan from, TimeSpan to) => adds.Where(a => a.Started >= from && a.Started < to).ToList();
+        // A request counts where its answer arrived: one sent just before a fault and stuck in it belongs to the fault.
+        List<AddOutcome> In(TimeSpan from, TimeSpan to) => adds.Where(a => a.Finished >= from && a.Finished < to).ToList();
         var slices = new[] { In(TimeSpan.Zero, freeze.StartedAt), In(freeze.StartedAt, kill.StartedAt), In(kill.StartedAt, TimeSpan.MaxValue), adds };
         void Row(string name, Func<List<AddOutcome>, string> cell)
             => text.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {string.Join(" | ", slices.Select(cell))} |");
@@ -194,10 +230,12 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
         Row("other (500, no answer, ...)", s => s.Count(a => !a.Succeeded && !a.IsProblem503).ToString(CultureInfo.InvariantCulture));
         Row("longest request", s => s.Count == 0 ? "-" : Millis(s.Max(a => a.Duration)));
         Row("p99 request", s => s.Count == 0 ? "-" : Millis(s.Select(a => a.Duration).Order().ElementAt((int)(s.Count * 0.99))));
-        text.AppendLine(CultureInfo.InvariantCulture, $"| fault length (from the signal to SIGCONT / to the restarted server answering PING) | - | {string.Join(" | ", phases.Select(p => Millis(p.EndedAt - p.StartedAt)))} | - |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| fault length (signal to SIGCONT / to the restarted server answering PING) | - | {string.Join(" | ", phases.Select(p => Millis(p.EndedAt - p.StartedAt)))} | - |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| fault start → /health shows the circuit open | - | {string.Join(" | ", phases.Select(p => p.SeenOpen is { } t ? Millis(t) : "never"))} | - |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| breaker opened / closed (sample log) | - | {string.Join(" | ", phases.Select(p => $"{p.Opened} / {p.Closed}"))} | - |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| fault end → first 2xx add | - | {string.Join(" | ", phases.Select(p => p.FirstSuccess is { } t ? Millis(t) : "never"))} | - |");
         text.AppendLine(CultureInfo.InvariantCulture, $"| fault end → every shopper's add succeeds | - | {string.Join(" | ", phases.Select(p => p.AllSucceeding is { } t ? Millis(t) : "never"))} | - |");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| fault end → /health shows the circuit closed | - | {string.Join(" | ", phases.Select(p => p.SeenClosed is { } t ? Millis(t) : "never"))} | - |");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"Acknowledged adds: {acknowledged}; missing from the final carts: {lost}. Longest request from the first fault on: {Millis(slowest.Duration)} ({Describe(slowest)}), bound {Millis(ConfiguredTimeout + Margin)}. Run: {Seconds(endedAt)} of load.");
         text.AppendLine("/health over the run: " + string.Join("; ", health.Select(h => $"{Seconds(h.At)} {h.Seen}")));
@@ -247,6 +285,10 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
         public TimeSpan? FirstSuccess { get; set; }
 
         public TimeSpan? AllSucceeding { get; set; }
+
+        public TimeSpan? SeenOpen { get; set; }
+
+        public TimeSpan? SeenClosed { get; set; }
 
         public int Opened { get; set; }
 
