@@ -27,6 +27,7 @@ internal sealed class RedisConnection : IDisposable, IAsyncDisposable
 
         // A store that is down must fail each operation fast (SessionStoreUnavailableException), not fail start-up.
         _configuration.AbortOnConnectFail = false;
+        RedisDefaults.ApplyClientTimeouts(_configuration, configuration);
     }
 
     /// <summary>Gets the endpoints this connection talks to, for error messages.</summary>

@@ -1,6 +1,10 @@
+using System;
+using StackExchange.Redis;
+using StateKit.Resilience;
+
 namespace StateKit.Redis;
 
-/// <summary>The defaults of every Redis store option, in one place.</summary>
+/// <summary>The defaults of every Redis store option, in one place. docs/decisions.md says how the timeouts were chosen.</summary>
 internal static class RedisDefaults
 {
     public const string KeyPrefix = "statekit:";
@@ -11,5 +15,63 @@ internal static class RedisDefaults
     public const string Kind = "redis";
 
     // A healthy replica on the same network acknowledges in about a millisecond; half a second is a lost or lagging one.
-    public static readonly System.TimeSpan ReplicaAckTimeout = System.TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan ReplicaAckTimeout = TimeSpan.FromMilliseconds(500);
+
+    // The bound a session call waits before it fails typed: far above a healthy load or commit (p99.9 of a few ms, the worst
+    // healthy call seen under load on a shared 2-core box about 100 ms), far below StackExchange.Redis's own 5 s.
+    public static readonly TimeSpan OperationTimeout = TimeSpan.FromMilliseconds(500);
+
+    // The store's own multiplexer: a backstop above OperationTimeout, so a command the guard gave up on leaves the
+    // multiplexer's queue within a second instead of five, and a connect attempt to a dead host gives up as soon.
+    public const int ClientTimeoutMilliseconds = 1000;
+
+    // The breaker: opens once half the calls of the last 10 s fail (at least 10 of them), then probes every 5 s.
+    public const double FailureRatio = 0.5;
+    public const int MinimumThroughput = 10;
+    public static readonly TimeSpan SamplingDuration = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan BreakDuration = TimeSpan.FromSeconds(5);
+
+    /// <summary>The breaker <c>UseRedis</c> turns on: fail fast, with the timeouts above.</summary>
+    public static void ApplyResilience(ResilienceOptions options)
+    {
+        options.Outage = OutagePolicy.FailFast;
+        options.Timeout = OperationTimeout;
+        options.CircuitBreaker.FailureRatio = FailureRatio;
+        options.CircuitBreaker.MinimumThroughput = MinimumThroughput;
+        options.CircuitBreaker.SamplingDuration = SamplingDuration;
+        options.CircuitBreaker.BreakDuration = BreakDuration;
+    }
+
+    /// <summary>Sets the multiplexer timeouts the configuration string leaves unset; one it sets is kept.</summary>
+    public static void ApplyClientTimeouts(ConfigurationOptions options, string configuration)
+    {
+        if (!Sets(configuration, "connectTimeout"))
+        {
+            options.ConnectTimeout = ClientTimeoutMilliseconds;
+        }
+
+        if (!Sets(configuration, "asyncTimeout"))
+        {
+            options.AsyncTimeout = ClientTimeoutMilliseconds;
+        }
+
+        if (!Sets(configuration, "syncTimeout"))
+        {
+            options.SyncTimeout = ClientTimeoutMilliseconds;
+        }
+    }
+
+    private static bool Sets(string configuration, string option)
+    {
+        foreach (var part in configuration.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && part.AsSpan(0, eq).Trim().Equals(option, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -10,7 +10,9 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
     /// <summary>
     /// Gets or sets the StackExchange.Redis configuration string (e.g. <c>localhost:6379,abortConnect=false</c>), used when the
     /// store is not given an <see cref="IConnectionMultiplexer"/>. Timeouts set here (<c>connectTimeout</c>,
-    /// <c>asyncTimeout</c>) bound how long an operation waits before failing with <see cref="SessionStoreUnavailableException"/>.
+    /// <c>asyncTimeout</c>, <c>syncTimeout</c>) bound how long StackExchange.Redis waits before failing with
+    /// <see cref="SessionStoreUnavailableException"/>; those left unset are 1000 ms (StackExchange.Redis's own default is 5 s).
+    /// <c>UseRedis</c>'s circuit breaker bounds each call at 500 ms before that.
     /// </summary>
     /// <value>The default value is <see langword="null"/>: use the <see cref="IConnectionMultiplexer"/> registered in DI.</value>
     public string? Configuration { get; set; }

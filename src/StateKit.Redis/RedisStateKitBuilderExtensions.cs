@@ -34,6 +34,15 @@ public static class RedisStateKitBuilderExtensions
     /// <see cref="RedisSessionStoreOptions.Configuration"/> is set, else over the <see cref="IConnectionMultiplexer"/>
     /// registered in DI. Each store (each tier) gets its own connection object. Options are validated at start-up.
     /// </summary>
+    /// <remarks>
+    /// The store fails fast by default: it comes behind a circuit breaker (<see cref="StateKit.Resilience.ResilientSessionStore"/>,
+    /// <see cref="StateKit.Resilience.OutagePolicy.FailFast"/>) whose calls time out after 500 ms and which opens when half the
+    /// calls of the last 10 s (at least 10) failed, then probes every 5 s; while it is open a call fails at once with
+    /// <see cref="StateKit.Resilience.SessionStoreRejectedException"/> (a 503 over HTTP). A connection the store opens itself
+    /// gets <c>connectTimeout</c>, <c>asyncTimeout</c> and <c>syncTimeout</c> of 1000 ms unless the configuration string sets
+    /// them. Call <c>WithCircuitBreaker(...)</c> after <c>UseRedis</c> to change that breaker (another outage policy, other
+    /// timeouts), or <c>WithoutCircuitBreaker()</c> to call Redis directly. See docs/resilience.md.
+    /// </remarks>
     /// <param name="builder">The StateKit builder.</param>
     /// <param name="configure">Changes to the default options, or <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
@@ -57,7 +66,7 @@ public static class RedisStateKitBuilderExtensions
 
             return new RedisConnection(sp.GetRequiredService<IConnectionMultiplexer>());
         });
-        return builder.UseStore<RedisSessionStoreOptions>(
+        builder.UseStore<RedisSessionStoreOptions>(
             RedisDefaults.Kind,
             configure,
             (sp, options) => new RedisSessionStore(
@@ -65,5 +74,9 @@ public static class RedisStateKitBuilderExtensions
                 options,
                 sp.GetService<TimeProvider>(),
                 sp.GetService<ILogger<RedisSessionStore>>()));
+
+        // Fail fast by default: an outage costs each request at most the operation timeout until the breaker opens, then
+        // microseconds. WithCircuitBreaker(...) afterwards configures this same breaker; WithoutCircuitBreaker() removes it.
+        return builder.WithCircuitBreaker(RedisDefaults.ApplyResilience);
     }
 }

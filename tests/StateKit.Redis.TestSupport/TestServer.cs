@@ -153,13 +153,13 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Freezes the redis-server process (SIGSTOP), as a stalled host or a long GC-like pause does: connections stay open,
-    /// the kernel still accepts new ones, and nothing answers until <see cref="ThawAsync"/>.
+    /// Freezes the redis-server process (SIGSTOP): the socket stays open and accepts bytes, nothing answers, as a server
+    /// stalled by the host, a long fork or a network partition looks to a client. <see cref="Thaw"/> resumes it.
     /// </summary>
-    public Task FreezeAsync() => SignalAsync("-STOP");
+    public void Freeze() => Signal("STOP");
 
-    /// <summary>Resumes a process frozen by <see cref="FreezeAsync"/> (SIGCONT); it answers what queued meanwhile.</summary>
-    public Task ThawAsync() => SignalAsync("-CONT");
+    /// <summary>Resumes a process <see cref="Freeze"/> stopped (SIGCONT); it then answers what it received meanwhile.</summary>
+    public void Thaw() => Signal("CONT");
 
     /// <summary>Starts redis-server again after <see cref="KillAsync"/>: same port, same directory, same arguments.</summary>
     public async Task RestartAsync()
@@ -203,25 +203,14 @@ public sealed class TestServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private async Task SignalAsync(string signal)
+    private void Signal(string signal)
     {
-        if (!IsRealRedis)
-        {
-            throw new NotSupportedException("Only a redis-server process can be frozen and thawed; Garnet runs in-process.");
-        }
-
-        var pid = ProcessId ?? throw new InvalidOperationException("redis-server is not running.");
-
-        // kill(1) rather than P/Invoke: the test support stays free of interop, and the signal is delivered before it exits.
-        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
-        info.ArgumentList.Add(signal);
-        info.ArgumentList.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var kill = Process.Start(info) ?? throw new InvalidOperationException("kill did not start.");
-        var error = await kill.StandardError.ReadToEndAsync().ConfigureAwait(false);
-        await kill.WaitForExitAsync().ConfigureAwait(false);
+        var pid = ProcessId ?? throw new NotSupportedException("Only a running redis-server process can be frozen; Garnet runs in-process.");
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
         if (kill.ExitCode != 0)
         {
-            throw new InvalidOperationException($"kill {signal} {pid} failed ({kill.ExitCode}): {error}");
+            throw new InvalidOperationException($"kill -{signal} {pid} exited with {kill.ExitCode}.");
         }
     }
 

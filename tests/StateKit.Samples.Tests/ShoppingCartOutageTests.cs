@@ -72,9 +72,9 @@ public sealed class ShoppingCartOutageTests(ITestOutputHelper output)
             // Each fault lasts its minimum and until /health shows the breaker open (capped): how long that takes is what
             // requests pay before failing fast, and it depends on the traffic the window already holds.
             var freeze = new Outage("freeze", "SIGSTOP, SIGCONT", clock.Elapsed, app.Output.Length);
-            await redis.FreezeAsync();
+            redis.Freeze();
             await HoldUntilOpenAsync(freeze, FreezeFor, clock, health, failedWaits);
-            await redis.ThawAsync();
+            redis.Thaw();
             freeze.EndedAt = clock.Elapsed;
             await RecoverAsync(freeze, shoppers, clock, health, failedWaits);
 

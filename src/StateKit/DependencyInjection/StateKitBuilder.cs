@@ -184,6 +184,9 @@ public sealed class StateKitBuilder
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, SessionStoreOptionsValidator<TOptions>>());
         SessionStores.Register(Services, name);
 
+        // A new store replaces the old one with its decorators, breaker included.
+        GuardedStores.Of(Services).Forget(name);
+
         // The store is built once, from the options of its own name, and wrapped for metrics and traces.
         ISessionStore Create(IServiceProvider sp)
         {

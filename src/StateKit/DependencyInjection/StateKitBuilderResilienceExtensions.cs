@@ -21,7 +21,9 @@ public static class StateKitBuilderResilienceExtensions
 {
     /// <summary>
     /// Guards the store this builder configured (call it after <c>UseXxx</c>) with a timeout, a concurrency limit and a
-    /// circuit breaker, and sets what it does during an outage. Options are validated at start-up.
+    /// circuit breaker, and sets what it does during an outage. Options are validated at start-up. A store has at most one
+    /// breaker: on a store that already has one (a second call, or a store such as <c>UseRedis</c> that turns one on by
+    /// default) this configures that breaker, with <paramref name="configure"/> applied after the earlier settings.
     /// </summary>
     /// <param name="builder">The builder of the store to guard.</param>
     /// <param name="configure">Changes to the default <see cref="ResilienceOptions"/>.</param>
@@ -31,12 +33,24 @@ public static class StateKitBuilderResilienceExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var name = builder.StoreName;
-        StoreDecorator.Decorate(builder, nameof(WithCircuitBreaker), (sp, inner) =>
+        var guarded = GuardedStores.Of(builder.Services);
+        if (!guarded.Contains(name))
         {
-            var options = sp.GetRequiredService<IOptionsMonitor<ResilienceOptions>>().Get(name);
-            options.Name ??= name.Length != 0 ? name : "default";
-            return new ResilientSessionStore(inner, options, null, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ResilientSessionStore>>());
-        });
+            StoreDecorator.Decorate(builder, nameof(WithCircuitBreaker), (sp, inner) =>
+            {
+                if (sp.GetRequiredService<IOptionsMonitor<CircuitBreakerSwitch>>().Get(name).Off)
+                {
+                    return inner;
+                }
+
+                var options = sp.GetRequiredService<IOptionsMonitor<ResilienceOptions>>().Get(name);
+                options.Name ??= name.Length != 0 ? name : "default";
+                return new ResilientSessionStore(inner, options, null, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ResilientSessionStore>>());
+            });
+            guarded.Add(name);
+        }
+
+        builder.Services.Configure<CircuitBreakerSwitch>(name, s => s.Off = false);
         var optionsBuilder = builder.Services.AddOptions<ResilienceOptions>(name);
         if (configure is not null)
         {
@@ -45,6 +59,20 @@ public static class StateKitBuilderResilienceExtensions
 
         optionsBuilder.ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResilienceOptions>, ResilienceValidator>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Turns off the circuit breaker of the store this builder configured, e.g. the one <c>UseRedis</c> adds by default: calls
+    /// then go straight to the store, each waiting out the store client's own timeout during an outage. A later
+    /// <see cref="WithCircuitBreaker"/> on the same builder turns it back on.
+    /// </summary>
+    /// <param name="builder">The builder of the store.</param>
+    /// <returns>The builder.</returns>
+    public static StateKitBuilder WithoutCircuitBreaker(this StateKitBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure<CircuitBreakerSwitch>(builder.StoreName, s => s.Off = true);
         return builder;
     }
 

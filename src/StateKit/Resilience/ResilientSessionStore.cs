@@ -81,6 +81,9 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     /// <summary>Gets how many sessions have journaled writes not yet replayed to the primary.</summary>
     public int JournalDepth => _journal.Count;
 
+    /// <summary>Gets the guarded store.</summary>
+    internal ISessionStore Primary => _guard.Primary;
+
     /// <summary>Gets the primary's capabilities. During an outage the fallback's guarantees apply to the sessions it serves.</summary>
     public SessionStoreCapabilities Capabilities => _guard.PrimaryCapabilities;
 

@@ -66,4 +66,46 @@ public sealed class StateKitBuilderResilienceExtensionsTests
 
         Assert.Contains("UseInMemory", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void WithCircuitBreaker_Twice_ConfiguresOneBreaker()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit
+            .UseInMemory()
+            .WithCircuitBreaker(b => b.Timeout = TimeSpan.FromMilliseconds(300))
+            .WithCircuitBreaker(b => b.Outage = OutagePolicy.Fallback));
+        using var provider = services.BuildServiceProvider();
+
+        // Before issue 14 the second call stacked a second ResilientSessionStore over the first.
+        var store = Assert.IsType<ResilientSessionStore>(provider.GetRequiredService<ISessionStore>());
+        Assert.IsNotType<ResilientSessionStore>(store.Primary);
+        Assert.Equal(OutagePolicy.Fallback, store.Outage);
+        Assert.Equal(TimeSpan.FromMilliseconds(300), provider.GetRequiredService<IOptionsMonitor<ResilienceOptions>>().Get(string.Empty).Timeout);
+    }
+
+    [Fact]
+    public void WithoutCircuitBreaker_RemovesIt_AndALaterWithCircuitBreakerTurnsItBackOn()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit
+            .UseInMemory().WithCircuitBreaker().WithoutCircuitBreaker()
+            .AddStore("again", s => s.UseInMemory().WithCircuitBreaker().WithoutCircuitBreaker().WithCircuitBreaker()));
+        using var provider = services.BuildServiceProvider();
+        var stores = provider.GetRequiredService<SessionStores>();
+
+        Assert.IsNotType<ResilientSessionStore>(stores.GetStore());
+        Assert.IsNotType<ResilientSessionStore>(Assert.IsType<ResilientSessionStore>(stores.GetStore("again")).Primary);
+    }
+
+    [Fact]
+    public void UseStore_AfterABreaker_StartsUnguarded_AndANewBreakerGuardsTheNewStore()
+    {
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit.UseInMemory().WithCircuitBreaker().UseInMemory(o => o.Name = "second").WithCircuitBreaker());
+        using var provider = services.BuildServiceProvider();
+
+        var store = Assert.IsType<ResilientSessionStore>(provider.GetRequiredService<ISessionStore>());
+        Assert.IsNotType<ResilientSessionStore>(store.Primary);
+    }
 }

@@ -59,6 +59,9 @@ internal sealed class StoreCallGuard : IDisposable
 
     public SessionStoreCapabilities PrimaryCapabilities => _primary.Capabilities;
 
+    /// <summary>Gets the guarded store (for tests that check what a registration stacked).</summary>
+    public ISessionStore Primary => _primary;
+
     /// <summary>Asks the breaker whether a call may go to the primary.</summary>
     public CircuitPermit TryEnter() => Breaker.TryEnter();
 
