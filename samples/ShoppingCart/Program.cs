@@ -2,6 +2,7 @@
 //   dotnet run --project samples/ShoppingCart                    (in-memory, nothing to install)
 //   dotnet run --project samples/ShoppingCart -- --store memory
 //   ... -- --store redis | clientside | jwt | sticky | distributed (SQLite file) | tiered (cart on the server, theme in the browser)
+// GET /health reports the session store's health (with --store redis, its circuit breaker).
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Builder;
