@@ -25,10 +25,11 @@ internal static class RedisDefaults
     // multiplexer's queue within a second instead of five, and a connect attempt to a dead host gives up as soon.
     public const int ClientTimeoutMilliseconds = 1000;
 
-    // The breaker: opens once half the calls of the last 10 s fail (at least 10 of them), then probes every 5 s.
+    // The breaker: opens once half the calls of the last 2 s fail (at least 10 of them), then probes every 5 s. The window
+    // bounds how long an outage takes to open it under heavy traffic, when the successes just before it fill the window.
     public const double FailureRatio = 0.5;
     public const int MinimumThroughput = 10;
-    public static readonly TimeSpan SamplingDuration = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan SamplingDuration = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan BreakDuration = TimeSpan.FromSeconds(5);
 
     /// <summary>The breaker <c>UseRedis</c> turns on: fail fast, with the timeouts above.</summary>

@@ -37,7 +37,7 @@ public static class RedisStateKitBuilderExtensions
     /// <remarks>
     /// The store fails fast by default: it comes behind a circuit breaker (<see cref="StateKit.Resilience.ResilientSessionStore"/>,
     /// <see cref="StateKit.Resilience.OutagePolicy.FailFast"/>) whose calls time out after 500 ms and which opens when half the
-    /// calls of the last 10 s (at least 10) failed, then probes every 5 s; while it is open a call fails at once with
+    /// calls of the last 2 s (at least 10) failed, then probes every 5 s; while it is open a call fails at once with
     /// <see cref="StateKit.Resilience.SessionStoreRejectedException"/> (a 503 over HTTP). A connection the store opens itself
     /// gets <c>connectTimeout</c>, <c>asyncTimeout</c> and <c>syncTimeout</c> of 1000 ms unless the configuration string sets
     /// them. Call <c>WithCircuitBreaker(...)</c> after <c>UseRedis</c> to change that breaker (another outage policy, other
