@@ -2,6 +2,7 @@
 //   dotnet run --project samples/ShoppingCart                    (in-memory, nothing to install)
 //   dotnet run --project samples/ShoppingCart -- --store memory
 //   ... -- --store redis | clientside | jwt | sticky | distributed (SQLite file) | tiered (cart on the server, theme in the browser)
+// GET /health reports the session store's health (with --store redis, its circuit breaker).
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Builder;
@@ -17,6 +18,7 @@ using StateKit.DependencyInjection;
 
 var builder = WebApplication.CreateBuilder(args);
 ShopEndpoints.AddShop(builder.Services);
+StoreHealth.Add(builder.Services);
 var strategy = Strategies.Configure(builder);
 
 var app = builder.Build();
@@ -28,5 +30,6 @@ app.UseStaticFiles();
 app.UseStateKit();
 
 ShopEndpoints.Map(app, strategy.Name, strategy.Survives);
+StoreHealth.Map(app);
 
 app.Run();
