@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 109, EventName = "RedisInvalidationSubscribeFailed", Level = LogLevel.Warning, Message = "Subscribing to near-cache invalidations on '{Channel}' failed; it is retried when the connection is restored.")]
     public static partial void InvalidationSubscribeFailed(ILogger logger, string channel, Exception exception);
+
+    [LoggerMessage(EventId = 119, EventName = "RedisWarmUpNotConnected", Level = LogLevel.Warning, Message = "The Redis store '{StoreName}' could not connect to {Endpoints} while the host started; it keeps trying, and each operation fails typed until it connects.")]
+    public static partial void RedisWarmUpNotConnected(ILogger logger, string storeName, string endpoints);
 }

@@ -1,6 +1,8 @@
 using System;
+using System.Linq;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -66,6 +68,14 @@ public static class RedisStateKitBuilderExtensions
 
             return new RedisConnection(sp.GetRequiredService<IConnectionMultiplexer>());
         });
+        // Connect while the host starts, not inside the first requests' 500 ms (only for a connection the store opens; a
+        // multiplexer from DI was connected by whoever built it).
+        if (!services.Any(d => d.ServiceType == typeof(RedisWarmUpService.Registration) && ((RedisWarmUpService.Registration?)d.ImplementationInstance)?.StoreName == name))
+        {
+            services.AddSingleton(new RedisWarmUpService.Registration(name));
+            services.AddSingleton<IHostedService>(sp => new RedisWarmUpService(sp, name));
+        }
+
         builder.UseStore<RedisSessionStoreOptions>(
             RedisDefaults.Kind,
             configure,

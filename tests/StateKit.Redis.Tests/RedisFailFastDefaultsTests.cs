@@ -142,6 +142,42 @@ public sealed class RedisFailFastDefaultsTests(ITestOutputHelper output)
         Assert.Equal((connect, async, sync), (options.ConnectTimeout, options.AsyncTimeout, options.SyncTimeout));
     }
 
+    [ReplicaFact]
+    public async Task UseRedis_HostStart_ConnectsBeforeTheFirstRequest()
+    {
+        // A connect on a busy node can outlast the 500 ms operation timeout; the first requests after start-up then failed
+        // with a 503 against a healthy server. Before the warm-up, the connection was opened by the first operation.
+        await using var server = await TestServer.StartRedisAsync([]);
+        await using var provider = Build(kit => kit.UseRedis(server.Endpoint, o => o.KeyPrefix = "warmup:"));
+        var connection = provider.GetRequiredKeyedService<RedisConnection>(string.Empty);
+
+        foreach (var service in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+        {
+            await service.StartAsync(default);
+        }
+
+        var ready = connection.GetAsync();
+        Assert.True(ready.IsCompletedSuccessfully, "the host's start did not open the store's connection");
+        Assert.True((await ready).IsConnected);
+    }
+
+    [ReplicaFact]
+    public async Task UseRedis_HostStart_ServerDown_StartsAndFailsOperationsTyped()
+    {
+        var port = TestServer.FreePort();
+        await using var provider = Build(kit => kit.UseRedis($"127.0.0.1:{port}", o => o.KeyPrefix = "warmup-down:"));
+
+        // Start-up must not fail (or hang) because Redis is down: the warm-up gives up after connectTimeout.
+        foreach (var service in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+        {
+            await service.StartAsync(default);
+        }
+
+        var store = provider.GetRequiredService<ISessionStore>();
+        var error = await LoadFailureAsync(store, SessionIds.NewId());
+        Assert.IsAssignableFrom<SessionStoreUnavailableException>(error);
+    }
+
     private static ServiceProvider Build(Action<StateKitBuilder> configure)
     {
         var services = new ServiceCollection();
