@@ -6,6 +6,9 @@ namespace StateKit.Redis.Tests.Servers;
 /// <summary>One line of <c>CLUSTER NODES</c>: <c>id ip:port@cport flags master-id ping pong epoch link slot...</c>.</summary>
 internal sealed record ClusterNodeState(string Id, string Endpoint, string[] Flags, string MasterId, bool HasSlots)
 {
+    /// <summary>Gets the port (a node may list itself without its address until another node tells it).</summary>
+    public int Port => int.Parse(Endpoint[(Endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
     public bool IsMaster => Flags.Contains("master");
 
     /// <summary>Gets whether the cluster agreed the node is down (<c>fail</c>), not only suspected by one node (<c>fail?</c>).</summary>

@@ -72,13 +72,19 @@ public sealed class RedisReplicatedClusterFixture : IAsyncLifetime
         throw new InvalidOperationException($"No node serves slot {slot}.");
     }
 
-    /// <summary>Gets the replica of <paramref name="master"/>.</summary>
+    /// <summary>Gets the replica of <paramref name="master"/>, from the replicas' own <c>INFO replication</c>.</summary>
     public async Task<TestServer> ReplicaOfAsync(TestServer master)
     {
-        var nodes = await RedisClusterSetup.NodesAsync(Admin, master);
-        var id = nodes.Single(n => n.Endpoint == master.Endpoint).Id;
-        var replica = nodes.Single(n => n.MasterId == id);
-        return _nodes.Single(n => n.Endpoint == replica.Endpoint);
+        foreach (var node in _nodes.Where(n => n != master && n.ProcessId is not null))
+        {
+            var info = (string?)await Admin.GetServer(node.Endpoint).ExecuteAsync("INFO", "replication") ?? string.Empty;
+            if (info.Contains($"master_port:{master.Port.ToString(CultureInfo.InvariantCulture)}\r\n", StringComparison.Ordinal))
+            {
+                return node;
+            }
+        }
+
+        throw new InvalidOperationException($"No node replicates {master.Endpoint}.");
     }
 
     /// <summary>
@@ -94,8 +100,8 @@ public sealed class RedisReplicatedClusterFixture : IAsyncLifetime
             foreach (var node in _nodes.Where(n => n != killed))
             {
                 var view = await RedisClusterSetup.NodesAsync(Admin, node);
-                var dead = view.Single(n => n.Endpoint == killed.Endpoint);
-                var promoted = view.Single(n => n.Endpoint == replica.Endpoint);
+                var dead = view.Single(n => n.Port == killed.Port);
+                var promoted = view.Single(n => n.Port == replica.Port);
                 var state = (string?)await Admin.GetServer(node.Endpoint).ExecuteAsync("CLUSTER", "INFO") ?? string.Empty;
                 if (!dead.IsFailed || !promoted.IsMaster || !promoted.HasSlots || !state.Contains("cluster_state:ok", StringComparison.Ordinal))
                 {
