@@ -69,7 +69,7 @@ internal sealed class FailoverScenario(FailoverLoad load, IReadOnlySet<string> a
     public void Rejoined(TimeSpan waited)
     {
         _rejoinedAt = load.Now;
-        output.WriteLine($"a replica was in sync again {Ms(_rejoinedAt - _killedAt)} after the kill ({Ms(waited)} after its start)");
+        output.WriteLine($"a replica was in sync again {Ms(_rejoinedAt - _killedAt)} after the kill (its sync waited for: {Ms(waited)})");
     }
 
     /// <summary>Waits for a load of an affected session that started after the kill to succeed: the store reconnected on its own.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Net;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 
@@ -71,7 +72,8 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
         }
 
         _admin = await ConnectionMultiplexer.ConnectAsync(string.Join(",", _data.Select(s => s.Endpoint)) + AdminOptions);
-        _sentinelAdmin = await ConnectionMultiplexer.ConnectAsync(string.Join(",", _sentinels.Select(s => s.Endpoint)) + AdminOptions);
+        // Sentinels answer only their own command set (no ECHO in the handshake): SentinelConnect knows it.
+        _sentinelAdmin = await ConnectionMultiplexer.SentinelConnectAsync(string.Join(",", _sentinels.Select(s => s.Endpoint)) + AdminOptions);
 
         // Sentinels find each other through hello messages on the primary, every 2 s: a failover needs the quorum to know
         // one another, and the replica in sync, before any test kills the primary.
@@ -79,8 +81,7 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
         {
             foreach (var sentinel in _sentinels)
             {
-                var master = (RedisResult[])(await SentinelAdmin.GetServer(sentinel.Endpoint).ExecuteAsync("SENTINEL", "MASTER", ServiceName))!;
-                var fields = Fields(master);
+                var fields = (await SentinelAdmin.GetServer(sentinel.Endpoint).SentinelMasterAsync(ServiceName)).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
                 if (fields["num-other-sentinels"] != "2" || fields["num-slaves"] != "1" || fields["flags"] != "master")
                 {
                     return (false, $"{sentinel.Endpoint}: flags {fields["flags"]}, {fields["num-slaves"]} replicas, {fields["num-other-sentinels"]} other sentinels");
@@ -103,11 +104,10 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
         {
             foreach (var sentinel in _sentinels)
             {
-                var named = (RedisResult[])(await SentinelAdmin.GetServer(sentinel.Endpoint).ExecuteAsync("SENTINEL", "GET-MASTER-ADDR-BY-NAME", ServiceName))!;
-                var port = (string?)named[1];
-                if (port != replica.Port.ToString(CultureInfo.InvariantCulture))
+                var named = await SentinelAdmin.GetServer(sentinel.Endpoint).SentinelGetMasterAddressByNameAsync(ServiceName);
+                if ((named as IPEndPoint)?.Port != replica.Port)
                 {
-                    return (false, $"{sentinel.Endpoint} names port {port}");
+                    return (false, $"{sentinel.Endpoint} names {named}");
                 }
             }
 
@@ -142,17 +142,6 @@ public sealed class RedisSentinelFixture : IAsyncLifetime
         {
             await server.DisposeAsync();
         }
-    }
-
-    private static Dictionary<string, string?> Fields(RedisResult[] pairs)
-    {
-        var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < pairs.Length; i += 2)
-        {
-            fields[(string)pairs[i]!] = (string?)pairs[i + 1];
-        }
-
-        return fields;
     }
 
     private static async Task<TimeSpan> WaitForLinkAsync(TestServer replica)
