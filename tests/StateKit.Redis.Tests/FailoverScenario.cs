@@ -100,7 +100,9 @@ internal sealed class FailoverScenario(FailoverLoad load, IReadOnlySet<string> a
         }
 
         var others = after.Where(o => !affected.Contains(o.Ticket)).ToArray();
-        output.WriteLine($"  sessions on other nodes: {others.Count(o => !o.Succeeded)} of {others.Length} operations failed");
+        var othersFailed = others.Where(o => !o.Succeeded).ToArray();
+        output.WriteLine($"  sessions on other nodes: {othersFailed.Length} of {others.Length} operations failed"
+            + (othersFailed.Length == 0 ? string.Empty : $", between {Ms(othersFailed.Min(o => o.Started) - _killedAt)} and {Ms(othersFailed.Max(o => o.Ended) - _killedAt)} after the kill, e.g. {othersFailed[0]}"));
         foreach (var group in failed.GroupBy(o => o.Problem ?? o.Error!.GetType().Name))
         {
             output.WriteLine($"  failure {group.Key}: {group.Count()} (e.g. {group.First().Error?.Message ?? group.First().Problem})");
