@@ -89,6 +89,8 @@ internal sealed class RedisConnection : IDisposable, IAsyncDisposable
         }
         catch (TimeoutException e)
         {
+            // The attempt goes on; should it fail with nobody waiting, its exception is observed here, not at finalization.
+            _ = connecting.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             var through = string.IsNullOrEmpty(_configuration.ServiceName)
                 ? string.Empty
                 : $": the sentinels have not named a reachable primary for service '{_configuration.ServiceName}' yet";
