@@ -35,15 +35,20 @@ internal sealed class RedisConnection : IDisposable, IAsyncDisposable
     {
         get
         {
-            var endpoints = _multiplexer?.GetEndPoints() ?? _configuration?.EndPoints.ToArray() ?? [];
-            return endpoints.Length == 0 ? "(no endpoint configured)" : string.Join(", ", endpoints.Select(Format));
+            if (_multiplexer is { } connected)
+            {
+                return Join(connected.GetEndPoints());
+            }
+
+            var configured = Join(_configuration?.EndPoints.ToArray() ?? []);
+            return string.IsNullOrEmpty(_configuration?.ServiceName) ? configured : $"sentinels {configured} (service '{_configuration.ServiceName}')";
         }
     }
 
     public ValueTask<IConnectionMultiplexer> GetAsync()
     {
         var multiplexer = Volatile.Read(ref _multiplexer);
-        return multiplexer is not null ? ValueTask.FromResult(multiplexer) : new ValueTask<IConnectionMultiplexer>(ConnectAsync());
+        return multiplexer is not null ? ValueTask.FromResult(multiplexer) : new ValueTask<IConnectionMultiplexer>(WaitForConnectionAsync());
     }
 
     public void Dispose()
@@ -62,11 +67,42 @@ internal sealed class RedisConnection : IDisposable, IAsyncDisposable
         }
     }
 
+    private static string Join(EndPoint[] endpoints) => endpoints.Length == 0 ? "(no endpoint configured)" : string.Join(", ", endpoints.Select(Format));
+
     private static string Format(EndPoint endpoint) => endpoint switch
     {
         DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
         _ => endpoint.ToString() ?? "?",
     };
+
+    /// <summary>
+    /// Waits at most <c>connectTimeout</c> for the connection. Through sentinels (<c>serviceName=...</c>), StackExchange.Redis
+    /// connects only once they name a primary that answers as one, and during a failover that took over 6 s with a 1 s
+    /// <c>connectTimeout</c>: an operation then fails like any unreachable Redis while the attempt goes on for the next one.
+    /// </summary>
+    private async Task<IConnectionMultiplexer> WaitForConnectionAsync()
+    {
+        var connecting = ConnectAsync();
+        var limit = TimeSpan.FromMilliseconds(_configuration!.ConnectTimeout);
+        try
+        {
+            return await connecting.WaitAsync(limit).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            // The attempt goes on; should it fail with nobody waiting, its exception is observed here, not at finalization.
+            _ = connecting.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            var through = string.IsNullOrEmpty(_configuration.ServiceName)
+                ? string.Empty
+                : $": the sentinels have not named a reachable primary for service '{_configuration.ServiceName}' yet";
+            throw new RedisConnectionException(
+                ConnectionFailureType.UnableToConnect,
+                CommandFlags.None,
+                $"No connection to Redis within connectTimeout ({limit.TotalMilliseconds} ms){through}. The next operation waits for the same attempt.",
+                e,
+                CommandStatus.Unknown);
+        }
+    }
 
     private Task<IConnectionMultiplexer> ConnectAsync()
     {

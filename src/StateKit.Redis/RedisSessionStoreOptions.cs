@@ -14,6 +14,13 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
     /// <see cref="SessionStoreUnavailableException"/>; those left unset are 1000 ms (StackExchange.Redis's own default is 5 s).
     /// <c>UseRedis</c>'s circuit breaker bounds each call at 500 ms before that.
     /// </summary>
+    /// <remarks>
+    /// For Redis Sentinel, list the sentinels and name the service they monitor:
+    /// <c>sentinel1:26379,sentinel2:26379,sentinel3:26379,serviceName=mymaster</c>. The store then asks the sentinels for the
+    /// primary and follows their failovers; until they name a primary that answers, an operation fails with
+    /// <see cref="SessionStoreUnavailableException"/> after <c>connectTimeout</c>. A configuration with no endpoint, an empty
+    /// <c>serviceName</c>, or a <c>serviceName</c> with a <c>proxy</c> fails validation at start-up. See docs/redis.md.
+    /// </remarks>
     /// <value>The default value is <see langword="null"/>: use the <see cref="IConnectionMultiplexer"/> registered in DI.</value>
     public string? Configuration { get; set; }
 
@@ -88,12 +95,37 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
         {
             try
             {
-                ConfigurationOptions.Parse(Configuration);
+                CollectConfigurationErrors(ConfigurationOptions.Parse(Configuration), errors);
             }
             catch (ArgumentException e)
             {
                 errors.Add($"Configuration is not a valid StackExchange.Redis configuration string: {e.Message} Example: 'localhost:6379,abortConnect=false'.");
             }
+        }
+    }
+
+    /// <summary>
+    /// What StackExchange.Redis would only report at the first operation: no endpoint, and a sentinel configuration
+    /// (<c>serviceName=...</c>) it cannot follow. There the endpoints are the sentinels; the primary is found through them.
+    /// </summary>
+    private static void CollectConfigurationErrors(ConfigurationOptions parsed, ICollection<string> errors)
+    {
+        var sentinel = !string.IsNullOrEmpty(parsed.ServiceName);
+        if (parsed.EndPoints.Count == 0)
+        {
+            errors.Add(sentinel
+                ? $"Configuration names service '{parsed.ServiceName}' but no sentinel to ask for it. List the sentinels, e.g. 'sentinel1:26379,sentinel2:26379,sentinel3:26379,serviceName={parsed.ServiceName}'."
+                : "Configuration names no endpoint. Example: 'localhost:6379,abortConnect=false'.");
+        }
+
+        if (parsed.ServiceName is { } name && string.IsNullOrWhiteSpace(name))
+        {
+            errors.Add("Configuration has an empty serviceName. Name the service the sentinels monitor (serviceName=mymaster), or remove serviceName to connect to the endpoints directly.");
+        }
+
+        if (sentinel && parsed.Proxy != Proxy.None)
+        {
+            errors.Add($"Configuration combines serviceName={parsed.ServiceName} with proxy={parsed.Proxy}: a proxy cannot be discovered through sentinels. Remove one of them.");
         }
     }
 }

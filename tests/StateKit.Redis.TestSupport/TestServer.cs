@@ -58,7 +58,13 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>Starts a real redis-server with extra arguments (e.g. cluster mode).</summary>
-    public static async Task<TestServer> StartRedisAsync(string[] extraArgs)
+    public static Task<TestServer> StartRedisAsync(string[] extraArgs) => StartRedisAsync(extraArgs, configFile: null);
+
+    /// <summary>
+    /// Starts a real redis-server whose first argument is a configuration file written into its own directory with
+    /// <paramref name="configFile"/> as its text: a sentinel (<c>--sentinel</c>) needs one it can rewrite.
+    /// </summary>
+    public static async Task<TestServer> StartRedisAsync(string[] extraArgs, string? configFile)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -71,6 +77,13 @@ public sealed class TestServer : IAsyncDisposable
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
+            if (configFile is not null)
+            {
+                var path = Path.Combine(dir.FullName, "redis.conf");
+                await File.WriteAllTextAsync(path, configFile).ConfigureAwait(false);
+                info.ArgumentList.Add(path);
+            }
+
             foreach (var arg in (string[])["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", dir.FullName, "--logfile", "redis.log", "--daemonize", "no"])
             {

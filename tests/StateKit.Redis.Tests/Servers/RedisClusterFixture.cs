@@ -1,7 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
-using System.Linq;
 using System.Threading.Tasks;
 using StackExchange.Redis;
 
@@ -35,50 +33,9 @@ public sealed class RedisClusterFixture : IAsyncLifetime
             return;
         }
 
-        for (var i = 0; i < 3; i++)
-        {
-            _nodes.Add(await TestServer.StartRedisAsync(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"]));
-        }
-
-        var create = new ProcessStartInfo(RedisServerAvailability.RedisCliPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        create.ArgumentList.Add("--cluster");
-        create.ArgumentList.Add("create");
-        foreach (var node in _nodes)
-        {
-            create.ArgumentList.Add(node.Endpoint);
-        }
-
-        create.ArgumentList.Add("--cluster-yes");
-        using (var process = Process.Start(create)!)
-        {
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"redis-cli --cluster create failed ({process.ExitCode}): {await output} {await error}");
-            }
-        }
-
-        var configuration = string.Join(",", _nodes.Select(n => n.Endpoint)) + ",abortConnect=false";
-        var deadline = Stopwatch.GetTimestamp() + (15 * Stopwatch.Frequency);
-        while (true)
-        {
-            using var probe = await ConnectionMultiplexer.ConnectAsync(configuration + ",allowAdmin=true");
-            var states = await Task.WhenAll(_nodes.Select(n => probe.GetServer(n.Endpoint).ExecuteAsync("CLUSTER", "INFO")));
-            if (states.All(s => s.ToString().Contains("cluster_state:ok", StringComparison.Ordinal)))
-            {
-                break;
-            }
-
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                throw new InvalidOperationException("The Redis Cluster did not reach cluster_state:ok within 15 s.");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System);
-        }
-
+        await RedisClusterSetup.StartNodesAsync(_nodes, 3, ["--cluster-node-timeout", "5000"]);
+        await RedisClusterSetup.CreateAsync(_nodes, replicasPerMaster: 0, TimeSpan.FromSeconds(15));
+        var configuration = RedisClusterSetup.Configuration(_nodes);
         _redis = await ConnectionMultiplexer.ConnectAsync(configuration);
     }
 
