@@ -277,8 +277,10 @@ internal sealed class StickyBackup : IAsyncDisposable
         {
             await quiesce(token).ConfigureAwait(false);
             await Replicator.StopForDrainAsync(token).ConfigureAwait(false);
-            _migrationsOpen.TrySetResult();
+
+            // Listed before requests may move sessions, so that the ones they move are counted too (their move is shared).
             live = _table.LiveSessions();
+            _migrationsOpen.TrySetResult();
             await Parallel.ForEachAsync(
                 live,
                 new ParallelOptions { MaxDegreeOfParallelism = StateKitDefaults.StickyDrainParallelism, CancellationToken = token },
