@@ -62,8 +62,11 @@ internal sealed class StickyBackup : IAsyncDisposable
     /// <summary>Gets the write-behind copy of changes.</summary>
     public BackupReplicator Replicator { get; }
 
-    /// <summary>Creates a session in the backup, then here under the backup's id, and issues its ticket.</summary>
-    public async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates a session in the backup, then here under the backup's id unless <paramref name="inMemory"/> is false (a
+    /// draining node keeps nothing), and issues its ticket, naming this node.
+    /// </summary>
+    public async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, bool inMemory, CancellationToken cancellationToken)
     {
         // The backup mints the id, so every node can find the copy by the id in the ticket: one synchronous write per new session.
         var values = SessionPayload.Apply(null, commit);
@@ -77,6 +80,12 @@ internal sealed class StickyBackup : IAsyncDisposable
         if (inBackup.Outcome != SessionCommitOutcome.Committed)
         {
             return inBackup;
+        }
+
+        if (!inMemory)
+        {
+            var id = BackupId(inBackup);
+            return inBackup with { SessionId = id, Ticket = _issue(id) };
         }
 
         var now = _time.GetUtcNow();
@@ -375,26 +384,6 @@ internal sealed class StickyBackup : IAsyncDisposable
             default:
                 return result;
         }
-    }
-
-    /// <summary>A draining node's new session: created in the backup only, under the backup's id, with a ticket naming this node.</summary>
-    public async ValueTask<SessionCommitResult> CreateThroughAsync(SessionCommit commit, CancellationToken cancellationToken)
-    {
-        var values = SessionPayload.Apply(null, commit);
-        if (values.Count == 0)
-        {
-            return SessionCommitResult.NoChange;
-        }
-
-        CheckPayload(values);
-        var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
-        if (inBackup.Outcome != SessionCommitOutcome.Committed)
-        {
-            return inBackup;
-        }
-
-        var id = BackupId(inBackup);
-        return inBackup with { SessionId = id, Ticket = _issue(id) };
     }
 
     /// <summary>

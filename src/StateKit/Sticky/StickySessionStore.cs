@@ -509,12 +509,12 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         {
             if (!EnterServing())
             {
-                return await _backup.CreateThroughAsync(commit, cancellationToken).ConfigureAwait(false);
+                return await _backup.CreateAsync(commit, inMemory: false, cancellationToken).ConfigureAwait(false);
             }
 
             try
             {
-                return await _backup.CreateAsync(commit, cancellationToken).ConfigureAwait(false);
+                return await _backup.CreateAsync(commit, inMemory: true, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
