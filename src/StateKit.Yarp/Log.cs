@@ -10,4 +10,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2, EventName = "AffinityNodeUnavailable", Level = LogLevel.Information, Message = "The node {NodeId} a StateKit ticket names is not an available destination; the cluster's failure policy applies.")]
     public static partial void NodeUnavailable(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 3, EventName = "AffinityNodeDraining", Level = LogLevel.Information, Message = "The node {NodeId} answered that it is drained; its users and new sessions go to the other nodes.")]
+    public static partial void NodeDraining(ILogger logger, string nodeId);
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using StateKit.Sticky;
 
@@ -22,4 +23,13 @@ public sealed class StateKitAffinityOptions
     /// A ticket that fails verification is routed like a request without one.
     /// </summary>
     public IList<StickyKey> Keys { get; } = new List<StickyKey>();
+
+    /// <summary>
+    /// Gets or sets how long the proxy keeps a node out after its last answer carrying the
+    /// <see cref="StickySessionStore.DrainingHeaderName"/> header (the node is drained: StateKit.AspNetCore's
+    /// <c>UseStateKitDrainSignal</c>). Then one request may reach it again; a node still drained answers it through the
+    /// backup and with the header again, and a node serving again (restarted under the same id) is back in rotation.
+    /// </summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan DrainingHoldTime { get; set; } = TimeSpan.FromSeconds(30);
 }

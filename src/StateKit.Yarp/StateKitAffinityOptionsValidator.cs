@@ -29,6 +29,11 @@ internal sealed class StateKitAffinityOptionsValidator : IValidateOptions<StateK
             }
         }
 
+        if (options.DrainingHoldTime <= TimeSpan.Zero)
+        {
+            errors.Add($"DrainingHoldTime must be positive (was {options.DrainingHoldTime}); it is how long a drained node stays out of rotation after saying so.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -21,6 +21,7 @@ public static class StateKitReverseProxyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<StateKitAffinityOptions>().Configure(configure).ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StateKitAffinityOptions>, StateKitAffinityOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ISessionAffinityPolicy, StateKitAffinityPolicy>());

@@ -67,6 +67,9 @@ internal sealed class LoopbackCluster : IAsyncDisposable
 
     public StickySessionStore Store(string node) => _nodes[node].Services.GetRequiredKeyedService<StickySessionStore>(SessionStores.DefaultName);
 
+    /// <summary>The node's own address, past the gateway: where an operator calls the drain endpoint.</summary>
+    public Uri NodeAddress(string node) => new(_addresses[node]);
+
     public ISessionInvalidationBus Bus(string node) => _nodes[node].Services.GetRequiredService<ISessionInvalidationBus>();
 
     /// <summary>
@@ -174,8 +177,14 @@ internal sealed class LoopbackCluster : IAsyncDisposable
 
             kit.AddHttp(o => o.CookieSecurePolicy = CookieSecurePolicy.SameAsRequest);
         });
+        builder.Services.AddHealthChecks().AddCheck<StickyDrainHealthCheck>("statekit-drain");
         var app = builder.Build();
+        app.UseStateKitDrainSignal();
         app.UseStateKit();
+
+        // Unauthenticated here only because the tests call it on the node's own loopback port; an app requires a policy.
+        app.MapStateKitDrain();
+        app.MapHealthChecks("/health/ready");
         app.MapPost("/add", async (StateSession session) =>
         {
             var count = (await session.GetAsync("count", TestJson.Default.Int32)) + 1;

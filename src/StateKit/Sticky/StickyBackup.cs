@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
@@ -12,7 +13,8 @@ namespace StateKit.Sticky;
 /// <summary>
 /// A sticky store's copy of its sessions in the backup store: creating a session there first (the backup mints the id),
 /// moving it to a new id, taking one over from it, deleting from it ahead of the node, copying changes behind the request
-/// (<see cref="BackupReplicator"/>), and the drain at shutdown.
+/// (<see cref="BackupReplicator"/>), the drain (each session moved to the backup once, then dropped from memory), and
+/// the requests a draining node answers through the backup.
 /// </summary>
 internal sealed class StickyBackup : IAsyncDisposable
 {
@@ -25,6 +27,14 @@ internal sealed class StickyBackup : IAsyncDisposable
     private readonly long _maxPayloadBytes;
     private readonly Func<string, string> _issue;
     private readonly Func<SessionInvalidation, CancellationToken, ValueTask> _announce;
+
+    // Session id -> its move to the backup, once the drain has started: a request and the drain's own pass share one
+    // move, so no older copy is written after a newer one. Failed moves leave the map, to be retried.
+    private readonly ConcurrentDictionary<string, Task<SessionCommitOutcome>> _migrations = new(StringComparer.Ordinal);
+
+    // Opened once the write-behind loop has stopped: no replication of an older copy can then land after a move.
+    private readonly TaskCompletionSource _migrationsOpen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
 
     /// <param name="table">The node's sessions.</param>
     /// <param name="backup">The server-side store that keeps the copies.</param>
@@ -52,8 +62,11 @@ internal sealed class StickyBackup : IAsyncDisposable
     /// <summary>Gets the write-behind copy of changes.</summary>
     public BackupReplicator Replicator { get; }
 
-    /// <summary>Creates a session in the backup, then here under the backup's id, and issues its ticket.</summary>
-    public async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates a session in the backup, then here under the backup's id unless <paramref name="inMemory"/> is false (a
+    /// draining node keeps nothing), and issues its ticket, naming this node.
+    /// </summary>
+    public async ValueTask<SessionCommitResult> CreateAsync(SessionCommit commit, bool inMemory, CancellationToken cancellationToken)
     {
         // The backup mints the id, so every node can find the copy by the id in the ticket: one synchronous write per new session.
         var values = SessionPayload.Apply(null, commit);
@@ -67,6 +80,12 @@ internal sealed class StickyBackup : IAsyncDisposable
         if (inBackup.Outcome != SessionCommitOutcome.Committed)
         {
             return inBackup;
+        }
+
+        if (!inMemory)
+        {
+            var id = BackupId(inBackup);
+            return inBackup with { SessionId = id, Ticket = _issue(id) };
         }
 
         var now = _time.GetUtcNow();
@@ -198,8 +217,7 @@ internal sealed class StickyBackup : IAsyncDisposable
             {
                 if (foreign)
                 {
-                    StateKitTelemetry.SessionsLost.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, "not_in_backup"));
-                    Log.StickySessionLost(_logger, "not_in_backup");
+                    Lost("not_in_backup");
                 }
 
                 return null;
@@ -251,19 +269,27 @@ internal sealed class StickyBackup : IAsyncDisposable
         return revoked;
     }
 
-    /// <summary>Stops write-behind replication and writes every live session of the node, within the drain timeout.</summary>
-    public async Task<StickyDrainResult> DrainAsync(long started, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for the requests still served from memory (<paramref name="quiesce"/>), stops write-behind replication, then
+    /// moves every live session of the node to the backup and drops it from memory, within the drain timeout.
+    /// </summary>
+    /// <returns>What the pass did, and whether it ran to its end (every session reached, none failed).</returns>
+    public async Task<(StickyDrainResult Result, bool Complete)> DrainAsync(long started, Func<CancellationToken, Task> quiesce, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(_options.DrainTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         var token = linked.Token;
-        await Replicator.StopForDrainAsync(token).ConfigureAwait(false);
-
-        var live = _table.LiveSessions();
+        List<SessionSnapshot>? live = null;
         var flushed = 0;
         var failed = 0;
         try
         {
+            await quiesce(token).ConfigureAwait(false);
+            await Replicator.StopForDrainAsync(token).ConfigureAwait(false);
+
+            // Listed before requests may move sessions, so that the ones they move are counted too (their move is shared).
+            live = _table.LiveSessions();
+            _migrationsOpen.TrySetResult();
             await Parallel.ForEachAsync(
                 live,
                 new ParallelOptions { MaxDegreeOfParallelism = StateKitDefaults.StickyDrainParallelism, CancellationToken = token },
@@ -271,8 +297,10 @@ internal sealed class StickyBackup : IAsyncDisposable
                 {
                     try
                     {
-                        var outcome = await Replicator.WriteAsync(session, ct).ConfigureAwait(false);
-                        Interlocked.Increment(ref outcome == SessionCommitOutcome.Committed ? ref flushed : ref failed);
+                        var outcome = await MigrateAsync(session.Id, ct).ConfigureAwait(false);
+
+                        // NoChange: a request moved it first, or it ended meanwhile (revoked, expired): nothing left here.
+                        Interlocked.Increment(ref outcome is SessionCommitOutcome.Committed or SessionCommitOutcome.NoChange ? ref flushed : ref failed);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -288,18 +316,143 @@ internal sealed class StickyBackup : IAsyncDisposable
 
         var result = new StickyDrainResult
         {
-            Sessions = live.Count,
+            Sessions = live?.Count ?? _table.LiveSessions().Count,
             Flushed = flushed,
             Failed = failed,
             Elapsed = _time.GetElapsedTime(started),
             HasBackup = true,
         };
         Log.StickyDrained(_logger, _options.NodeId, result.Flushed, result.Sessions, (long)result.Elapsed.TotalMilliseconds, result.Failed, result.Remaining);
-        return result;
+
+        // Complete when nothing is left in memory: a session whose move failed (or was not reached) stays, and a
+        // later drain retries it.
+        return (result, live is not null && _table.LiveSessions().Count == 0);
+    }
+
+    /// <summary>
+    /// A draining node's load: the session's own copy in memory, if any, is moved to the backup first (or its move,
+    /// already under way, awaited); then the backup's copy is read, and nothing is kept here.
+    /// </summary>
+    public async ValueTask<SessionSnapshot?> LoadThroughAsync(string id, bool foreign, CancellationToken cancellationToken)
+    {
+        await MigrateAsync(id, cancellationToken).ConfigureAwait(false);
+        var copy = await _backup.LoadAsync(id, cancellationToken).ConfigureAwait(false);
+        if (copy is null && foreign)
+        {
+            Lost("not_in_backup");
+        }
+
+        return copy;
+    }
+
+    /// <summary>
+    /// A draining node's commit: written to the backup before it returns, after the session's copy in memory (if any)
+    /// has moved there. Nothing is kept here, and the ticket keeps naming the node it names: a draining node takes no
+    /// session over.
+    /// </summary>
+    public async ValueTask<SessionCommitResult> CommitThroughAsync(SessionCommit commit, string id, bool foreign, CancellationToken cancellationToken)
+    {
+        await MigrateAsync(id, cancellationToken).ConfigureAwait(false);
+        if (commit.Revoke)
+        {
+            var deleted = await DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+            await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
+            return deleted ? SessionCommitResult.Deleted : SessionCommitResult.NotFound;
+        }
+
+        // A request that loaded from memory before the drain carries this node's version, not the backup's: a
+        // read-modify-write cannot be judged against the backup, so it is refused as a conflict (the caller reloads).
+        if (commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base?.TableEntry is not null)
+        {
+            return SessionCommitResult.Conflict;
+        }
+
+        var result = await _backup.CommitAsync(commit.Retarget(id, commit.RotateId), cancellationToken).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case SessionCommitOutcome.Committed when result.Ticket is not null:
+                // A rotation: the backup moved the session to a new id, signed here; the old id is announced gone.
+                var newId = BackupId(result);
+                await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
+                return result with { SessionId = newId, Ticket = _issue(newId) };
+            case SessionCommitOutcome.Deleted:
+                await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
+                return result;
+            case SessionCommitOutcome.NotFound when foreign:
+                Lost("not_in_backup");
+                return result;
+            default:
+                return result;
+        }
+    }
+
+    /// <summary>
+    /// Moves a session from memory to the backup, once: the whole session is written under its id, then dropped here.
+    /// <see cref="SessionCommitOutcome.NoChange"/> when this node holds no copy (never did, or moved it already).
+    /// </summary>
+    private async Task<SessionCommitOutcome> MigrateAsync(string id, CancellationToken cancellationToken)
+    {
+        await _migrationsOpen.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            if (_migrations.TryGetValue(id, out var running))
+            {
+                return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // Looked up after the map: a move that completed between the two has already dropped the copy.
+            if (_table.Peek(id) is null)
+            {
+                return SessionCommitOutcome.NoChange;
+            }
+
+            var move = new TaskCompletionSource<SessionCommitOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_migrations.TryAdd(id, move.Task))
+            {
+                // Not bound to this request's token: other requests and the drain wait on the same move.
+                _ = MoveAsync(id, move);
+                return await move.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task MoveAsync(string id, TaskCompletionSource<SessionCommitOutcome> move)
+    {
+        try
+        {
+            var outcome = SessionCommitOutcome.NoChange;
+            if (_table.Peek(id) is { } session)
+            {
+                outcome = await Replicator.WriteAsync(session, _stopping.Token).ConfigureAwait(false);
+                if (outcome is SessionCommitOutcome.Committed or SessionCommitOutcome.NotFound)
+                {
+                    // Written (or ended in the backup meanwhile): this node never serves its copy again.
+                    _table.Remove(id);
+                    Replicator.Forget(id);
+                }
+                else
+                {
+                    _migrations.TryRemove(id, out _);
+                }
+            }
+
+            move.TrySetResult(outcome);
+        }
+        catch (Exception e)
+        {
+            // The copy stays in memory, and the next request or drain moves it again.
+            _migrations.TryRemove(id, out _);
+            move.TrySetException(e);
+        }
     }
 
     /// <inheritdoc cref="BackupReplicator.DisposeAsync"/>
-    public ValueTask DisposeAsync() => Replicator.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Replicator.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
 
     // Whether the commit leaves the session without keys. A commit that writes a key never does: answered without
     // building the session's next values, which the node's table builds anyway.
@@ -314,6 +467,12 @@ internal sealed class StickyBackup : IAsyncDisposable
             ? id!
             : throw new InvalidOperationException(
                 "The backup store issued a ticket that is not an opaque 128-bit session id; a sticky store's backup must be a server-side store whose tickets are its session ids (Redis, a distributed cache).");
+    }
+
+    private void Lost(string reason)
+    {
+        StateKitTelemetry.SessionsLost.Add(1, _storeTag, new(StateKitTelemetry.ReasonTag, reason));
+        Log.StickySessionLost(_logger, reason);
     }
 
     private void CheckPayload(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> values)

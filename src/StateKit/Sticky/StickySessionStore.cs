@@ -15,7 +15,7 @@ namespace StateKit.Sticky;
 /// Keeps sessions in the memory of the node that created them — the fastest store there is — and hands out tickets
 /// that name that node, signed with a key ring, so a proxy can route each user back to it. With a backup store, every
 /// change is copied behind the request (write-behind), another node takes a session over when its owner is gone, and
-/// a stopping node drains every session to the backup.
+/// a node drains every session to the backup before it leaves: when the host stops, or earlier, on demand, while it runs.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -41,6 +41,12 @@ namespace StateKit.Sticky;
 /// </remarks>
 public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
 {
+    /// <summary>
+    /// The response header a drained node adds (its value is the node id), and StateKit.Yarp's affinity policy honours:
+    /// the proxy then routes the node's users, and new sessions, to other nodes.
+    /// </summary>
+    public const string DrainingHeaderName = "StateKit-Draining";
+
     internal const string Kind = "sticky";
 
     private readonly StickySessionStoreOptions _options;
@@ -57,7 +63,14 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     // Ticket strings this store verified or issued, so that a user's next requests skip the HMAC. Only the exact string
     // hits, in this store only (its key ring is fixed); time, session and ownership are still judged on every request.
     private readonly TicketCache<VerifiedTicket> _verified = new(StateKitDefaults.StickyVerifiedTicketCacheSize);
+    private readonly SemaphoreSlim _drainGate = new(1, 1);
     private int _macVerifications;
+
+    // The drain's switch (a StickyDrainState), and the requests still served from memory that it waits for: a request
+    // counts itself in, then reads the state; the drain sets the state, then reads the count. One of them sees the other.
+    private int _drainState;
+    private int _servingFromMemory;
+    private volatile TaskCompletionSource? _quiesced;
 
     /// <summary>Initializes a new instance of the <see cref="StickySessionStore"/> class.</summary>
     /// <param name="options">The store's settings; validated here.</param>
@@ -143,6 +156,13 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     /// <summary>Gets how many bytes this node charges against <see cref="StickySessionStoreOptions.MaxBytes"/>.</summary>
     public long Bytes => _table.Bytes;
 
+    /// <summary>
+    /// Gets where the node is in moving its sessions out: <see cref="StickyDrainState.Serving"/> until
+    /// <see cref="DrainAsync"/> is called (with a backup store), <see cref="StickyDrainState.Drained"/> once every session
+    /// is in the backup. What <see cref="StickyDrainHealthCheck"/> reports.
+    /// </summary>
+    public StickyDrainState DrainState => (StickyDrainState)Volatile.Read(ref _drainState);
+
     /// <summary>Gets how many sessions wait for their copy in the backup store; 0 without a backup.</summary>
     public int BackupQueueLength => _backup?.Replicator.QueueLength ?? 0;
 
@@ -168,20 +188,41 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         }
 
         var contents = verified.Contents;
-        var session = _table.Load(contents.SessionId, verified);
-        if (session is not null)
+        if (_backup is null)
         {
-            if (_backup is not null)
+            var local = _table.Load(contents.SessionId, verified);
+            if (local is null && contents.NodeId != NodeId)
+            {
+                Lost("no_backup");
+            }
+
+            return local is null || contents.NodeId == NodeId ? local : Reissued(local);
+        }
+
+        if (!EnterServing())
+        {
+            var copy = await _backup.LoadThroughAsync(contents.SessionId, contents.NodeId != NodeId, cancellationToken).ConfigureAwait(false);
+            return copy is null ? null : Verified(copy, verified);
+        }
+
+        try
+        {
+            var session = _table.Load(contents.SessionId, verified);
+            if (session is not null)
             {
                 await _backup.Replicator.RefreshIfDueAsync(session.Id, cancellationToken).ConfigureAwait(false);
             }
-        }
-        else
-        {
-            session = await RehydrateAsync(contents, cancellationToken).ConfigureAwait(false);
-        }
+            else
+            {
+                session = await _backup.RehydrateAsync(contents.SessionId, contents.NodeId != NodeId, cancellationToken).ConfigureAwait(false);
+            }
 
-        return session is null || contents.NodeId == NodeId ? session : Reissued(session);
+            return session is null || contents.NodeId == NodeId ? session : Reissued(session);
+        }
+        finally
+        {
+            ExitServing();
+        }
     }
 
     /// <inheritdoc />
@@ -208,7 +249,19 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         var foreign = contents.NodeId != NodeId;
         if (_backup is not null)
         {
-            return await _backup.CommitAsync(commit, contents.SessionId, foreign, cancellationToken).ConfigureAwait(false);
+            if (!EnterServing())
+            {
+                return await _backup.CommitThroughAsync(commit, contents.SessionId, foreign, cancellationToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                return await _backup.CommitAsync(commit, contents.SessionId, foreign, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ExitServing();
+            }
         }
 
         // Nothing to rehydrate from and no copy to delete first: the node's table alone judges whether the session
@@ -285,27 +338,62 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// Flushes every live session of this node to the backup store, within <see cref="StickySessionStoreOptions.DrainTimeout"/>,
-    /// and stops write-behind replication. Called at shutdown by the hosted service <c>UseSticky</c> registers, after the
-    /// server has finished its requests; call it yourself when you build the store by hand.
+    /// Moves every live session of this node to the backup store and drops it from memory, within
+    /// <see cref="StickySessionStoreOptions.DrainTimeout"/>, while the node keeps answering requests; then
+    /// <see cref="DrainState"/> is <see cref="StickyDrainState.Drained"/>. Call it before taking a node out (or through
+    /// StateKit.AspNetCore's <c>MapStateKitDrain</c> endpoint); the hosted service <c>UseSticky</c> registers calls it
+    /// again when the host stops, which then only moves what is left.
     /// </summary>
-    /// <param name="cancellationToken">Cancels the drain before its deadline (the host's shutdown timeout).</param>
-    /// <returns>How many sessions were flushed, failed, or not reached.</returns>
-    public Task<StickyDrainResult> DrainAsync(CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// <para>
+    /// From the call on, the node serves nothing from memory: a request waits for its session's move (or makes it), then
+    /// reads and writes the backup; a new session is created in the backup only. Requests served from memory when the
+    /// drain starts are waited for first, and write-behind replication is stopped, so that no older copy reaches the
+    /// backup after a move. No acknowledged write is left behind in a copy another node could miss.
+    /// </para>
+    /// <para>
+    /// A session whose move failed, or that the deadline cut off, stays in memory and the state stays
+    /// <see cref="StickyDrainState.Draining"/>: call again to retry. Without a backup there is nowhere to move to: the
+    /// node keeps serving, and the result reports the sessions a stop would lose.
+    /// </para>
+    /// </remarks>
+    /// <param name="cancellationToken">Cancels the drain before its deadline (e.g. the host's shutdown timeout).</param>
+    /// <returns>How many sessions were moved, failed, or not reached.</returns>
+    public async Task<StickyDrainResult> DrainAsync(CancellationToken cancellationToken = default)
     {
         var started = _time.GetTimestamp();
-        if (_backup is not null)
+        if (_backup is null)
         {
-            return _backup.DrainAsync(started, cancellationToken);
+            var count = _table.LiveSessions().Count;
+            if (count > 0)
+            {
+                Log.StickyDrainWithoutBackup(_logger, NodeId, count);
+            }
+
+            return new StickyDrainResult { Sessions = count, HasBackup = false };
         }
 
-        var count = _table.LiveSessions().Count;
-        if (count > 0)
+        await _drainGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            Log.StickyDrainWithoutBackup(_logger, NodeId, count);
-        }
+            if (DrainState == StickyDrainState.Serving)
+            {
+                _quiesced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Interlocked.Exchange(ref _drainState, (int)StickyDrainState.Draining);
+            }
 
-        return Task.FromResult(new StickyDrainResult { Sessions = count, HasBackup = false });
+            var (result, complete) = await _backup.DrainAsync(started, QuiesceAsync, cancellationToken).ConfigureAwait(false);
+            if (complete)
+            {
+                Volatile.Write(ref _drainState, (int)StickyDrainState.Drained);
+            }
+
+            return result;
+        }
+        finally
+        {
+            _drainGate.Release();
+        }
     }
 
     /// <summary>
@@ -313,11 +401,52 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     /// stop loses). Does not drain.
     /// </summary>
     /// <returns>A task that completes when the replication loop has stopped.</returns>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _subscription?.Dispose();
-        return _backup?.DisposeAsync() ?? ValueTask.CompletedTask;
+        if (_backup is not null)
+        {
+            await _backup.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _drainGate.Dispose();
     }
+
+    // A request on a node with a backup counts itself in before it touches memory; false once a drain has started: then
+    // it goes through the backup instead, and must not call ExitServing.
+    private bool EnterServing()
+    {
+        Interlocked.Increment(ref _servingFromMemory);
+        if (Volatile.Read(ref _drainState) == (int)StickyDrainState.Serving)
+        {
+            return true;
+        }
+
+        ExitServing();
+        return false;
+    }
+
+    private void ExitServing()
+    {
+        if (Interlocked.Decrement(ref _servingFromMemory) == 0 && Volatile.Read(ref _drainState) != (int)StickyDrainState.Serving)
+        {
+            _quiesced?.TrySetResult();
+        }
+    }
+
+    private Task QuiesceAsync(CancellationToken cancellationToken)
+        => Volatile.Read(ref _servingFromMemory) == 0 || _quiesced is not { } quiesced ? Task.CompletedTask : quiesced.Task.WaitAsync(cancellationToken);
+
+    // A snapshot read through the backup, carrying this request's verified ticket so that its commit skips the MAC.
+    private static SessionSnapshot Verified(SessionSnapshot s, VerifiedTicket verified) => new(s.Id, s.Version, s.Values)
+    {
+        CreatedAt = s.CreatedAt,
+        LastAccessedAt = s.LastAccessedAt,
+        AbsoluteExpiresAt = s.AbsoluteExpiresAt,
+        IdleTimeout = s.IdleTimeout,
+        UserId = s.UserId,
+        TicketProof = verified,
+    };
 
     private static RevocationSupport RevocationOf(ISessionStore? backup, ISessionInvalidationBus? bus)
     {
@@ -378,27 +507,23 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     {
         if (_backup is not null)
         {
-            return await _backup.CreateAsync(commit, cancellationToken).ConfigureAwait(false);
+            if (!EnterServing())
+            {
+                return await _backup.CreateAsync(commit, inMemory: false, cancellationToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                return await _backup.CreateAsync(commit, inMemory: true, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ExitServing();
+            }
         }
 
         var created = _table.Create(commit);
         return created.Outcome == SessionCommitOutcome.Committed ? created with { Ticket = Issue(created.SessionId!) } : created;
-    }
-
-    private async ValueTask<SessionSnapshot?> RehydrateAsync(StickyTicket.Contents contents, CancellationToken cancellationToken)
-    {
-        var foreign = contents.NodeId != NodeId;
-        if (_backup is not null)
-        {
-            return await _backup.RehydrateAsync(contents.SessionId, foreign, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (foreign)
-        {
-            Lost("no_backup");
-        }
-
-        return null;
     }
 
     private void Lost(string reason)
