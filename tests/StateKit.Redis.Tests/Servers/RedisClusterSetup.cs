@@ -99,9 +99,10 @@ internal static class RedisClusterSetup
                     return Stopwatch.GetElapsedTime(started);
                 }
             }
-            catch (RedisException e)
+            catch (Exception e) when (e is RedisException or RedisTimeoutException)
             {
-                // A node is starting, dead or being reconnected to: the state is not there yet.
+                // A node is starting, dead, being reconnected to, or too busy to answer in time (a timeout is not a
+                // RedisException): the state is not there yet.
                 detail = e.Message;
             }
 
