@@ -29,6 +29,12 @@ internal sealed class StateKitMiddleware(RequestDelegate next, StateKitHttpRunti
         {
             await next(context).ConfigureAwait(false);
         }
+        catch (StateKitCommitFailedException e) when (!context.Response.HasStarted)
+        {
+            // The commit at the handler's first write failed; nothing was sent, so the failure response can still replace it.
+            await feature.FailCommitAsync(e).ConfigureAwait(false);
+            return;
+        }
         catch (SessionStoreUnavailableException e) when (!context.Response.HasStarted)
         {
             // A store that could not load a session inside the handler is an outage, not an application bug: the client

@@ -1,0 +1,213 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.IO;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
+using StateKit.DependencyInjection;
+using StateKit.Testing;
+
+namespace StateKit.AspNetCore.Tests;
+
+/// <summary>
+/// Issue 15: the sessions are committed when the response starts, and the body streams. Each handler parks on a gate the
+/// test opens only after it has read what the handler wrote, so a buffered body (the behaviour before issue 15) never
+/// reaches the test and the read times out: the gate proves streaming without any clock.
+/// </summary>
+public sealed class StreamingResponseTests
+{
+    private static readonly TimeSpan Cap = TimeSpan.FromSeconds(30);
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("distributed-cache")]
+    [InlineData("clientside")]
+    [InlineData("jwt")]
+    public async Task ServerSentEvents_FirstEventArrivesBeforeTheHandlerEnds_AndTheSessionIsAlreadySaved(string store)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await TestApp.StartAsync(kit => TestStores.Configure(store, kit), a => Map(a, gate.Task));
+        await app.Client.PostAsync("/set/name/ana");
+
+        using var response = await SendStreamingAsync(app, "/sse");
+        var stream = await response.Content.ReadAsStreamAsync();
+        var first = await ReadAtLeastAsync(stream, "data: hello ana\n\n".Length).WaitAsync(Cap);
+
+        Assert.Equal("data: hello ana\n\n", first);
+
+        // The first event went out, so the visit count was saved with it: another request sees it while the stream is open.
+        var cookies = new Dictionary<string, string>(app.Client.Cookies, StringComparer.Ordinal);
+        foreach (var header in response.Headers.TryGetValues("Set-Cookie", out var set) ? set : [])
+        {
+            var pair = header.Split(';')[0].Split('=', 2);
+            cookies[pair[0]] = pair[1];
+        }
+
+        using var peek = new HttpRequestMessage(HttpMethod.Get, "/get/visits");
+        peek.Headers.Add("Cookie", string.Join("; ", cookies.Select(c => $"{c.Key}={c.Value}")));
+        using var peeked = await app.Client.Http.SendAsync(peek).WaitAsync(Cap);
+        Assert.Equal("1", await peeked.Content.ReadAsStringAsync());
+
+        gate.SetResult();
+        Assert.Equal("data: bye\n\n", await new StreamReader(stream).ReadToEndAsync().WaitAsync(Cap));
+    }
+
+    [Fact]
+    public async Task LargeDownload_StreamsWithoutBufferingTheBody()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        IHttpResponseBodyFeature? seen = null;
+        await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), a =>
+        {
+            Endpoints.Map(a);
+            a.MapGet("/download", async (HttpContext context, StateSession session) =>
+            {
+                session.Set("downloads", "1", ContractJsonContext.Default.String);
+                seen = context.Features.Get<IHttpResponseBodyFeature>();
+                var chunk = new byte[64 * 1024];
+                for (var i = 0; i < 16; i++)
+                {
+                    await context.Response.Body.WriteAsync(chunk);
+                }
+
+                await gate.Task;
+            });
+        });
+
+        using var response = await SendStreamingAsync(app, "/download");
+        var stream = await response.Content.ReadAsStreamAsync();
+
+        // A megabyte arrives while the handler is still parked: it was never held in a buffer, let alone a temp file.
+        var buffer = new byte[1024 * 1024];
+        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(Cap);
+        Assert.IsType<CommitOnStartBodyFeature>(seen);
+        Assert.IsNotType<FileBufferingWriteStream>(seen!.Stream);
+        gate.SetResult();
+        Assert.Equal(0, await stream.ReadAsync(new byte[1]).AsTask().WaitAsync(Cap));
+    }
+
+    [Fact]
+    public async Task CommitFailingAtTheFirstWrite_Becomes503ProblemDetails()
+    {
+        var cache = new SwitchableCache();
+        await using var app = await TestApp.StartAsync(
+            kit => kit.UseDistributedCache(),
+            a => Map(a, Task.CompletedTask),
+            services: s => s.AddSingleton<IDistributedCache>(cache));
+        await app.Client.PostAsync("/set/name/ana");
+        cache.Down = true;
+
+        using var response = await app.Client.PostAsync("/write-after-set/name/bob");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("could not be saved", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("written", body, StringComparison.Ordinal);
+        cache.Down = false;
+        Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
+    }
+
+    [Fact]
+    public async Task CommitFailure_SwallowedByTheHandler_StillBecomes503()
+    {
+        var cache = new SwitchableCache();
+        await using var app = await TestApp.StartAsync(
+            kit => kit.UseDistributedCache(),
+            a => Map(a, Task.CompletedTask),
+            services: s => s.AddSingleton<IDistributedCache>(cache));
+        await app.Client.PostAsync("/set/name/ana");
+        cache.Down = true;
+
+        using var response = await app.Client.PostAsync("/swallow/name/bob");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.DoesNotContain("written", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BytesFromGetMemoryAndAdvance_WaitForTheCommitAndAreNotLost()
+    {
+        await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), a => Map(a, Task.CompletedTask));
+
+        using var response = await app.Client.PostAsync("/advance-only/name/ana");
+
+        Assert.Equal("advanced", await response.Content.ReadAsStringAsync());
+        Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
+    }
+
+    private static async Task<HttpResponseMessage> SendStreamingAsync(TestApp app, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (app.Client.Cookies.Count > 0)
+        {
+            request.Headers.Add("Cookie", string.Join("; ", app.Client.Cookies.Select(c => $"{c.Key}={c.Value}")));
+        }
+
+        return await app.Client.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Cap);
+    }
+
+    private static async Task<string> ReadAtLeastAsync(Stream stream, int count)
+    {
+        var buffer = new byte[count];
+        await stream.ReadExactlyAsync(buffer);
+        return Encoding.UTF8.GetString(buffer);
+    }
+
+    private static void Map(WebApplication app, Task gate)
+    {
+        Endpoints.Map(app);
+        app.MapGet("/sse", async (HttpContext context, StateSession session) =>
+        {
+            var name = await session.GetAsync("name", ContractJsonContext.Default.String);
+            session.Set("visits", "1", ContractJsonContext.Default.String);
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync($"data: hello {name}\n\n");
+            await context.Response.Body.FlushAsync();
+            await gate;
+            await context.Response.WriteAsync("data: bye\n\n");
+        });
+        app.MapPost("/write-after-set/{key}/{value}", async (string key, string value, HttpContext context, StateSession session) =>
+        {
+            session.Set(key, value, ContractJsonContext.Default.String);
+            await context.Response.WriteAsync("written");
+        });
+        app.MapPost("/swallow/{key}/{value}", async (string key, string value, HttpContext context, StateSession session) =>
+        {
+            session.Set(key, value, ContractJsonContext.Default.String);
+            try
+            {
+                await context.Response.WriteAsync("written");
+            }
+            catch (Exception)
+            {
+                // An app that catches everything around its writes: the failure must not be lost with it.
+            }
+
+            try
+            {
+                await context.Response.WriteAsync("written again");
+            }
+            catch (Exception)
+            {
+            }
+        });
+        app.MapPost("/advance-only/{key}/{value}", (string key, string value, HttpContext context, StateSession session) =>
+        {
+            session.Set(key, value, ContractJsonContext.Default.String);
+            var text = "advanced"u8;
+            text.CopyTo(context.Response.BodyWriter.GetSpan(text.Length));
+            context.Response.BodyWriter.Advance(text.Length);
+            return Task.CompletedTask;
+        });
+    }
+}
