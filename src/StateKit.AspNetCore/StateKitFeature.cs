@@ -72,6 +72,12 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         WrapResponse();
         tracked = new Tracked(new StateSession(store, ticket, runtime.Json), ticket, parts);
         _sessions.Add(storeName, tracked);
+        if (_buffer is null && (_state == CommitState.Committed || context.Response.HasStarted))
+        {
+            // First touched after the response started: it can be read, but a change could be neither saved nor sent.
+            Seal(storeName, tracked.Session);
+        }
+
         return tracked.Session;
     }
 
@@ -160,6 +166,24 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
 
         _state = CommitState.Committed;
+        if (_buffer is null)
+        {
+            foreach (var (name, tracked) in _sessions)
+            {
+                Seal(name, tracked.Session);
+            }
+        }
+    }
+
+    private static void Seal(string storeName, StateSession session)
+    {
+        var which = storeName.Length == 0 ? "The session of the default store" : $"The session of store '{storeName}'";
+        var id = session.Id is { } publicId ? $" (id {publicId})" : string.Empty;
+        session.MakeReadOnly(
+            $"{which}{id} cannot change: the response has already started, and StateKit saved the session and sent its ticket " +
+            "when it did (the first write or flush of the body, or StartAsync), so a change now could reach neither the store " +
+            "nor the client. Change the session before writing the response, or buffer this endpoint's response " +
+            "(.BufferStateKitResponse() or [BufferStateKitResponse]; StateKitHttpOptions.BufferResponseBody for every endpoint).");
     }
 
     public void Dispose() => Abandon();

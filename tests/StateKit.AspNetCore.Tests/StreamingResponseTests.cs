@@ -145,6 +145,34 @@ public sealed class StreamingResponseTests
         Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
     }
 
+    [Theory]
+    [InlineData("/change-after-flush")]
+    [InlineData("/legacy-change-after-flush")]
+    public async Task ChangeAfterTheFirstFlush_ThrowsNamingTheSession_AndIsNotSaved(string path)
+    {
+        await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), a => Map(a, Task.CompletedTask));
+        await app.Client.PostAsync("/set/name/ana");
+
+        var body = await app.Client.GetStringAsync(path);
+
+        Assert.StartsWith("first|InvalidOperationException: The session of the default store (id ", body, StringComparison.Ordinal);
+        Assert.Contains("cannot change: the response has already started", body, StringComparison.Ordinal);
+        Assert.Contains("BufferStateKitResponse", body, StringComparison.Ordinal);
+        Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
+    }
+
+    [Fact]
+    public async Task SessionFirstTouchedAfterTheResponseStarted_ReadsButRefusesChanges()
+    {
+        await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), a => Map(a, Task.CompletedTask));
+        await app.Client.PostAsync("/set/name/ana");
+
+        var body = await app.Client.GetStringAsync("/touch-after-start");
+
+        Assert.StartsWith("started|ana|InvalidOperationException: The session of the default store", body, StringComparison.Ordinal);
+        Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
+    }
+
     private static async Task<HttpResponseMessage> SendStreamingAsync(TestApp app, string path)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -163,6 +191,19 @@ public sealed class StreamingResponseTests
         return Encoding.UTF8.GetString(buffer);
     }
 
+    private static string Attempt(Action change)
+    {
+        try
+        {
+            change();
+            return "changed";
+        }
+        catch (InvalidOperationException e)
+        {
+            return "InvalidOperationException: " + e.Message;
+        }
+    }
+
     private static void Map(WebApplication app, Task gate)
     {
         Endpoints.Map(app);
@@ -175,6 +216,28 @@ public sealed class StreamingResponseTests
             await context.Response.Body.FlushAsync();
             await gate;
             await context.Response.WriteAsync("data: bye\n\n");
+        });
+        app.MapGet("/change-after-flush", async (HttpContext context, StateSession session) =>
+        {
+            await session.LoadAsync();
+            await context.Response.WriteAsync("first|");
+            await context.Response.Body.FlushAsync();
+            await context.Response.WriteAsync(Attempt(() => session.Set("name", "bob", ContractJsonContext.Default.String)));
+        });
+        app.MapGet("/legacy-change-after-flush", async (HttpContext context) =>
+        {
+            await context.Session.LoadAsync();
+            await context.Response.WriteAsync("first|");
+            await context.Response.Body.FlushAsync();
+            await context.Response.WriteAsync(Attempt(() => context.Session.SetString("name", "bob")));
+        });
+        app.MapGet("/touch-after-start", async (HttpContext context) =>
+        {
+            await context.Response.WriteAsync("started|");
+            await context.Response.Body.FlushAsync();
+            var session = context.GetStateSession();
+            var name = await session.GetAsync("name", ContractJsonContext.Default.String);
+            await context.Response.WriteAsync(name + "|" + Attempt(() => session.Remove("name")));
         });
         app.MapPost("/write-after-set/{key}/{value}", async (string key, string value, HttpContext context, StateSession session) =>
         {

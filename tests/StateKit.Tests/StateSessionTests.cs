@@ -25,6 +25,33 @@ public sealed class StateSessionTests
     }
 
     [Fact]
+    public async Task ReadOnly_EveryChangeThrowsTheReason_ReadsStillWork_AndNothingIsCommitted()
+    {
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        await session.LoadAsync();
+        session.MakeReadOnly("sealed for the test");
+
+        Action[] changes =
+        [
+            () => session.Set("b", 2, ContractJsonContext.Default.Int32),
+            () => session.SetBytes("b", [1]),
+            () => session.Remove("a"),
+            session.Clear,
+            session.RotateId,
+            session.Revoke,
+            session.Refresh,
+            () => session.BindUser("u1"),
+        ];
+
+        Assert.True(session.IsReadOnly);
+        Assert.All(changes, change => Assert.Equal("sealed for the test", Assert.Throws<InvalidOperationException>(change).Message));
+        Assert.Equal(1, session.Get("a", ContractJsonContext.Default.Int32));
+        Assert.False(session.HasChanges);
+        Assert.Equal(SessionCommitOutcome.NoChange, (await session.CommitAsync()).Outcome);
+    }
+
+    [Fact]
     public async Task WriteOnly_CommitsABlindDeltaWithoutLoading()
     {
         var ticket = await SeedAsync();
