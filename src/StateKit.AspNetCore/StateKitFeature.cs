@@ -21,12 +21,13 @@ namespace StateKit.AspNetCore;
 /// response instead of being lost behind a 200 already on the wire. The body itself is not buffered. A request that never
 /// touches its session is not wrapped and costs no store call.
 /// </remarks>
-internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime runtime) : ISessionFeature, IDisposable
+internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime runtime, bool bufferResponse) : ISessionFeature, IDisposable
 {
     private Dictionary<string, Tracked>? _sessions;
     private ISession? _session;
     private IHttpResponseBodyFeature? _originalBody;
     private FileBufferingWriteStream? _buffer;
+    private StreamResponseBodyFeature? _bufferFeature;
     private CommitOnStartBodyFeature? _streaming;
     private CommitState _state;
     private bool _abandoned;
@@ -200,6 +201,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
 
         _buffer?.Dispose();
         _buffer = null;
+        _bufferFeature = null;
         _streaming = null;
     }
 
@@ -298,11 +300,12 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             return;
         }
 
-        if (runtime.Options.BufferResponseBody)
+        if (bufferResponse)
         {
             // Opt-in: memory first, spilling to a temp file past 32 KB, as MVC's output buffering does.
             _buffer = new FileBufferingWriteStream();
-            context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(_buffer, _originalBody));
+            _bufferFeature = new StreamResponseBodyFeature(_buffer, _originalBody);
+            context.Features.Set<IHttpResponseBodyFeature>(_bufferFeature);
             return;
         }
 
@@ -327,6 +330,12 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         context.Features.Set(_originalBody);
         if (_buffer is not null)
         {
+            // Bytes the handler left in the writer (GetMemory/Advance without a flush) belong to the body too.
+            if (_bufferFeature!.Writer is { CanGetUnflushedBytes: true, UnflushedBytes: > 0 } writer)
+            {
+                await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+
             await using (_buffer.ConfigureAwait(false))
             {
                 if (_buffer.Length > 0 || !context.Response.HasStarted)
@@ -341,6 +350,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
 
         _buffer = null;
+        _bufferFeature = null;
         _streaming = null;
         _originalBody = null;
     }

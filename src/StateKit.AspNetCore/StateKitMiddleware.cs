@@ -18,7 +18,8 @@ internal sealed class StateKitMiddleware(RequestDelegate next, StateKitHttpRunti
             return;
         }
 
-        using var feature = new StateKitFeature(context, runtime);
+        var buffer = runtime.Options.BufferResponseBody || context.GetEndpoint()?.Metadata.GetMetadata<BufferStateKitResponseAttribute>() is not null;
+        using var feature = new StateKitFeature(context, runtime, buffer);
         context.Features.Set(feature);
         if (context.Features.Get<ISessionFeature>() is null)
         {

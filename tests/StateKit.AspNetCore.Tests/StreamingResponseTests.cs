@@ -173,6 +173,36 @@ public sealed class StreamingResponseTests
         Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
     }
 
+    [Theory]
+    [InlineData(false, "/buffered/change-after-flush")]
+    [InlineData(true, "/change-after-flush")]
+    [InlineData(true, "/legacy-change-after-flush")]
+    public async Task BufferingOptIn_PerEndpointOrGlobally_SavesAChangeAfterTheFirstWrite(bool global, string path)
+    {
+        await using var app = await TestApp.StartAsync(
+            kit => kit.UseInMemory(),
+            a => Map(a, Task.CompletedTask),
+            http => http.BufferResponseBody = global);
+        await app.Client.PostAsync("/set/name/ana");
+
+        Assert.Equal("first|changed", await app.Client.GetStringAsync(path));
+
+        // ISession stores raw strings, StateSession JSON: read back each through the API that wrote it.
+        Assert.Equal("bob", await app.Client.GetStringAsync(path.StartsWith("/legacy", StringComparison.Ordinal) ? "/legacy/name" : "/get/name"));
+    }
+
+    [Fact]
+    public async Task BufferingOptIn_KeepsBytesLeftUnflushedInTheWriter()
+    {
+        // Before issue 15 the buffered body dropped what GetMemory/Advance wrote without a flush.
+        await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), a => Map(a, Task.CompletedTask), http => http.BufferResponseBody = true);
+
+        using var response = await app.Client.PostAsync("/advance-only/name/ana");
+
+        Assert.Equal("advanced", await response.Content.ReadAsStringAsync());
+        Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
+    }
+
     private static async Task<HttpResponseMessage> SendStreamingAsync(TestApp app, string path)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -224,6 +254,13 @@ public sealed class StreamingResponseTests
             await context.Response.Body.FlushAsync();
             await context.Response.WriteAsync(Attempt(() => session.Set("name", "bob", ContractJsonContext.Default.String)));
         });
+        app.MapGet("/buffered/change-after-flush", async (HttpContext context, StateSession session) =>
+        {
+            await session.LoadAsync();
+            await context.Response.WriteAsync("first|");
+            await context.Response.Body.FlushAsync();
+            await context.Response.WriteAsync(Attempt(() => session.Set("name", "bob", ContractJsonContext.Default.String)));
+        }).BufferStateKitResponse();
         app.MapGet("/legacy-change-after-flush", async (HttpContext context) =>
         {
             await context.Session.LoadAsync();
