@@ -17,8 +17,8 @@ namespace StateKit.AspNetCore;
 /// <c>Response.OnStarting</c> alone cannot do this: a callback that throws becomes the server's 500, while here nothing
 /// has reached the server yet, so a failed commit throws <see cref="StateKitCommitFailedException"/> into the handler's
 /// write and the middleware can still answer with the configured failure response. Bytes written with
-/// <c>GetMemory</c>/<c>Advance</c> before the first flush stay here: on Kestrel the server's own <c>GetMemory</c> already
-/// starts the response, so they are handed over only once the commit is done.
+/// <c>GetMemory</c>/<c>Advance</c> before the first flush stay here and are handed over only once the commit is done, so
+/// the server sees no write before it, whatever its own <c>GetMemory</c> does before a response has started.
 /// </remarks>
 internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
 {

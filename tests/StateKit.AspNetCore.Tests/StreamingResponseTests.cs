@@ -8,11 +8,15 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using StateKit.DependencyInjection;
 using StateKit.Testing;
 
@@ -201,6 +205,46 @@ public sealed class StreamingResponseTests
 
         Assert.Equal("advanced", await response.Content.ReadAsStringAsync());
         Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
+    }
+
+    [Fact]
+    public async Task Kestrel_ServerSentEvents_StreamAfterTheCommit_AndAFailedCommitIsStill503()
+    {
+        // Kestrel's own GetMemory starts the response, unlike the test server's: bytes written before the first flush must
+        // wait in the wrapper for the commit, and a failure must still find the response unstarted.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cache = new SwitchableCache();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IDistributedCache>(cache);
+        builder.Services.AddStateKit(kit =>
+        {
+            kit.UseDistributedCache();
+            kit.AddHttp();
+        });
+        await using var app = builder.Build();
+        app.UseStateKit();
+        Map(app, gate.Task);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = true, CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(address) };
+        (await http.PostAsync("/set/name/ana", null)).EnsureSuccessStatusCode();
+
+        using (var response = await http.GetAsync("/sse", HttpCompletionOption.ResponseHeadersRead).WaitAsync(Cap))
+        {
+            var stream = await response.Content.ReadAsStreamAsync();
+            Assert.Equal("data: hello ana\n\n", await ReadAtLeastAsync(stream, "data: hello ana\n\n".Length).WaitAsync(Cap));
+            gate.SetResult();
+            Assert.Equal("data: bye\n\n", await new StreamReader(stream).ReadToEndAsync().WaitAsync(Cap));
+        }
+
+        cache.Down = true;
+        using var failed = await http.PostAsync("/write-after-set/name/bob", null).WaitAsync(Cap);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.Equal("application/problem+json", failed.Content.Headers.ContentType?.MediaType);
+        cache.Down = false;
+        Assert.Equal("ana", await http.GetStringAsync("/get/name"));
     }
 
     private static async Task<HttpResponseMessage> SendStreamingAsync(TestApp app, string path)
