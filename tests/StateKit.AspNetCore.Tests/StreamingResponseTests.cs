@@ -99,8 +99,10 @@ public sealed class StreamingResponseTests
         Assert.Equal(0, await stream.ReadAsync(new byte[1]).AsTask().WaitAsync(Cap));
     }
 
-    [Fact]
-    public async Task CommitFailingAtTheFirstWrite_Becomes503ProblemDetails()
+    [Theory]
+    [InlineData("/write-after-set/name/bob")]
+    [InlineData("/swallow/name/bob")] // an app that catches everything around its writes must not lose the failure with it
+    public async Task CommitFailingAtTheFirstWrite_Becomes503ProblemDetails(string path)
     {
         var cache = new SwitchableCache();
         await using var app = await TestApp.StartAsync(
@@ -110,7 +112,7 @@ public sealed class StreamingResponseTests
         await app.Client.PostAsync("/set/name/ana");
         cache.Down = true;
 
-        using var response = await app.Client.PostAsync("/write-after-set/name/bob");
+        using var response = await app.Client.PostAsync(path);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -119,23 +121,6 @@ public sealed class StreamingResponseTests
         Assert.DoesNotContain("written", body, StringComparison.Ordinal);
         cache.Down = false;
         Assert.Equal("ana", await app.Client.GetStringAsync("/get/name"));
-    }
-
-    [Fact]
-    public async Task CommitFailure_SwallowedByTheHandler_StillBecomes503()
-    {
-        var cache = new SwitchableCache();
-        await using var app = await TestApp.StartAsync(
-            kit => kit.UseDistributedCache(),
-            a => Map(a, Task.CompletedTask),
-            services: s => s.AddSingleton<IDistributedCache>(cache));
-        await app.Client.PostAsync("/set/name/ana");
-        cache.Down = true;
-
-        using var response = await app.Client.PostAsync("/swallow/name/bob");
-
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.DoesNotContain("written", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -334,7 +319,6 @@ public sealed class StreamingResponseTests
             }
             catch (Exception)
             {
-                // An app that catches everything around its writes: the failure must not be lost with it.
             }
 
             try
