@@ -108,7 +108,10 @@ internal sealed class RedisConnection : IDisposable, IAsyncDisposable
     {
         lock (_gate)
         {
-            return _connecting ??= ConnectCoreAsync();
+            // On the thread pool: through sentinels, StackExchange.Redis does part of its connect synchronously before it
+            // returns a task (a first request once blocked 7.4 s in it, where neither connectTimeout's wait below nor the
+            // breaker's timeout could end the call).
+            return _connecting ??= Task.Run(ConnectCoreAsync);
         }
     }
 

@@ -29,6 +29,7 @@ public sealed class RedisFailFastDefaultsTests(ITestOutputHelper output)
     {
         await using var server = await TestServer.StartRedisAsync([]);
         await using var provider = Build(kit => kit.UseRedis($"{server.Endpoint},abortConnect=false", o => o.KeyPrefix = "failfast:"));
+        await HostStart.RunAsync(provider);
 
         // Before issue 14 UseRedis registered the bare store: this cast failed (no breaker to open).
         var store = Assert.IsType<ResilientSessionStore>(provider.GetRequiredService<ISessionStore>());
@@ -151,10 +152,7 @@ public sealed class RedisFailFastDefaultsTests(ITestOutputHelper output)
         await using var provider = Build(kit => kit.UseRedis(server.Endpoint, o => o.KeyPrefix = "warmup:"));
         var connection = provider.GetRequiredKeyedService<RedisConnection>(string.Empty);
 
-        foreach (var service in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
-        {
-            await service.StartAsync(default);
-        }
+        await HostStart.RunAsync(provider);
 
         var ready = connection.GetAsync();
         Assert.True(ready.IsCompletedSuccessfully, "the host's start did not open the store's connection");
@@ -168,10 +166,7 @@ public sealed class RedisFailFastDefaultsTests(ITestOutputHelper output)
         await using var provider = Build(kit => kit.UseRedis($"127.0.0.1:{port}", o => o.KeyPrefix = "warmup-down:"));
 
         // Start-up must not fail (or hang) because Redis is down: the warm-up gives up after connectTimeout.
-        foreach (var service in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
-        {
-            await service.StartAsync(default);
-        }
+        await HostStart.RunAsync(provider);
 
         var store = provider.GetRequiredService<ISessionStore>();
         var error = await LoadFailureAsync(store, SessionIds.NewId());

@@ -357,6 +357,7 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
         var services = new ServiceCollection();
         services.AddStateKit(kit => kit.UseRedis(redis.Configuration, o => o.KeyPrefix = _prefix));
         await using var provider = services.BuildServiceProvider();
+        await HostStart.RunAsync(provider);
 
         var store = provider.GetRequiredService<ISessionStore>();
         var session = store.Open(null);
@@ -395,6 +396,7 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
             .MapKey("cart", "critical")
             .WithDefaultTier("standard"));
         await using var provider = services.BuildServiceProvider();
+        await HostStart.RunAsync(provider);
         var store = provider.GetRequiredService<ISessionStore>();
 
         var session = store.Open(null);
