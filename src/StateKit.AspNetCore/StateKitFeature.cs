@@ -148,6 +148,11 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             {
                 current = name;
                 RefreshIfClientHeld(tracked.Session);
+                if (_buffer is null)
+                {
+                    // Sealed before its commit, the session keeps what it read and wrote readable afterwards, without a reload.
+                    Seal(name, tracked.Session);
+                }
 
                 // Costs nothing when the session has nothing to write.
                 tracked.Result = await tracked.Session.CommitAsync(context.RequestAborted).ConfigureAwait(false);
@@ -169,6 +174,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         _state = CommitState.Committed;
         if (_buffer is null)
         {
+            // Again, so that the message names the id a new session was given by its commit.
             foreach (var (name, tracked) in _sessions)
             {
                 Seal(name, tracked.Session);

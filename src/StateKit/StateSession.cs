@@ -385,6 +385,8 @@ public sealed class StateSession
     /// <see cref="Revoke"/>, <see cref="Refresh"/>, <see cref="BindUser"/>) throw <see cref="InvalidOperationException"/>
     /// with <paramref name="reason"/> as its message; reads and loads still work. The ASP.NET Core middleware calls it once
     /// the response has started: the session was saved then, and a later change could reach neither the store nor the client.
+    /// Made read-only before <see cref="CommitAsync(CancellationToken)"/>, a loaded session keeps what it read and wrote
+    /// readable after the commit, without another load (it does not see what concurrent requests committed meanwhile).
     /// </summary>
     /// <param name="reason">Why the session cannot change, naming the session, for the exception's message.</param>
     public void MakeReadOnly(string reason)
@@ -535,13 +537,58 @@ public sealed class StateSession
 
         SetBearerId(_ticket is null ? null : result.SessionId ?? _id);
 
-        // What was written is now the store's; the next read goes back to it.
+        // A read-only session has no next commit, so what it saw and wrote stays readable without another load; any other
+        // session goes back to the store on its next read, since a base without the store's version would break the next merge.
+        var view = _readOnlyReason is not null && _ticket is not null && result.Outcome == SessionCommitOutcome.Committed ? ReadView(result) : null;
         _upserts = null;
         _removals = null;
         _cleared = _rotate = _revoke = _refresh = false;
         _bindUserId = null;
-        _snapshot = null;
-        _loaded = _ticket is null;
+        _snapshot = view;
+        _loaded = _ticket is null || view is not null;
+    }
+
+    // The values this request read, with its own changes applied; null when it wrote without loading (the rest is unknown).
+    private SessionSnapshot? ReadView(SessionCommitResult result)
+    {
+        if (!_loaded)
+        {
+            return null;
+        }
+
+        var values = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        if (!_cleared && _snapshot is not null)
+        {
+            foreach (var (key, value) in _snapshot.Values)
+            {
+                values[key] = value;
+            }
+        }
+
+        if (_removals is not null)
+        {
+            foreach (var key in _removals)
+            {
+                values.Remove(key);
+            }
+        }
+
+        if (_upserts is not null)
+        {
+            foreach (var (key, value) in _upserts)
+            {
+                values[key] = value;
+            }
+        }
+
+        return new SessionSnapshot(_id ?? string.Empty, result.Version, values)
+        {
+            CreatedAt = _snapshot?.CreatedAt ?? default,
+            LastAccessedAt = _snapshot?.LastAccessedAt ?? default,
+            AbsoluteExpiresAt = result.AbsoluteExpiresAt ?? _snapshot?.AbsoluteExpiresAt ?? default,
+            IdleTimeout = _snapshot?.IdleTimeout ?? default,
+            UserId = _bindUserId ?? _snapshot?.UserId,
+        };
     }
 
     private async ValueTask LoadCoreAsync(ValueTask<SessionSnapshot?> pending)

@@ -151,6 +151,26 @@ public sealed class StreamingResponseTests
     }
 
     [Fact]
+    public async Task ReadAfterTheFirstFlush_SeesTheRequestsOwnWrite_WithoutAnotherLoad()
+    {
+        // An SSE loop reads the session between events. The commit at the first flush used to drop what the session had
+        // loaded: StateSession.Get threw "not loaded", and the ISession adapter blocked on a second, synchronous load.
+        CountingSessionStore? counted = null;
+        await using var app = await TestApp.StartAsync(
+            kit => kit.UseStore<Memory.InMemorySessionStoreOptions>("counting", null, (_, o) => counted = new CountingSessionStore(new Memory.InMemorySessionStore(o))),
+            a => Map(a, Task.CompletedTask));
+        await app.Client.PostAsync("/set/name/ana");
+        var before = counted!.Loads;
+
+        var body = await app.Client.GetStringAsync("/read-after-flush");
+
+        // ISession reads the stored bytes, which StateSession wrote as JSON.
+        Assert.Equal("first|bob|\"bob\"", body);
+        Assert.Equal(1, counted.Loads - before);
+        Assert.Equal("bob", await app.Client.GetStringAsync("/get/name"));
+    }
+
+    [Fact]
     public async Task SessionFirstTouchedAfterTheResponseStarted_ReadsButRefusesChanges()
     {
         await using var app = await TestApp.StartAsync(kit => kit.UseInMemory(), a => Map(a, Task.CompletedTask));
@@ -296,6 +316,14 @@ public sealed class StreamingResponseTests
             await context.Response.WriteAsync("first|");
             await context.Response.Body.FlushAsync();
             await context.Response.WriteAsync(Attempt(() => context.Session.SetString("name", "bob")));
+        });
+        app.MapGet("/read-after-flush", async (HttpContext context, StateSession session) =>
+        {
+            await session.LoadAsync();
+            session.Set("name", "bob", ContractJsonContext.Default.String);
+            await context.Response.WriteAsync("first|");
+            await context.Response.Body.FlushAsync();
+            await context.Response.WriteAsync(session.Get("name", ContractJsonContext.Default.String) + "|" + context.Session.GetString("name"));
         });
         app.MapGet("/touch-after-start", async (HttpContext context) =>
         {
