@@ -37,6 +37,9 @@ internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
 
     public IHttpResponseBodyFeature Inner => _inner;
 
+    /// <summary>Gets a value indicating whether the handler wrote through <see cref="Writer"/> (bytes may wait unflushed in the server's writer).</summary>
+    public bool WriterUsed { get; private set; }
+
     public Stream Stream { get; }
 
     public PipeWriter Writer { get; }
@@ -151,6 +154,7 @@ internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
 
         public override void Advance(int bytes)
         {
+            owner.WriterUsed = true;
             if (owner._started)
             {
                 Inner.Advance(bytes);
@@ -161,10 +165,16 @@ internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
         }
 
         public override Memory<byte> GetMemory(int sizeHint = 0)
-            => owner._started ? Inner.GetMemory(sizeHint) : (owner._pending ??= new()).GetMemory(sizeHint);
+        {
+            owner.WriterUsed = true;
+            return owner._started ? Inner.GetMemory(sizeHint) : (owner._pending ??= new()).GetMemory(sizeHint);
+        }
 
         public override Span<byte> GetSpan(int sizeHint = 0)
-            => owner._started ? Inner.GetSpan(sizeHint) : (owner._pending ??= new()).GetSpan(sizeHint);
+        {
+            owner.WriterUsed = true;
+            return owner._started ? Inner.GetSpan(sizeHint) : (owner._pending ??= new()).GetSpan(sizeHint);
+        }
 
         public override void CancelPendingFlush() => Inner.CancelPendingFlush();
 
@@ -196,6 +206,7 @@ internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
 
         public override async ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
         {
+            owner.WriterUsed = true;
             await owner.EnsureStartedAsync().ConfigureAwait(false);
             return await Inner.WriteAsync(source, cancellationToken).ConfigureAwait(false);
         }

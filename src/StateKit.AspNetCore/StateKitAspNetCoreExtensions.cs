@@ -57,7 +57,7 @@ public static class StateKitAspNetCoreExtensions
         return app.UseMiddleware<StateKitMiddleware>();
     }
 
-    /// <summary>Keeps StateKit away from these endpoints: no ticket read, no session, no buffering.</summary>
+    /// <summary>Keeps StateKit away from these endpoints: no ticket read, no session, the response body untouched.</summary>
     /// <typeparam name="TBuilder">The endpoint convention builder.</typeparam>
     /// <param name="builder">The endpoint(s).</param>
     /// <returns>The builder.</returns>

@@ -76,7 +76,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         if (_buffer is null && (_state == CommitState.Committed || context.Response.HasStarted))
         {
             // First touched after the response started: it can be read, but a change could be neither saved nor sent.
-            Seal(storeName, tracked.Session);
+            tracked.Session.MakeReadOnly(runtime.ReadOnlyReason(storeName));
         }
 
         return tracked.Session;
@@ -151,7 +151,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
                 if (_buffer is null)
                 {
                     // Sealed before its commit, the session keeps what it read and wrote readable afterwards, without a reload.
-                    Seal(name, tracked.Session);
+                    tracked.Session.MakeReadOnly(runtime.ReadOnlyReason(name));
                 }
 
                 // Costs nothing when the session has nothing to write.
@@ -172,25 +172,6 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
 
         _state = CommitState.Committed;
-        if (_buffer is null)
-        {
-            // Again, so that the message names the id a new session was given by its commit.
-            foreach (var (name, tracked) in _sessions)
-            {
-                Seal(name, tracked.Session);
-            }
-        }
-    }
-
-    private static void Seal(string storeName, StateSession session)
-    {
-        var which = storeName.Length == 0 ? "The session of the default store" : $"The session of store '{storeName}'";
-        var id = session.Id is { } publicId ? $" (id {publicId})" : string.Empty;
-        session.MakeReadOnly(
-            $"{which}{id} cannot change: the response has already started, and StateKit saved the session and sent its ticket " +
-            "when it did (the first write or flush of the body, or StartAsync), so a change now could reach neither the store " +
-            "nor the client. Change the session before writing the response, or buffer this endpoint's response " +
-            "(.BufferStateKitResponse() or [BufferStateKitResponse]; StateKitHttpOptions.BufferResponseBody for every endpoint).");
     }
 
     public void Dispose() => Abandon();
@@ -336,11 +317,9 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         context.Features.Set(_originalBody);
         if (_buffer is not null)
         {
-            // Bytes the handler left in the writer (GetMemory/Advance without a flush) belong to the body too.
-            if (_bufferFeature!.Writer is { CanGetUnflushedBytes: true, UnflushedBytes: > 0 } writer)
-            {
-                await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            }
+            // Bytes the handler left in the writer (GetMemory/Advance without a flush) belong to the body too. Completing the
+            // feature flushes its writer only if the handler used one; asking for it here would build one per request.
+            await _bufferFeature!.CompleteAsync().ConfigureAwait(false);
 
             await using (_buffer.ConfigureAwait(false))
             {
@@ -350,8 +329,10 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
                 }
             }
         }
-        else if (_originalBody.Writer.CanGetUnflushedBytes && _originalBody.Writer.UnflushedBytes > 0)
+        else if (_streaming is { WriterUsed: true } && _originalBody.Writer is { CanGetUnflushedBytes: true, UnflushedBytes: > 0 })
         {
+            // Only after the handler wrote through the pipe writer: on a server whose body is a stream, asking for its
+            // writer builds one.
             await _originalBody.Writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         }
 

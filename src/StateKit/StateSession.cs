@@ -383,12 +383,14 @@ public sealed class StateSession
     /// <summary>
     /// Makes every later change (<c>Set</c>, <see cref="Remove"/>, <see cref="Clear"/>, <see cref="RotateId"/>,
     /// <see cref="Revoke"/>, <see cref="Refresh"/>, <see cref="BindUser"/>) throw <see cref="InvalidOperationException"/>
-    /// with <paramref name="reason"/> as its message; reads and loads still work. The ASP.NET Core middleware calls it once
+    /// whose message names the session (its <see cref="Id"/>, once known) and gives <paramref name="reason"/>; reads and
+    /// loads still work. The ASP.NET Core middleware calls it once
     /// the response has started: the session was saved then, and a later change could reach neither the store nor the client.
     /// Made read-only before <see cref="CommitAsync(CancellationToken)"/>, a loaded session keeps what it read and wrote
     /// readable after the commit, without another load (it does not see what concurrent requests committed meanwhile).
     /// </summary>
-    /// <param name="reason">Why the session cannot change, naming the session, for the exception's message.</param>
+    /// <param name="reason">Why the session cannot change and what to do instead, for the exception's message. It is kept as given
+    /// (the message is composed only when a change is refused), so one string may serve every session.</param>
     public void MakeReadOnly(string reason)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
@@ -635,7 +637,7 @@ public sealed class StateSession
     {
         if (_readOnlyReason is not null)
         {
-            throw new InvalidOperationException(_readOnlyReason);
+            throw new InvalidOperationException(Id is { } id ? $"Session {id} is read-only: {_readOnlyReason}" : $"The session is read-only: {_readOnlyReason}");
         }
     }
 

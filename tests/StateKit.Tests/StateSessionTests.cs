@@ -45,7 +45,7 @@ public sealed class StateSessionTests
         ];
 
         Assert.True(session.IsReadOnly);
-        Assert.All(changes, change => Assert.Equal("sealed for the test", Assert.Throws<InvalidOperationException>(change).Message));
+        Assert.All(changes, change => Assert.Equal($"Session {session.Id} is read-only: sealed for the test", Assert.Throws<InvalidOperationException>(change).Message));
         Assert.Equal(1, session.Get("a", ContractJsonContext.Default.Int32));
         Assert.False(session.HasChanges);
         Assert.Equal(SessionCommitOutcome.NoChange, (await session.CommitAsync()).Outcome);
