@@ -18,11 +18,16 @@ public class ResponseBodyBenchmarks
     [Params(1024, 65536, 1048576)]
     public int BodyBytes { get; set; }
 
+    /// <summary>Gets or sets how the handler writes: <c>stream</c> (16 KB chunks to <c>Response.Body</c>) or <c>json</c> (<c>WriteAsJsonAsync</c>, through the pipe writer).</summary>
+    [Params("stream", "json")]
+    public string Writer { get; set; } = "stream";
+
     [GlobalSetup]
     public void Setup()
     {
-        _buffered = MiddlewarePipeline.StartAsync(buffered: true, BodyBytes).GetAwaiter().GetResult();
-        _streaming = MiddlewarePipeline.StartAsync(buffered: false, BodyBytes).GetAwaiter().GetResult();
+        var json = Writer == "json";
+        _buffered = MiddlewarePipeline.StartAsync(buffered: true, BodyBytes, json: json).GetAwaiter().GetResult();
+        _streaming = MiddlewarePipeline.StartAsync(buffered: false, BodyBytes, json: json).GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]

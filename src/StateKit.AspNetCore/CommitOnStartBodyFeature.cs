@@ -24,7 +24,7 @@ internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
 {
     private readonly IHttpResponseBodyFeature _inner;
     private readonly Func<Task> _commit;
-    private ArrayBufferWriter<byte>? _pending;
+    private PendingBodyBuffer? _pending;
     private bool _started;
 
     public CommitOnStartBodyFeature(IHttpResponseBodyFeature inner, Func<Task> commit)
@@ -75,13 +75,29 @@ internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
             return;
         }
 
-        await _commit().ConfigureAwait(false);
-        _started = true;
-        if (_pending is { WrittenCount: > 0 } pending)
+        try
         {
-            _inner.Writer.Write(pending.WrittenSpan);
+            await _commit().ConfigureAwait(false);
+        }
+        catch
+        {
+            // Nothing of this body will be sent: the failure response replaces it.
+            Discard();
+            throw;
         }
 
+        _started = true;
+        if (_pending is { } pending)
+        {
+            _pending = null;
+            await pending.MoveToAsync(_inner.Writer).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Returns what <c>GetMemory</c>/<c>Advance</c> left here to the pool, unsent (the handler threw).</summary>
+    public void Discard()
+    {
+        _pending?.Release();
         _pending = null;
     }
 
@@ -150,7 +166,7 @@ internal sealed class CommitOnStartBodyFeature : IHttpResponseBodyFeature
 
         public override bool CanGetUnflushedBytes => owner._started ? Inner.CanGetUnflushedBytes : true;
 
-        public override long UnflushedBytes => owner._started ? Inner.UnflushedBytes : owner._pending?.WrittenCount ?? 0;
+        public override long UnflushedBytes => owner._started ? Inner.UnflushedBytes : owner._pending?.Count ?? 0;
 
         public override void Advance(int bytes)
         {

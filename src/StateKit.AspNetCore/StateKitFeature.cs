@@ -189,6 +189,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         _buffer?.Dispose();
         _buffer = null;
         _bufferFeature = null;
+        _streaming?.Discard();
         _streaming = null;
     }
 

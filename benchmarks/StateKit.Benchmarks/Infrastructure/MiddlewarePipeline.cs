@@ -15,7 +15,9 @@ namespace StateKit.Benchmarks.Infrastructure;
 
 /// <summary>
 /// StateKit's middleware over the in-memory store, driven in-process with no server: each request loads the session,
-/// changes a key (so it commits), then writes a body of <c>bodyBytes</c> in 16 KB chunks, flushing after the first. With
+/// changes a key (so it commits), then writes a body of <c>bodyBytes</c>: in 16 KB chunks to the body stream, flushing
+/// after the first, or with <c>json</c> as a JSON string through <c>WriteAsJsonAsync</c>, which writes to the body's pipe
+/// writer (<c>GetMemory</c>/<c>Advance</c>), as minimal APIs and MVC answer. With
 /// <c>buffered</c> the body is held until after the handler and the commit (<c>BufferResponseBody</c>, the only behaviour
 /// before issue 15); without it the commit happens at the first write and the body streams.
 /// </summary>
@@ -27,12 +29,14 @@ public sealed class MiddlewarePipeline : IAsyncDisposable
     private readonly byte[] _chunk;
     private readonly int _bodyBytes;
     private readonly TimeSpan _pause;
+    private readonly string? _json;
     private string _cookie = string.Empty;
 
-    private MiddlewarePipeline(bool buffered, int bodyBytes, TimeSpan pause)
+    private MiddlewarePipeline(bool buffered, int bodyBytes, TimeSpan pause, bool json)
     {
         _bodyBytes = bodyBytes;
         _pause = pause;
+        _json = json ? new string('x', Math.Max(bodyBytes - 2, 0)) : null;
         _chunk = new byte[Math.Min(ChunkBytes, Math.Max(bodyBytes, 1))];
         Random.Shared.NextBytes(_chunk);
         var services = new ServiceCollection();
@@ -49,9 +53,9 @@ public sealed class MiddlewarePipeline : IAsyncDisposable
     }
 
     /// <summary>Builds the pipeline and gives it a session to come back to.</summary>
-    public static async Task<MiddlewarePipeline> StartAsync(bool buffered, int bodyBytes, TimeSpan pause = default)
+    public static async Task<MiddlewarePipeline> StartAsync(bool buffered, int bodyBytes, TimeSpan pause = default, bool json = false)
     {
-        var pipeline = new MiddlewarePipeline(buffered, bodyBytes, pause);
+        var pipeline = new MiddlewarePipeline(buffered, bodyBytes, pause, json);
         var first = pipeline.NewContext(new FirstByteStream());
         await pipeline._pipeline(first);
         var setCookie = first.Response.Headers.SetCookie.ToString();
@@ -99,6 +103,12 @@ public sealed class MiddlewarePipeline : IAsyncDisposable
         var session = context.GetStateSession();
         var visits = await session.GetAsync("visits", ContractJsonContext.Default.Int32);
         session.Set("visits", visits + 1, ContractJsonContext.Default.Int32);
+        if (_json is not null)
+        {
+            await context.Response.WriteAsJsonAsync(_json, ContractJsonContext.Default.String);
+            return;
+        }
+
         for (var sent = 0; sent < _bodyBytes; sent += _chunk.Length)
         {
             await context.Response.Body.WriteAsync(_chunk.AsMemory(0, Math.Min(_chunk.Length, _bodyBytes - sent)));
