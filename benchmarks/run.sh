@@ -3,8 +3,8 @@
 #
 #   bash benchmarks/run.sh          full run: every BenchmarkDotNet class (ShortRun job with 10 iterations: 3 warm-ups,
 #                                   10 measured iterations, one process per case), then the --roundtrips, --concurrency,
-#                                   --e2e and --memory modes, and --outage (UseRedis's defaults with redis-server frozen
-#                                   8 s; not in --ci), then docs/benchmarks-*.svg and the tables from the CSVs,
+#                                   --e2e, --memory and --ttfb modes, and --outage (UseRedis's defaults with redis-server
+#                                   frozen 8 s; not in --ci), then docs/benchmarks-*.svg and the tables from the CSVs,
 #                                   then EventPipe profiles of the StateKit cases whose targets are hardest (Redis
 #                                   read-modify-write, in-memory, JWT), summarised by benchmarks/profile.py into
 #                                   artifacts/benchmarks/profiles.md. About 25 minutes on 2 cores.
@@ -32,6 +32,7 @@ if [[ $mode == ci ]]; then
   bench --concurrency 0.3 | tee "$out/concurrency.md"
   bench --e2e 200 2 4 | tee "$out/e2e.md"
   bench --memory | tee "$out/memory.md"
+  bench --ttfb 40 | tee "$out/ttfb.md"
   charts=$out
 else
   bench --filter '*' --job short --iterationCount 10 "$@"
@@ -40,6 +41,7 @@ else
   bench --e2e 20000 10 16 | tee "$out/e2e.md"
   bench --memory | tee "$out/memory.md"
   bench --outage 3 8 | tee "$out/outage.md"
+  bench --ttfb 2000 | tee "$out/ttfb.md"
   charts=docs
 fi
 

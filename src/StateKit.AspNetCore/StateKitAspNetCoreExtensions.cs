@@ -57,7 +57,7 @@ public static class StateKitAspNetCoreExtensions
         return app.UseMiddleware<StateKitMiddleware>();
     }
 
-    /// <summary>Keeps StateKit away from these endpoints: no ticket read, no session, no buffering.</summary>
+    /// <summary>Keeps StateKit away from these endpoints: no ticket read, no session, the response body untouched.</summary>
     /// <typeparam name="TBuilder">The endpoint convention builder.</typeparam>
     /// <param name="builder">The endpoint(s).</param>
     /// <returns>The builder.</returns>
@@ -66,6 +66,21 @@ public static class StateKitAspNetCoreExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Add(endpoint => endpoint.Metadata.Add(new DisableStateKitAttribute()));
+        return builder;
+    }
+
+    /// <summary>
+    /// Buffers the whole response body of these endpoints and commits their sessions after the handler, so that they may
+    /// change a session after writing. Costs a copy of the body (and a temp file past 32 KB); streaming endpoints must not use it.
+    /// </summary>
+    /// <typeparam name="TBuilder">The endpoint convention builder.</typeparam>
+    /// <param name="builder">The endpoint(s).</param>
+    /// <returns>The builder.</returns>
+    public static TBuilder BufferStateKitResponse<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Add(endpoint => endpoint.Metadata.Add(new BufferStateKitResponseAttribute()));
         return builder;
     }
 

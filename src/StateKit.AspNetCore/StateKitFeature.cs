@@ -15,16 +15,23 @@ namespace StateKit.AspNetCore;
 /// so <c>HttpContext.Session</c> runs on the default store.
 /// </summary>
 /// <remarks>
-/// The first access buffers the response body, so that the commit can happen after the handler but before anything
-/// reaches the client: a new ticket can still be set, and a failed commit replaces the response instead of being lost
-/// behind a 200 already on the wire. A request that never touches its session is not buffered and costs no store call.
+/// The first access wraps the response body (<see cref="CommitOnStartBodyFeature"/>) so that the sessions are committed
+/// at the moment the response starts (its first write or flush, <c>StartAsync</c>, or the end of the handler, whichever
+/// comes first) and before anything reaches the client: a new ticket can still be set, and a failed commit replaces the
+/// response instead of being lost behind a 200 already on the wire. The body itself is not buffered. A request that never
+/// touches its session is not wrapped and costs no store call.
 /// </remarks>
-internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime runtime) : ISessionFeature, IDisposable
+internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime runtime, bool bufferResponse) : ISessionFeature, IDisposable
 {
     private Dictionary<string, Tracked>? _sessions;
     private ISession? _session;
     private IHttpResponseBodyFeature? _originalBody;
     private FileBufferingWriteStream? _buffer;
+    private StreamResponseBodyFeature? _bufferFeature;
+    private CommitOnStartBodyFeature? _streaming;
+    private CommitState _state;
+    private bool _abandoned;
+    private StateKitCommitFailedException? _failure;
 
     ISession ISessionFeature.Session
     {
@@ -63,17 +70,74 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             ticket = ReadTicket(storeName);
         }
 
-        BufferResponse();
+        WrapResponse();
         tracked = new Tracked(new StateSession(store, ticket, runtime.Json), ticket, parts);
         _sessions.Add(storeName, tracked);
+        if (_buffer is null && (_state == CommitState.Committed || context.Response.HasStarted))
+        {
+            // First touched after the response started: it can be read, but a change could be neither saved nor sent.
+            tracked.Session.MakeReadOnly(runtime.ReadOnlyReason(storeName));
+        }
+
         return tracked.Session;
     }
 
-    /// <summary>Commits every touched session, sends the tickets that changed, then releases the buffered response.</summary>
+    /// <summary>
+    /// The end of the handler: commits the sessions if the response has not started them yet (a failure replaces the
+    /// response), then hands the response back to the server.
+    /// </summary>
     public async Task CompleteAsync()
     {
         if (_sessions is null)
         {
+            return;
+        }
+
+        try
+        {
+            if (_streaming is not null)
+            {
+                await _streaming.EnsureStartedAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await CommitBeforeStartAsync().ConfigureAwait(false);
+            }
+        }
+        catch (StateKitCommitFailedException e)
+        {
+            await FailCommitAsync(e).ConfigureAwait(false);
+            return;
+        }
+
+        await ReleaseAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The handler's write failed because the commit did (the handler may have swallowed it): answer the failure.</summary>
+    public Task FailCommitAsync(StateKitCommitFailedException error)
+    {
+        Log.CommitFailed(runtime.Logger, error.Store, runtime.Options.CommitFailureStatusCode, error.Error);
+        return FailAsync(error.Error, loading: false);
+    }
+
+    /// <summary>
+    /// Commits every touched session and sends the tickets that changed, once, before the response starts. A failure is
+    /// remembered and thrown again as <see cref="StateKitCommitFailedException"/> on every later call, so a handler that
+    /// swallowed it cannot write past it.
+    /// </summary>
+    public async Task CommitBeforeStartAsync()
+    {
+        switch (_state)
+        {
+            case CommitState.Committed:
+                return;
+            case CommitState.Failed:
+                throw _failure!;
+        }
+
+        if (_sessions is null)
+        {
+            _state = CommitState.Committed;
             return;
         }
 
@@ -84,6 +148,11 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             {
                 current = name;
                 RefreshIfClientHeld(tracked.Session);
+                if (_buffer is null)
+                {
+                    // Sealed before its commit, the session keeps what it read and wrote readable afterwards, without a reload.
+                    tracked.Session.MakeReadOnly(runtime.ReadOnlyReason(name));
+                }
 
                 // Costs nothing when the session has nothing to write.
                 tracked.Result = await tracked.Session.CommitAsync(context.RequestAborted).ConfigureAwait(false);
@@ -97,12 +166,12 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         }
         catch (StateKitException e)
         {
-            Log.CommitFailed(runtime.Logger, current, runtime.Options.CommitFailureStatusCode, e);
-            await FailAsync(e, loading: false).ConfigureAwait(false);
-            return;
+            _state = CommitState.Failed;
+            _failure = new StateKitCommitFailedException(current, e);
+            throw _failure;
         }
 
-        await ReleaseAsync().ConfigureAwait(false);
+        _state = CommitState.Committed;
     }
 
     public void Dispose() => Abandon();
@@ -110,6 +179,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
     /// <summary>The handler threw: give the response back to the error handlers, commit nothing.</summary>
     public void Abandon()
     {
+        _abandoned = true;
         if (_originalBody is not null)
         {
             context.Features.Set(_originalBody);
@@ -118,6 +188,9 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
 
         _buffer?.Dispose();
         _buffer = null;
+        _bufferFeature = null;
+        _streaming?.Discard();
+        _streaming = null;
     }
 
     /// <summary>
@@ -202,9 +275,9 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
         runtime.Channel.Write(context, name, ticket, expires);
     }
 
-    private void BufferResponse()
+    private void WrapResponse()
     {
-        if (_buffer is not null || context.Response.HasStarted)
+        if (_originalBody is not null || context.Response.HasStarted)
         {
             return;
         }
@@ -215,28 +288,58 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             return;
         }
 
-        // Memory first, spilling to a temp file past 32 KB, as MVC's output buffering does.
-        _buffer = new FileBufferingWriteStream();
-        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(_buffer, _originalBody));
+        if (bufferResponse)
+        {
+            // Opt-in: memory first, spilling to a temp file past 32 KB, as MVC's output buffering does.
+            _buffer = new FileBufferingWriteStream();
+            _bufferFeature = new StreamResponseBodyFeature(_buffer, _originalBody);
+            context.Features.Set<IHttpResponseBodyFeature>(_bufferFeature);
+            return;
+        }
+
+        _streaming = new CommitOnStartBodyFeature(_originalBody, CommitBeforeStartAsync);
+        context.Features.Set<IHttpResponseBodyFeature>(_streaming);
+
+        // A write that bypasses the wrapper (a body stream captured before the session was touched) still cannot leave
+        // before the commit; a failure there is the server's 500, the most that can be done once the server is writing.
+        context.Response.OnStarting(CommitOnServerStartAsync);
     }
+
+    // Once abandoned (the handler threw) or failed, the response is an error page: it must commit nothing, nor fail again.
+    private Task CommitOnServerStartAsync() => _abandoned || _state != CommitState.Pending ? Task.CompletedTask : CommitBeforeStartAsync();
 
     private async Task ReleaseAsync()
     {
-        if (_buffer is null || _originalBody is null)
+        if (_originalBody is null)
         {
             return;
         }
 
         context.Features.Set(_originalBody);
-        await using (_buffer.ConfigureAwait(false))
+        if (_buffer is not null)
         {
-            if (_buffer.Length > 0 || !context.Response.HasStarted)
+            // Bytes the handler left in the writer (GetMemory/Advance without a flush) belong to the body too. Completing the
+            // feature flushes its writer only if the handler used one; asking for it here would build one per request.
+            await _bufferFeature!.CompleteAsync().ConfigureAwait(false);
+
+            await using (_buffer.ConfigureAwait(false))
             {
-                await _buffer.DrainBufferAsync(_originalBody.Writer, context.RequestAborted).ConfigureAwait(false);
+                if (_buffer.Length > 0 || !context.Response.HasStarted)
+                {
+                    await _buffer.DrainBufferAsync(_originalBody.Writer, context.RequestAborted).ConfigureAwait(false);
+                }
             }
+        }
+        else if (_streaming is { WriterUsed: true } && _originalBody.Writer is { CanGetUnflushedBytes: true, UnflushedBytes: > 0 })
+        {
+            // Only after the handler wrote through the pipe writer: on a server whose body is a stream, asking for its
+            // writer builds one.
+            await _originalBody.Writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         }
 
         _buffer = null;
+        _bufferFeature = null;
+        _streaming = null;
         _originalBody = null;
     }
 
@@ -277,6 +380,13 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
                 : "The session could not be saved. Nothing was saved.",
             type: "https://statekit.dev/errors/" + error.GetType().Name)
             .ExecuteAsync(context).ConfigureAwait(false);
+    }
+
+    private enum CommitState
+    {
+        Pending,
+        Committed,
+        Failed,
     }
 
     private sealed class Tracked(StateSession session, string? presented, Dictionary<string, string>? presentedParts)

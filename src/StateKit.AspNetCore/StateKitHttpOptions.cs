@@ -77,6 +77,16 @@ public sealed class StateKitHttpOptions
     /// <value>The default value is <see langword="null"/>: a problem details response.</value>
     public Func<HttpContext, Exception, Task>? OnCommitFailure { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether every request that touches a session buffers its whole response body
+    /// (in memory up to 32 KB, then in a temp file) and commits after the handler. Off, the sessions are committed when the
+    /// response starts (its first write or flush, <c>StartAsync</c>, or the end of the handler), the body streams, and a
+    /// session change after that throws <see cref="InvalidOperationException"/>. Turn it on only for apps that must change
+    /// session state after writing; one endpoint can opt in with <see cref="BufferStateKitResponseAttribute"/>.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>: responses stream.</value>
+    public bool BufferResponseBody { get; set; }
+
     internal IReadOnlyList<string> GetValidationErrors()
     {
         var errors = new List<string>();

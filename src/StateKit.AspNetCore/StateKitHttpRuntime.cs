@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,8 @@ internal sealed class StateKitHttpRuntime
         };
     }
 
+    private readonly ConcurrentDictionary<string, string> _readOnlyReasons = new(StringComparer.Ordinal);
+
     public StateKitHttpOptions Options { get; }
 
     public SessionStores Stores { get; }
@@ -38,4 +41,15 @@ internal sealed class StateKitHttpRuntime
 
     /// <summary>Gets what <c>ConfigureJson</c> set up, or <see langword="null"/> for StateKit's defaults.</summary>
     public JsonSerializerOptions? Json { get; }
+
+    /// <summary>
+    /// Why a session of <paramref name="storeName"/> refuses changes once the response has started: one string per store,
+    /// built once, since every streamed request seals its sessions and the message is read only when a change is refused.
+    /// </summary>
+    public string ReadOnlyReason(string storeName)
+        => _readOnlyReasons.GetOrAdd(storeName, static name =>
+            $"the response has already started, and StateKit saved this session ({(name.Length == 0 ? "the default store" : $"store '{name}'")}) " +
+            "and sent its ticket when it did (the first write or flush of the body, or StartAsync), so a change now could reach " +
+            "neither the store nor the client. Change the session before writing the response, or buffer this endpoint's " +
+            "response (.BufferStateKitResponse() or [BufferStateKitResponse]; StateKitHttpOptions.BufferResponseBody for every endpoint).");
 }

@@ -18,7 +18,8 @@ internal sealed class StateKitMiddleware(RequestDelegate next, StateKitHttpRunti
             return;
         }
 
-        using var feature = new StateKitFeature(context, runtime);
+        var buffer = runtime.Options.BufferResponseBody || context.GetEndpoint()?.Metadata.GetMetadata<BufferStateKitResponseAttribute>() is not null;
+        using var feature = new StateKitFeature(context, runtime, buffer);
         context.Features.Set(feature);
         if (context.Features.Get<ISessionFeature>() is null)
         {
@@ -28,6 +29,12 @@ internal sealed class StateKitMiddleware(RequestDelegate next, StateKitHttpRunti
         try
         {
             await next(context).ConfigureAwait(false);
+        }
+        catch (StateKitCommitFailedException e) when (!context.Response.HasStarted)
+        {
+            // The commit at the handler's first write failed; nothing was sent, so the failure response can still replace it.
+            await feature.FailCommitAsync(e).ConfigureAwait(false);
+            return;
         }
         catch (SessionStoreUnavailableException e) when (!context.Response.HasStarted)
         {

@@ -46,6 +46,7 @@ public sealed class StateSession
     private bool _revoke;
     private bool _refresh;
     private string? _bindUserId;
+    private string? _readOnlyReason;
 
     /// <summary>Initializes a new instance of the <see cref="StateSession"/> class. Does no I/O.</summary>
     /// <param name="store">The store the session lives in.</param>
@@ -99,6 +100,9 @@ public sealed class StateSession
     /// store (<see cref="ISessionStore.RevokeAsync"/>); never log it, show it or put it in telemetry. Use <see cref="Id"/> for that.
     /// </summary>
     public string? BearerId => _id;
+
+    /// <summary>Gets a value indicating whether every change throws, since <see cref="MakeReadOnly"/>.</summary>
+    public bool IsReadOnly => _readOnlyReason is not null;
 
     /// <summary>Gets the session as loaded (identity, version, timestamps), or <see langword="null"/> when not loaded or there is none.</summary>
     public SessionSnapshot? Loaded => _snapshot;
@@ -202,9 +206,11 @@ public sealed class StateSession
     /// <summary>Sets the raw bytes of a key.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The bytes. The session keeps a copy.</param>
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
     public void SetBytes(string key, ReadOnlySpan<byte> value)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
+        ThrowIfReadOnly();
         _removals?.Remove(key);
         (_upserts ??= new()).Set(key, value.ToArray());
     }
@@ -317,40 +323,78 @@ public sealed class StateSession
 
     /// <summary>Removes a key. Does not load the session.</summary>
     /// <param name="key">The key.</param>
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
     public void Remove(string key)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
+        ThrowIfReadOnly();
         _upserts?.Remove(key);
         (_removals ??= new(StringComparer.Ordinal)).Add(key);
     }
 
     /// <summary>Removes every key. Committing a session with no keys deletes it.</summary>
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
     public void Clear()
     {
+        ThrowIfReadOnly();
         _upserts?.Clear();
         _removals?.Clear();
         _cleared = true;
     }
 
     /// <summary>Moves the session to a new id on commit, keeping its data and invalidating the old ticket. Call it after sign-in.</summary>
-    public void RotateId() => _rotate = true;
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
+    public void RotateId()
+    {
+        ThrowIfReadOnly();
+        _rotate = true;
+    }
 
     /// <summary>Deletes the session on commit. Call it at sign-out.</summary>
-    public void Revoke() => _revoke = true;
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
+    public void Revoke()
+    {
+        ThrowIfReadOnly();
+        _revoke = true;
+    }
 
     /// <summary>
     /// Asks the store to re-issue the ticket on commit with an idle deadline starting now, even if nothing changed. Only
     /// client-held stores need it (their deadline travels in the ticket); other stores already slid it on load and ignore it.
     /// The ASP.NET Core middleware calls it for client-held sessions a request read without changing.
     /// </summary>
-    public void Refresh() => _refresh = true;
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
+    public void Refresh()
+    {
+        ThrowIfReadOnly();
+        _refresh = true;
+    }
 
     /// <summary>Binds the session to a user on commit, so that <see cref="ISessionStore.RevokeUserAsync"/> can end it.</summary>
     /// <param name="userId">The user's stable id.</param>
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
     public void BindUser(string userId)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        ThrowIfReadOnly();
         _bindUserId = userId;
+    }
+
+    /// <summary>
+    /// Makes every later change (<c>Set</c>, <see cref="Remove"/>, <see cref="Clear"/>, <see cref="RotateId"/>,
+    /// <see cref="Revoke"/>, <see cref="Refresh"/>, <see cref="BindUser"/>) throw <see cref="InvalidOperationException"/>
+    /// whose message names the session (its <see cref="Id"/>, once known) and gives <paramref name="reason"/>; reads and
+    /// loads still work. The ASP.NET Core middleware calls it once
+    /// the response has started: the session was saved then, and a later change could reach neither the store nor the client.
+    /// Made read-only before <see cref="CommitAsync(CancellationToken)"/>, a loaded session keeps what it read and wrote
+    /// readable after the commit, without another load (it does not see what concurrent requests committed meanwhile).
+    /// </summary>
+    /// <param name="reason">Why the session cannot change and what to do instead, for the exception's message. It is kept as given
+    /// (the message is composed only when a change is refused), so one string may serve every session.</param>
+    public void MakeReadOnly(string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        _readOnlyReason = reason;
     }
 
     /// <summary>
@@ -495,13 +539,58 @@ public sealed class StateSession
 
         SetBearerId(_ticket is null ? null : result.SessionId ?? _id);
 
-        // What was written is now the store's; the next read goes back to it.
+        // A read-only session has no next commit, so what it saw and wrote stays readable without another load; any other
+        // session goes back to the store on its next read, since a base without the store's version would break the next merge.
+        var view = _readOnlyReason is not null && _ticket is not null && result.Outcome == SessionCommitOutcome.Committed ? ReadView(result) : null;
         _upserts = null;
         _removals = null;
         _cleared = _rotate = _revoke = _refresh = false;
         _bindUserId = null;
-        _snapshot = null;
-        _loaded = _ticket is null;
+        _snapshot = view;
+        _loaded = _ticket is null || view is not null;
+    }
+
+    // The values this request read, with its own changes applied; null when it wrote without loading (the rest is unknown).
+    private SessionSnapshot? ReadView(SessionCommitResult result)
+    {
+        if (!_loaded)
+        {
+            return null;
+        }
+
+        var values = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        if (!_cleared && _snapshot is not null)
+        {
+            foreach (var (key, value) in _snapshot.Values)
+            {
+                values[key] = value;
+            }
+        }
+
+        if (_removals is not null)
+        {
+            foreach (var key in _removals)
+            {
+                values.Remove(key);
+            }
+        }
+
+        if (_upserts is not null)
+        {
+            foreach (var (key, value) in _upserts)
+            {
+                values[key] = value;
+            }
+        }
+
+        return new SessionSnapshot(_id ?? string.Empty, result.Version, values)
+        {
+            CreatedAt = _snapshot?.CreatedAt ?? default,
+            LastAccessedAt = _snapshot?.LastAccessedAt ?? default,
+            AbsoluteExpiresAt = result.AbsoluteExpiresAt ?? _snapshot?.AbsoluteExpiresAt ?? default,
+            IdleTimeout = _snapshot?.IdleTimeout ?? default,
+            UserId = _bindUserId ?? _snapshot?.UserId,
+        };
     }
 
     private async ValueTask LoadCoreAsync(ValueTask<SessionSnapshot?> pending)
@@ -542,6 +631,14 @@ public sealed class StateSession
             $"StateKit has no JSON type information for '{typeof(T)}'. Add [JsonSerializable(typeof({name}))] to your JsonSerializerContext and register it once: " +
             "services.AddStateKit(kit => kit.ConfigureJson(o => o.TypeInfoResolverChain.Insert(0, AppJson.Default))). " +
             "Under native AOT and trimming StateKit never falls back to reflection.");
+    }
+
+    private void ThrowIfReadOnly()
+    {
+        if (_readOnlyReason is not null)
+        {
+            throw new InvalidOperationException(Id is { } id ? $"Session {id} is read-only: {_readOnlyReason}" : $"The session is read-only: {_readOnlyReason}");
+        }
     }
 
     private void ThrowIfNotLoaded()

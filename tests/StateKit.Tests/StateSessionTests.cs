@@ -25,6 +25,67 @@ public sealed class StateSessionTests
     }
 
     [Fact]
+    public async Task ReadOnly_EveryChangeThrowsTheReason_ReadsStillWork_AndNothingIsCommitted()
+    {
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        await session.LoadAsync();
+        session.MakeReadOnly("sealed for the test");
+
+        Action[] changes =
+        [
+            () => session.Set("b", 2, ContractJsonContext.Default.Int32),
+            () => session.SetBytes("b", [1]),
+            () => session.Remove("a"),
+            session.Clear,
+            session.RotateId,
+            session.Revoke,
+            session.Refresh,
+            () => session.BindUser("u1"),
+        ];
+
+        Assert.True(session.IsReadOnly);
+        Assert.All(changes, change => Assert.Equal($"Session {session.Id} is read-only: sealed for the test", Assert.Throws<InvalidOperationException>(change).Message));
+        Assert.Equal(1, session.Get("a", ContractJsonContext.Default.Int32));
+        Assert.False(session.HasChanges);
+        Assert.Equal(SessionCommitOutcome.NoChange, (await session.CommitAsync()).Outcome);
+    }
+
+    [Fact]
+    public async Task ReadOnlyBeforeCommit_WhatItReadAndWroteStaysReadable_WithoutAnotherLoad()
+    {
+        // What the middleware does when a response starts: seal, commit, and the handler may still read what it wrote.
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        await session.LoadAsync();
+        session.Set("b", 2, ContractJsonContext.Default.Int32);
+        session.Remove("a");
+        session.MakeReadOnly("sealed for the test");
+
+        Assert.Equal(SessionCommitOutcome.Committed, (await session.CommitAsync()).Outcome);
+
+        Assert.True(session.IsLoaded);
+        Assert.Equal(2, session.Get("b", ContractJsonContext.Default.Int32));
+        Assert.False(session.TryGetBytes("a", out _));
+        Assert.Equal(1, _store.Loads);
+    }
+
+    [Fact]
+    public async Task ReadOnlyBeforeCommit_WrittenWithoutLoading_StillNeedsALoad()
+    {
+        // A blind write knows nothing of the keys it did not touch: no partial view may pass for the session.
+        var ticket = await SeedAsync();
+        var session = _store.Open(ticket);
+        session.Set("b", 2, ContractJsonContext.Default.Int32);
+        session.MakeReadOnly("sealed for the test");
+        await session.CommitAsync();
+
+        Assert.False(session.IsLoaded);
+        Assert.Throws<InvalidOperationException>(() => session.Get("a", ContractJsonContext.Default.Int32));
+        Assert.Equal(1, await session.GetAsync("a", ContractJsonContext.Default.Int32));
+    }
+
+    [Fact]
     public async Task WriteOnly_CommitsABlindDeltaWithoutLoading()
     {
         var ticket = await SeedAsync();

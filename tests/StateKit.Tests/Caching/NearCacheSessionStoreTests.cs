@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using StateKit.Caching;
 using StateKit.Memory;
+using StateKit.Testing;
 
 namespace StateKit.Tests.Caching;
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 using StateKit.Caching;
 using StateKit.DependencyInjection;
 using StateKit.Memory;
+using StateKit.Testing;
 
 namespace StateKit.Tests.DependencyInjection;
 

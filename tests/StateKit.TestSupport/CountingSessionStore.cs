@@ -1,10 +1,10 @@
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace StateKit.Tests;
+namespace StateKit.Testing;
 
 /// <summary>Passes every call to a real store and counts them, to prove when StateSession does (and does not) do I/O.</summary>
-internal sealed class CountingSessionStore(ISessionStore inner) : ISessionStore
+public sealed class CountingSessionStore(ISessionStore inner) : ISessionStore
 {
     private int _loads;
     private int _commits;
