@@ -57,6 +57,6 @@ internal static class TestStores
         {
             o.KeyPrefix = RedisFixture.UniquePrefix("aspnetcore");
             o.MaxPayloadBytes = maxPayloadBytes ?? o.MaxPayloadBytes;
-        });
+        }).WithCircuitBreaker(b => b.Timeout = RedisFixture.PatientCallTimeout);
     }
 }

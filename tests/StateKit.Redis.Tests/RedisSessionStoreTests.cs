@@ -355,7 +355,7 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
     public async Task UseRedis_WithConfigurationString_RegistersAWorkingStore()
     {
         var services = new ServiceCollection();
-        services.AddStateKit(kit => kit.UseRedis(redis.Configuration, o => o.KeyPrefix = _prefix));
+        services.AddStateKit(kit => kit.UseRedis(redis.Configuration, o => o.KeyPrefix = _prefix).WithCircuitBreaker(b => b.Timeout = RedisFixture.PatientCallTimeout));
         await using var provider = services.BuildServiceProvider();
         await HostStart.RunAsync(provider);
 
@@ -373,7 +373,7 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
     {
         var services = new ServiceCollection();
         services.AddSingleton(redis.Redis);
-        services.AddStateKit(kit => kit.UseRedis(o => o.KeyPrefix = _prefix));
+        services.AddStateKit(kit => kit.UseRedis(o => o.KeyPrefix = _prefix).WithCircuitBreaker(b => b.Timeout = RedisFixture.PatientCallTimeout));
         await using var provider = services.BuildServiceProvider();
 
         var store = provider.GetRequiredService<ISessionStore>();
@@ -391,8 +391,8 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
         var criticalPrefix = RedisFixture.UniquePrefix("tier-critical");
         var standardPrefix = RedisFixture.UniquePrefix("tier-standard");
         services.AddStateKit(kit => kit
-            .AddTier("critical", t => t.UseRedis(redis.Configuration, o => o.KeyPrefix = criticalPrefix))
-            .AddTier("standard", t => t.UseRedis(o => o.KeyPrefix = standardPrefix))
+            .AddTier("critical", t => t.UseRedis(redis.Configuration, o => o.KeyPrefix = criticalPrefix).WithCircuitBreaker(b => b.Timeout = RedisFixture.PatientCallTimeout))
+            .AddTier("standard", t => t.UseRedis(o => o.KeyPrefix = standardPrefix).WithCircuitBreaker(b => b.Timeout = RedisFixture.PatientCallTimeout))
             .MapKey("cart", "critical")
             .WithDefaultTier("standard"));
         await using var provider = services.BuildServiceProvider();

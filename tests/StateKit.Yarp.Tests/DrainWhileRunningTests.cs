@@ -182,7 +182,7 @@ public sealed class DrainWhileRunningWithRedisBackupTests(ITestOutputHelper outp
     protected override Action<StateKitBuilder> Backup()
     {
         var prefix = RedisFixture.UniquePrefix("sticky-drain");
-        return backup => backup.UseRedis(redis.Configuration, o => o.KeyPrefix = prefix);
+        return backup => backup.UseRedis(redis.Configuration, o => o.KeyPrefix = prefix).WithCircuitBreaker(b => b.Timeout = RedisFixture.PatientCallTimeout);
     }
 
     protected override Func<ISessionInvalidationBus> Bus()

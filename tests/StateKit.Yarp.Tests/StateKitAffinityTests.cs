@@ -340,7 +340,7 @@ public sealed class StateKitAffinityWithRedisBackupTests(ITestOutputHelper outpu
     {
         // One prefix per cluster: the nodes share it, other tests never see it.
         var prefix = RedisFixture.UniquePrefix("sticky-backup");
-        return backup => backup.UseRedis(redis.Configuration, o => o.KeyPrefix = prefix);
+        return backup => backup.UseRedis(redis.Configuration, o => o.KeyPrefix = prefix).WithCircuitBreaker(b => b.Timeout = RedisFixture.PatientCallTimeout);
     }
 
     protected override Func<ISessionInvalidationBus> Bus()
