@@ -141,11 +141,17 @@ public sealed class StateKitTicketStore : ITicketStore
         }
 
         // The load slid the idle deadline: the ticket is renewed as of now, and ends at the store's first deadline.
+        // A deadline a store does not report (zero, default) bounds nothing.
         var now = _time.GetUtcNow();
-        var expires = Earliest(now + snapshot.IdleTimeout, snapshot.AbsoluteExpiresAt);
-        if (ticket.Properties.ExpiresUtc is { } signInCap)
+        var expires = ticket.Properties.ExpiresUtc ?? DateTimeOffset.MaxValue;
+        if (snapshot.IdleTimeout > TimeSpan.Zero)
         {
-            expires = Earliest(expires, signInCap);
+            expires = Earliest(expires, now + snapshot.IdleTimeout);
+        }
+
+        if (snapshot.AbsoluteExpiresAt != default)
+        {
+            expires = Earliest(expires, snapshot.AbsoluteExpiresAt);
         }
 
         ticket.Properties.IssuedUtc = now;

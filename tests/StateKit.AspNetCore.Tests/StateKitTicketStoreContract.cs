@@ -56,6 +56,10 @@ public abstract class StateKitTicketStoreContract
         using var thief = app.NewClient();
         thief.Cookies[CookieName] = cookie;
         Assert.Equal("(anonymous)", await thief.GetStringAsync("/me"));
+
+        // The key inside the cookie is a bearer credential: no log line, activity or metric of the whole cycle carries it.
+        Assert.NotEqual(0, app.Telemetry.LogLines);
+        Assert.Empty(app.Telemetry.Containing(app.KeyOf(cookie)));
     }
 
     [Fact]
@@ -320,6 +324,11 @@ public abstract class StateKitTicketStoreContract
         Assert.Equal("(anonymous)", await attacker.GetStringAsync("/me"));
         Assert.Equal("(anonymous)", await victim.GetStringAsync("/me"));
 
+        // Logged, by the session's public id: the key itself is a credential and appears nowhere.
+        var planted = app.KeyOf(attacker.Cookies[CookieName]);
+        Assert.Single(app.Telemetry.Lines, l => l.Contains("TicketUserChanged", StringComparison.Ordinal) && l.Contains(SessionIds.ToPublicId(planted), StringComparison.Ordinal));
+        Assert.Empty(app.Telemetry.Containing(planted));
+
         // Signing in again (the planted key is dead now) mints a fresh key, known to nobody else.
         await victim.PostAsync("/signin/ana");
         Assert.Equal("ana", await victim.GetStringAsync("/me"));
@@ -331,9 +340,10 @@ public abstract class StateKitTicketStoreContract
     {
         private readonly WebApplication _app;
 
-        private TicketApp(WebApplication app, FakeTimeProvider time, CountingSessionStore counter, ChaosSessionStore chaos)
+        private TicketApp(WebApplication app, FakeTimeProvider time, CountingSessionStore counter, ChaosSessionStore chaos, TelemetryCapture telemetry)
         {
             _app = app;
+            Telemetry = telemetry;
             Time = time;
             Counter = counter;
             Chaos = chaos;
@@ -346,6 +356,9 @@ public abstract class StateKitTicketStoreContract
 
         public ChaosSessionStore Chaos { get; }
 
+        /// <summary>Every log line, activity and metric the app emitted (activities and metrics: process-wide).</summary>
+        public TelemetryCapture Telemetry { get; }
+
         public IServiceProvider Services => _app.Services;
 
         public static async Task<TicketApp> StartAsync(Func<TimeProvider, ISessionStore> createStore, bool useStateKitMiddleware = false)
@@ -356,6 +369,8 @@ public abstract class StateKitTicketStoreContract
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
             builder.WebHost.UseTestServer();
             builder.Logging.ClearProviders();
+            var telemetry = new TelemetryCapture();
+            builder.Logging.AddProvider(telemetry);
             builder.Services.AddSingleton<TimeProvider>(time);
             builder.Services.AddStateKit(kit =>
             {
@@ -378,7 +393,7 @@ public abstract class StateKitTicketStoreContract
 
             Map(app);
             await app.StartAsync();
-            return new TicketApp(app, time, counter, chaos);
+            return new TicketApp(app, time, counter, chaos, telemetry);
         }
 
         public CookieClient NewClient() => new(_app.GetTestClient());
@@ -397,7 +412,11 @@ public abstract class StateKitTicketStoreContract
             return CookieOptions.TicketDataFormat.Protect(new AuthenticationTicket(new ClaimsPrincipal(identity), CookieAuthenticationDefaults.AuthenticationScheme));
         }
 
-        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+        public async ValueTask DisposeAsync()
+        {
+            await _app.DisposeAsync();
+            Telemetry.Dispose();
+        }
 
         private CookieAuthenticationOptions CookieOptions
             => _app.Services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieAuthenticationDefaults.AuthenticationScheme);
