@@ -336,7 +336,7 @@ public abstract class StateKitTicketStoreContract
     }
 
     /// <summary>An app with cookie authentication over the store under test, and its endpoints.</summary>
-    private sealed class TicketApp : IAsyncDisposable
+    private protected sealed class TicketApp : IAsyncDisposable
     {
         private readonly WebApplication _app;
 
@@ -361,7 +361,7 @@ public abstract class StateKitTicketStoreContract
 
         public IServiceProvider Services => _app.Services;
 
-        public static async Task<TicketApp> StartAsync(Func<TimeProvider, ISessionStore> createStore, bool useStateKitMiddleware = false)
+        public static async Task<TicketApp> StartAsync(Func<TimeProvider, ISessionStore> createStore, bool useStateKitMiddleware = false, Action<StateKitTicketStoreOptions>? tickets = null)
         {
             var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 9, 0, 0, TimeSpan.Zero));
             var counter = new CountingSessionStore(createStore(time));
@@ -382,7 +382,7 @@ public abstract class StateKitTicketStoreContract
             });
             builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
                 .AddCookie(o => o.Events.OnValidatePrincipal = Renew)
-                .UseStateKitTickets();
+                .UseStateKitTickets(configure: tickets);
             builder.Services.AddAuthorization();
 
             var app = builder.Build();
@@ -392,7 +392,17 @@ public abstract class StateKitTicketStoreContract
             }
 
             Map(app);
-            await app.StartAsync();
+            try
+            {
+                await app.StartAsync();
+            }
+            catch
+            {
+                await app.DisposeAsync();
+                telemetry.Dispose();
+                throw;
+            }
+
             return new TicketApp(app, time, counter, chaos, telemetry);
         }
 
@@ -441,9 +451,14 @@ public abstract class StateKitTicketStoreContract
 
         private static void Map(WebApplication app)
         {
-            app.MapPost("/signin/{name}", async (string name, int? claims, int? minutes, HttpContext context) =>
+            app.MapPost("/signin/{name}", async (string name, int? claims, int? minutes, string? sub, HttpContext context) =>
             {
                 List<Claim> list = [new(ClaimTypes.NameIdentifier, name), new(ClaimTypes.Name, name)];
+                if (sub is not null)
+                {
+                    list.Add(new Claim("sub", sub));
+                }
+
                 list.AddRange(Enumerable.Range(0, claims ?? 0).Select(i => new Claim("perm", $"catalog:item-{i:D3}:read-write")));
                 var properties = new AuthenticationProperties();
                 if (minutes is { } m)

@@ -52,4 +52,40 @@ public sealed class StateKitTicketStoreTests : StateKitTicketStoreContract
         Assert.Equal("auth", tickets.StoreName);
         Assert.Same(tickets, app.Services.GetRequiredKeyedService<StateKitTicketStore>("shop"));
     }
+
+    [Fact]
+    public async Task UserIdClaimType_Configured_BindsTheSessionToThatClaim()
+    {
+        await using var app = await TicketApp.StartAsync(CreateStore, tickets: o => o.UserIdClaimType = "sub");
+        using var client = app.NewClient();
+
+        await client.PostAsync("/signin/ana?sub=user-0001");
+
+        Assert.Equal("user-0001", app.Counter.LastCommit?.BindUserId);
+        Assert.Equal(1, await app.Services.GetRequiredService<StateKitTicketStore>().RevokeUserAsync("user-0001"));
+        Assert.Equal("(anonymous)", await client.GetStringAsync("/me"));
+    }
+
+    [Fact]
+    public async Task SignIn_WithoutTheUserIdClaim_FailsNamingTheClaim_AndWritesNothing()
+    {
+        await using var app = await TicketApp.StartAsync(CreateStore, tickets: o => o.UserIdClaimType = "sub");
+        using var client = app.NewClient();
+
+        // The test server hands the app's exception to the caller.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => client.PostAsync("/signin/ana"));
+
+        Assert.Contains("no 'sub' claim", error.Message, StringComparison.Ordinal);
+        Assert.Contains("UserIdClaimType", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, app.Counter.Commits);
+    }
+
+    [Fact]
+    public async Task EmptyUserIdClaimType_FailsTheAppAtStartUp()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TicketApp.StartAsync(CreateStore, tickets: o => o.UserIdClaimType = " "));
+
+        Assert.Equal(typeof(StateKitTicketStoreOptions), error.OptionsType);
+        Assert.Contains("UserIdClaimType must name a claim", error.Message, StringComparison.Ordinal);
+    }
 }
