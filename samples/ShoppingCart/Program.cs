@@ -29,6 +29,9 @@ app.Logger.LogInformation("ShoppingCart keeps its state with the '{Strategy}' st
 // Static files first: they never touch state, so StateKit never sees them.
 app.UseDefaultFiles();
 app.UseStaticFiles();
+
+// Named here, after the static files, so that they cost no ticket load (WebApplication would mount it ahead of them).
+app.UseAuthentication();
 app.UseStateKit();
 
 ShopEndpoints.Map(app, strategy.Name, strategy.Survives);
