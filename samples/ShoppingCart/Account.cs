@@ -94,7 +94,7 @@ internal static class Account
             <!doctype html>
             <html lang="en">
             <head><meta charset="utf-8"><title>Account · StateKit shop</title><link rel="stylesheet" href="/site.css"></head>
-            <body><main><h1>Account</h1>{body}<p><a href="/">Back to the shop</a></p></main></body>
+            <body><main><section><h1>Account</h1>{body}<p><a href="/">Back to the shop</a></p></section></main></body>
             </html>
             """;
     }

@@ -54,6 +54,31 @@ public sealed class ShoppingCartAccountTests
         Assert.Contains("&lt;script&gt;x&lt;/script&gt;", page, StringComparison.Ordinal);
     }
 
+    [BrowserTheory]
+    [InlineData("memory")]
+    public async Task SignInAndOut_InHeadlessChromium(string store)
+    {
+        await using var app = await Repository.StartSampleAsync("ShoppingCart", Repository.FreePort(), ["--store", store]);
+        using var browser = new Browser();
+
+        browser.Driver.Navigate().GoToUrl(new Uri(app.BaseAddress, "/account"));
+        browser.WaitForText("user", "Not signed in.");
+        browser.Driver.FindElement(OpenQA.Selenium.By.Id("name")).SendKeys("Ana");
+        browser.Click("signin");
+        browser.WaitForText("user", "Ana");
+
+        // The cookie holds a key, not the ticket: small, HttpOnly, and a reload stays signed in.
+        var cookie = browser.Driver.Manage().Cookies.GetCookieNamed(".AspNetCore.Cookies") ?? throw new InvalidOperationException("no auth cookie");
+        Assert.True(cookie.IsHttpOnly);
+        Assert.True(cookie.Value.Length < 600, $"a cookie of {cookie.Value.Length} characters");
+        browser.Driver.Navigate().Refresh();
+        browser.WaitForText("user", "Ana");
+        browser.Screenshot("account-signed-in-" + store);
+
+        browser.Click("signout");
+        browser.WaitForText("user", "Not signed in.");
+    }
+
     /// <summary>One browser: its own cookies, redirects not followed so that each step's answer is seen.</summary>
     private sealed class Visitor(Uri baseAddress) : IDisposable
     {
