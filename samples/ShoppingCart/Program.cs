@@ -3,6 +3,7 @@
 //   dotnet run --project samples/ShoppingCart -- --store memory
 //   ... -- --store redis | clientside | jwt | sticky | distributed (SQLite file) | tiered (cart on the server, theme in the browser)
 // GET /health reports the session store's health (with --store redis, its circuit breaker).
+// /account signs in with a name (cookie authentication, tickets in a StateKit store) and out, here or everywhere.
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Builder;
@@ -20,6 +21,7 @@ var builder = WebApplication.CreateBuilder(args);
 ShopEndpoints.AddShop(builder.Services);
 StoreHealth.Add(builder.Services);
 var strategy = Strategies.Configure(builder);
+Account.Add(builder, strategy);
 
 var app = builder.Build();
 app.Logger.LogInformation("ShoppingCart keeps its state with the '{Strategy}' strategy: {Survives}", strategy.Name, strategy.Survives);
@@ -27,9 +29,13 @@ app.Logger.LogInformation("ShoppingCart keeps its state with the '{Strategy}' st
 // Static files first: they never touch state, so StateKit never sees them.
 app.UseDefaultFiles();
 app.UseStaticFiles();
+
+// Named here, after the static files, so that they cost no ticket load (WebApplication would mount it ahead of them).
+app.UseAuthentication();
 app.UseStateKit();
 
 ShopEndpoints.Map(app, strategy.Name, strategy.Survives);
 StoreHealth.Map(app);
+Account.Map(app);
 
 app.Run();

@@ -20,4 +20,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 304, EventName = "LoadFailed", Level = LogLevel.Error, Message = "A session store was unavailable while the handler loaded a session; nothing was saved and the response was replaced by status {StatusCode}.")]
     public static partial void LoadFailed(ILogger logger, int statusCode, Exception exception);
+
+    [LoggerMessage(EventId = 305, EventName = "TicketUserChanged", Level = LogLevel.Warning, Message = "A sign-in over session {SessionId} of store '{Store}' named another user; the session was ended rather than handed over, and the user must sign in again.")]
+    public static partial void TicketUserChanged(ILogger logger, string store, string sessionId);
+
+    [LoggerMessage(EventId = 306, EventName = "TicketLoadFailed", Level = LogLevel.Error, Message = "Store '{Store}' was unavailable while cookie authentication read a ticket; the request was answered with status {StatusCode}, not signed out.")]
+    public static partial void TicketLoadFailed(ILogger logger, string store, int statusCode, Exception exception);
 }

@@ -355,7 +355,6 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
 
     private async Task FailAsync(Exception error, bool loading)
     {
-        var statusCode = runtime.Options.CommitFailureStatusCode;
         Abandon();
         if (context.Response.HasStarted)
         {
@@ -364,22 +363,7 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
             return;
         }
 
-        context.Response.Clear();
-        context.Response.StatusCode = statusCode;
-        if (runtime.Options.OnCommitFailure is { } onFailure)
-        {
-            await onFailure(context, error).ConfigureAwait(false);
-            return;
-        }
-
-        await Results.Problem(
-            statusCode: statusCode,
-            title: loading ? "The session could not be loaded." : "The session could not be saved.",
-            detail: error is SessionStoreUnavailableException
-                ? "The session store is unavailable. Nothing was saved; try again shortly."
-                : "The session could not be saved. Nothing was saved.",
-            type: "https://statekit.dev/errors/" + error.GetType().Name)
-            .ExecuteAsync(context).ConfigureAwait(false);
+        await StoreFailureResponse.WriteAsync(context, runtime.Options, error, loading).ConfigureAwait(false);
     }
 
     private enum CommitState
