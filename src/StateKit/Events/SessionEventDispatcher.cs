@@ -35,6 +35,7 @@ internal sealed class SessionEventDispatcher : IHostedService, IDisposable
     private Task? _reader;
     private long _dropped;
     private long _delivered;
+    private int _disposed;
 
     public SessionEventDispatcher(IServiceProvider services, IOptions<SessionEventOptions> options, TimeProvider? time = null, ILogger<SessionEventDispatcher>? logger = null)
     {
@@ -116,8 +117,14 @@ internal sealed class SessionEventDispatcher : IHostedService, IDisposable
         }
     }
 
+    // DI disposes it twice: as itself and as the hosted service the same instance is registered as.
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _queue.Writer.TryComplete();
         _sweepTimer?.Dispose();
         _abandon.Cancel();
