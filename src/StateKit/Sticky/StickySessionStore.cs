@@ -156,7 +156,9 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessi
     /// an expired session), <see cref="SessionEventKinds.Evicted"/>, <see cref="SessionEventKinds.Revoked"/> for the sessions
     /// <see cref="RevokeUserAsync"/> removes here; with a backup store, <see cref="SessionEventKinds.Migrated"/> when a session
     /// moves to the backup (drain, or a request served by another node) and <see cref="SessionEventKinds.Rehydrated"/> when
-    /// this node takes one over. Revocations that reach this node over the bus are reported by the node that made them.
+    /// this node takes one over. A revocation by user that reaches this node over the bus is reported here for the sessions
+    /// this node held; one by id, by the node that made it (and only when <see cref="RevokeAsync"/> found the session there
+    /// or in the backup).
     /// </remarks>
     void ISessionEventSource.AttachEvents(SessionEventSink sink)
     {
@@ -485,7 +487,9 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessi
                 _backup?.Replicator.Forget(id);
             }
 
-            _table.RemoveUser(userId);
+            // Each session lives in one node's memory: the node that held it reports it (a no-op on the node that revoked,
+            // which removed its own already).
+            _table.RemoveUser(userId, raiseEvents: true);
         }
         else if (message.SessionId is { } sessionId)
         {
