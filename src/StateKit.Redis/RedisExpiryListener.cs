@@ -35,6 +35,9 @@ internal sealed class RedisExpiryListener : IDisposable
         Listening = ListenAsync();
     }
 
+    /// <summary>Gets or sets a hook called after each notification for a session key was handled (raised, or lost its claim); for tests.</summary>
+    internal Action<string>? Handled { get; set; }
+
     /// <summary>Gets a task that ends with whether the store listens: false when the server has expired events off, or subscribing failed.</summary>
     public Task<bool> Listening { get; }
 
@@ -119,6 +122,7 @@ internal sealed class RedisExpiryListener : IDisposable
         if (!_options.ExpiryEventsOncePerCluster)
         {
             Raise(id);
+            Handled?.Invoke(id);
             return;
         }
 
@@ -144,6 +148,8 @@ internal sealed class RedisExpiryListener : IDisposable
         {
             Raise(id);
         }
+
+        Handled?.Invoke(id);
     }
 
     // The key is gone: whether idle or absolute ended it, and whose it was, went with it.

@@ -105,6 +105,9 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     /// <summary>Gets a task that ends with whether the store listens to keyspace notifications (false when not attached); for tests.</summary>
     internal Task<bool> ListeningForExpiry => _expiryListener?.Listening ?? Task.FromResult(false);
 
+    /// <summary>Gets the keyspace listener, when the store has one; for tests.</summary>
+    internal RedisExpiryListener? ExpiryListener => _expiryListener;
+
     /// <inheritdoc />
     /// <remarks>
     /// Raises <see cref="SessionEventKinds.Expired"/> for the sessions Redis expires when the server sends keyspace
