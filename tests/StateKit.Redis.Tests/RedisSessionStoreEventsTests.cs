@@ -128,6 +128,15 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
         Assert.Equal(SessionEventKinds.Created | SessionEventKinds.Rotated | SessionEventKinds.Revoked | SessionEventKinds.Expired, node.Store.Capabilities.Events);
     }
 
+    [Fact]
+    public void Options_UndefinedExpiryNotifications_FailValidationSayingWhatToUse()
+    {
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => new RedisSessionStore(plain.Redis, new RedisSessionStoreOptions { ExpiryNotifications = (RedisExpiryNotifications)7 }));
+
+        Assert.Contains(error.Failures, f => f.Contains("ExpiryNotifications", StringComparison.Ordinal) && f.Contains("Detect", StringComparison.Ordinal));
+    }
+
     private static async Task<string> ConfigAsync(IConnectionMultiplexer admin)
     {
         var reply = (RedisResult[])(await admin.GetDatabase().ExecuteAsync("CONFIG", "GET", "notify-keyspace-events"))!;
