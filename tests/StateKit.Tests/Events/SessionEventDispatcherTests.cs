@@ -93,6 +93,35 @@ public sealed class SessionEventDispatcherTests
     }
 
     [Fact]
+    public async Task StackedDecorators_BreakerAndNearCacheOverOneStore_RaiseEachEventOnce()
+    {
+        var recorder = new SessionEventRecorder();
+        var name = "stacked-" + Guid.NewGuid().ToString("N");
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddStateKit(kit => kit
+            .UseInMemory(o => o.Name = name)
+            .WithCircuitBreaker()
+            .WithNearCache()
+            .OnSessionEvent(recorder.HandleAsync));
+        await using var provider = services.BuildServiceProvider();
+        await SessionEventRecorder.StartHostedAsync(provider);
+        var store = provider.GetRequiredService<ISessionStore>();
+
+        var created = await CommitNewAsync(store);
+        var session = store.Open(created.Ticket);
+        await session.LoadAsync();
+        session.RotateId();
+        var rotated = await session.CommitAsync();
+        Assert.True(await store.RevokeAsync(rotated.SessionId!));
+
+        await SessionEventRecorder.StopHostedAsync(provider);
+        Assert.Equal([SessionEventKinds.Created, SessionEventKinds.Rotated, SessionEventKinds.Revoked], recorder.Events.Select(e => e.Kind));
+        Assert.All(recorder.Events, e => Assert.Equal(name, e.StoreName));
+        Assert.True(store.Capabilities.Events.HasFlag(SessionEventKinds.Created | SessionEventKinds.Reconciled | SessionEventKinds.Conflict | SessionEventKinds.Expired));
+    }
+
+    [Fact]
     public async Task NoSubscription_NoQueueIsRegistered_AndCapabilitiesStillSayWhatWouldBeRaised()
     {
         var services = new ServiceCollection();
