@@ -59,6 +59,18 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     }
 
     [Fact]
+    public async Task ExpiryNotifications_ConnectionWithoutAdmin_CannotReadTheSettingListensAnywayAndReports()
+    {
+        var prefix = RedisFixture.UniquePrefix("events-no-admin");
+        await using var node = await Node.StartAsync(keyspace.Server.Endpoint, prefix, "redis", TimeProvider.System, allowAdmin: false);
+
+        Assert.True(await node.Raw.ListeningForExpiry);
+        var ids = await CreateAsync(node.Store, 1);
+        await ExpireAllAsync(prefix, ids, node);
+        await node.Recorder.WaitForAsync(SessionEventKinds.Expired, ids[0]);
+    }
+
+    [Fact]
     public async Task ExpiryNotifications_ServerHasThemOff_DetectsItAndDoesNotChangeTheServer()
     {
         var before = await ConfigAsync(plain.Admin);
@@ -168,7 +180,25 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
             Assert.True(await db.KeyExpireAsync($"{prefix}s:{{{id}}}", TimeSpan.FromMilliseconds(1)));
         }
 
-        await Task.WhenAll(handled).WaitAsync(TimeSpan.FromSeconds(30));
+        // Reading a key past its TTL expires it there and then (and notifies), rather than whenever Redis's background
+        // cycle samples it: the wait polls the key's real state, 1 ms at a time.
+        foreach (var id in ids)
+        {
+            while (await db.KeyExistsAsync($"{prefix}s:{{{id}}}"))
+            {
+                await Task.Delay(1);
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(handled).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            var left = await Task.WhenAll(ids.Select(async id => (id, await db.KeyExistsAsync($"{prefix}s:{{{id}}}"))));
+            throw new TimeoutException($"Not every node handled every expiry: {string.Join("; ", nodes.Select(n => n.Pending))}; keys still present: {left.Count(l => l.Item2)}.");
+        }
     }
 
     private sealed class Node : IAsyncDisposable
@@ -192,10 +222,10 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
 
         public RedisSessionStore Raw { get; }
 
-        public static async Task<Node> StartAsync(string endpoint, string prefix, string name, TimeProvider time, Action<RedisSessionStoreOptions>? configure = null)
+        public static async Task<Node> StartAsync(string endpoint, string prefix, string name, TimeProvider time, Action<RedisSessionStoreOptions>? configure = null, bool allowAdmin = true)
         {
             // allowAdmin, so that the store can read (and, when told to, set) notify-keyspace-events.
-            var redis = await ConnectionMultiplexer.ConnectAsync($"{endpoint},abortConnect=false,allowAdmin=true");
+            var redis = await ConnectionMultiplexer.ConnectAsync($"{endpoint},abortConnect=false,allowAdmin={(allowAdmin ? "true" : "false")}");
             var recorder = new SessionEventRecorder();
             var raw = new RawStore();
             var services = new ServiceCollection();
@@ -217,6 +247,8 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
             return new Node(provider, redis, recorder);
         }
 
+        public string Pending { get; private set; } = string.Empty;
+
         /// <summary>A task that completes once this node's listener handled a notification for every one of <paramref name="ids"/>.</summary>
         public Task Expect(string[] ids)
         {
@@ -230,6 +262,8 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
                     {
                         done.TrySetResult();
                     }
+
+                    Pending = $"{Raw.GetHashCode()}: {pending.Count} left";
                 }
             };
             return done.Task;
