@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using StateKit.ClientSide;
+using StateKit.Events;
 using StateKit.Serialization;
 
 namespace StateKit.Jwt;
@@ -29,7 +30,7 @@ namespace StateKit.Jwt;
 /// when a commit re-issues the token; the absolute lifetime, carried in the state, caps it. Any bad token loads as no session.
 /// </para>
 /// </remarks>
-public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
+public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets, ISessionEventSource
 {
     internal const string Kind = "jwt";
 
@@ -43,6 +44,7 @@ public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ClientHeldPipeline _pipeline;
+    private readonly ClientHeldExpiry _expiry = new();
 
     // Tokens that passed full validation or that this store issued, with the span of time they are acceptable in. Keyed by
     // the exact token string.
@@ -105,11 +107,20 @@ public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
             Concurrency = ConcurrencyGuarantee.LastWriterWins,
             Revocation = _pipeline.Revocation,
             SupportsBlindWrites = true,
+            Events = SessionEventKinds.Expired,
         };
     }
 
     /// <inheritdoc />
     public SessionStoreCapabilities Capabilities { get; }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Raises <see cref="SessionEventKinds.Expired"/> when a token this node validated comes back past its session's
+    /// deadline, or one arrives within the clock skew after it; once per session while this node remembers it. A token past
+    /// its <c>exp</c> that this node never validated fails validation before its claims are trusted, so it raises nothing.
+    /// </remarks>
+    void ISessionEventSource.AttachEvents(SessionEventSink sink) => _expiry.Events = sink;
 
     /// <summary>Gets how many validated tokens the store remembers; for tests.</summary>
     internal int ValidatedTokenCount => _validated.Count;
@@ -193,6 +204,11 @@ public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
 
             _validated.Remove(token);
             Log.TokenRejected(_logger, "expired");
+            if (now >= remembered.NotAfter)
+            {
+                _expiry.Report(remembered.Session, now);
+            }
+
             return null;
         }
 
@@ -236,6 +252,7 @@ public sealed class JwtSessionStore : ISessionStore, IClientHeldTickets
         if (now >= session!.ExpiresAt)
         {
             Log.TokenRejected(_logger, "expired");
+            _expiry.Report(session, now);
             return null;
         }
 

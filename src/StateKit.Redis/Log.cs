@@ -41,4 +41,20 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 119, EventName = "RedisWarmUpNotConnected", Level = LogLevel.Warning, Message = "The Redis store '{StoreName}' could not connect to {Endpoints} while the host started; it keeps trying, and each operation fails typed until it connects.")]
     public static partial void RedisWarmUpNotConnected(ILogger logger, string storeName, string endpoints);
+
+    // Session lifecycle events (issue 16): 130-139.
+    [LoggerMessage(EventId = 130, EventName = "RedisExpiryNotificationsListening", Level = LogLevel.Information, Message = "The Redis store '{StoreName}' listens to keyspace notifications on {Channel} (notify-keyspace-events '{Flags}'): sessions Redis expires are reported.")]
+    public static partial void ExpiryNotificationsListening(ILogger logger, string storeName, string channel, string flags);
+
+    [LoggerMessage(EventId = 131, EventName = "RedisExpiryNotificationsOff", Level = LogLevel.Information, Message = "The Redis server of store '{StoreName}' has notify-keyspace-events '{Flags}', without expired events: a session Redis expires is reported only if a load meets it first. Set notify-keyspace-events to include 'Ex', or RedisSessionStoreOptions.ExpiryNotifications = Enable.")]
+    public static partial void ExpiryNotificationsOff(ILogger logger, string storeName, string flags);
+
+    [LoggerMessage(EventId = 132, EventName = "RedisExpiryNotificationsUnknown", Level = LogLevel.Information, Message = "The Redis store '{StoreName}' could not read notify-keyspace-events ({Error}); it listens to expired events anyway, and reports them if the server sends them.")]
+    public static partial void ExpiryNotificationsUnknown(ILogger logger, string storeName, string error);
+
+    [LoggerMessage(EventId = 133, EventName = "RedisExpiryNotificationsFailed", Level = LogLevel.Warning, Message = "The Redis store '{StoreName}' could not listen to keyspace notifications; a session Redis expires is reported only if a load meets it first.")]
+    public static partial void ExpiryNotificationsFailed(ILogger logger, string storeName, Exception exception);
+
+    [LoggerMessage(EventId = 134, EventName = "RedisExpiryClaimFailed", Level = LogLevel.Warning, Message = "The Redis store '{StoreName}' could not claim an expiry event for this node; it reports it anyway, so another node may report it too.")]
+    public static partial void ExpiryClaimFailed(ILogger logger, string storeName, Exception exception);
 }

@@ -21,6 +21,10 @@ internal static class RedisDefaults
     // healthy call seen under load on a shared 2-core box about 100 ms), far below StackExchange.Redis's own 5 s.
     public static readonly TimeSpan OperationTimeout = TimeSpan.FromMilliseconds(500);
 
+    // How long an expiry's claim key outlives the notification: every node receives it within milliseconds, and an id never
+    // comes back (128 random bits), so a minute is plenty and the keys clean themselves up.
+    public static readonly TimeSpan ExpiryClaimLifetime = TimeSpan.FromMinutes(1);
+
     // The store's own multiplexer: a backstop above OperationTimeout, so a command the guard gave up on leaves the
     // multiplexer's queue within a second instead of five, and a connect attempt to a dead host gives up as soon.
     public const int ClientTimeoutMilliseconds = 1000;

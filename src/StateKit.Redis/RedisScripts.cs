@@ -23,7 +23,7 @@ internal static class RedisScripts
 
     /// <summary>
     /// The first half of a load. KEYS[1] session; ARGV[1] now. Returns 1 and slides the idle deadline when the session is
-    /// live; 0 when absent or expired (deleting it): <see cref="RedisTouchCode"/>. The caller sends <c>HGETALL</c> right
+    /// live; 0 when absent; 2 (idle) or 3 (absolute) when past a deadline, deleting it: <see cref="RedisTouchCode"/>. The caller sends <c>HGETALL</c> right
     /// behind it in the same write.
     /// </summary>
     /// <remarks>
@@ -40,7 +40,8 @@ internal static class RedisScripts
         if not (meta[1] and a and x and i) then return 0 end
         if not alive(a, x, i, now) then
           redis.call('DEL', h)
-          return 0
+          if now >= x then return 3 end
+          return 2
         end
         if now > a then redis.call('HSET', h, 'm:a', s(now)) end
         redis.call('PEXPIRE', h, s(math.min(i, x - now)))

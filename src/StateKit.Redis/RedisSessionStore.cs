@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using StateKit.Events;
 
 namespace StateKit.Redis;
 
@@ -34,7 +35,7 @@ namespace StateKit.Redis;
 /// already sent is not abandoned, because its outcome would then be unknown.
 /// </para>
 /// </remarks>
-public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDisposable
+public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDisposable, ISessionEventSource
 {
     private static readonly Func<RedisResult, bool> CreateWrote = static r => (RedisWriteOnceCode)(long)r == RedisWriteOnceCode.Written;
     private static readonly Func<RedisResult, bool> RevokeWrote = static r => !r.IsNull && (long)((RedisResult[])r!)[0] != -1;
@@ -47,6 +48,8 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     private readonly RedisCommandRunner _runner;
     private readonly RedisUserIndex _userIndex;
     private readonly RedisSessionRotation _rotation;
+    private SessionEventSink? _events;
+    private RedisExpiryListener? _expiryListener;
 
     /// <summary>Initializes a new instance of the <see cref="RedisSessionStore"/> class over an existing multiplexer.</summary>
     /// <param name="redis">The application's one multiplexer. The store never disposes it.</param>
@@ -92,11 +95,36 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             Concurrency = ConcurrencyGuarantee.CompareAndSet,
             Revocation = RevocationSupport.ById | RevocationSupport.ByUser,
             SupportsBlindWrites = true,
+            Events = SessionEventKinds.Expired | SessionEventKinds.Revoked,
         };
     }
 
     /// <inheritdoc />
     public SessionStoreCapabilities Capabilities { get; }
+
+    /// <summary>Gets a task that ends with whether the store listens to keyspace notifications (false when not attached); for tests.</summary>
+    internal Task<bool> ListeningForExpiry => _expiryListener?.Listening ?? Task.FromResult(false);
+
+    /// <summary>Gets the keyspace listener, when the store has one; for tests.</summary>
+    internal RedisExpiryListener? ExpiryListener => _expiryListener;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Raises <see cref="SessionEventKinds.Expired"/> for the sessions Redis expires when the server sends keyspace
+    /// notifications (<see cref="RedisSessionStoreOptions.ExpiryNotifications"/>; once per listening node, or once per
+    /// cluster with <see cref="RedisSessionStoreOptions.ExpiryEventsOncePerCluster"/>), and when a load meets a session past
+    /// its deadline before Redis removed it; and <see cref="SessionEventKinds.Revoked"/> for each session
+    /// <see cref="RevokeUserAsync"/> revokes.
+    /// </remarks>
+    void ISessionEventSource.AttachEvents(SessionEventSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        _events = sink;
+        if (_options.ExpiryNotifications != RedisExpiryNotifications.Off)
+        {
+            _expiryListener = new RedisExpiryListener(_connection, _keys, _options, sink, _logger);
+        }
+    }
 
     /// <inheritdoc />
     /// <remarks>
@@ -125,8 +153,14 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             throw _runner.Unavailable("load", e);
         }
 
+        var code = (RedisTouchCode)(long)touched;
+        if (code is RedisTouchCode.ExpiredIdle or RedisTouchCode.ExpiredAbsolute)
+        {
+            _events?.Raise(SessionEventKinds.Expired, code == RedisTouchCode.ExpiredAbsolute ? SessionEventReason.AbsoluteLifetime : SessionEventReason.IdleTimeout, ticket);
+        }
+
         // An empty read after a live touch: revoked between the two commands.
-        return (RedisTouchCode)(long)touched == RedisTouchCode.Live && fields.Length > 0 ? RedisFields.ReadSnapshot(ticket, fields) : null;
+        return code == RedisTouchCode.Live && fields.Length > 0 ? RedisFields.ReadSnapshot(ticket, fields) : null;
     }
 
     /// <inheritdoc />
@@ -212,15 +246,34 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             await _userIndex.RemoveAsync(userId, gone, cancellationToken).ConfigureAwait(false);
         }
 
+        if (_events is { } events)
+        {
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (revoked[i].Live)
+                {
+                    events.Raise(SessionEventKinds.Revoked, SessionEventReason.RevokedByUser, ids[i], userId);
+                }
+            }
+        }
+
         return revoked.Count(r => r.Live);
     }
 
-    /// <summary>Disposes the connection if the store created it; a multiplexer passed in is left to its owner.</summary>
-    public void Dispose() => _connection.Dispose();
+    /// <summary>Stops listening to keyspace notifications, and disposes the connection if the store created it; a multiplexer passed in is left to its owner.</summary>
+    public void Dispose()
+    {
+        _expiryListener?.Dispose();
+        _connection.Dispose();
+    }
 
-    /// <summary>Disposes the connection if the store created it; a multiplexer passed in is left to its owner.</summary>
+    /// <summary>Stops listening to keyspace notifications, and disposes the connection if the store created it; a multiplexer passed in is left to its owner.</summary>
     /// <returns>A task that completes when the connection is closed.</returns>
-    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _expiryListener?.Dispose();
+        return _connection.DisposeAsync();
+    }
 
     /// <summary>Turns the commit script's reply into the result, and keeps the user index in step with it.</summary>
     internal async ValueTask<SessionCommitResult> InterpretCommitAsync(RedisCommitReply reply, SessionCommit commit, string id, string? newTicket, CancellationToken cancellationToken)

@@ -62,6 +62,22 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
     /// <value>The default value is 500 milliseconds. Used only when <see cref="RequireReplicaAcks"/> is above 0.</value>
     public TimeSpan ReplicaAckTimeout { get; set; } = RedisDefaults.ReplicaAckTimeout;
 
+    /// <summary>
+    /// Gets or sets whether the store listens to keyspace notifications to report the sessions Redis expires, when the
+    /// application subscribes to session events. Without them, expiry is reported only when a load meets a dead session.
+    /// Listening is per standalone or sentinel-monitored primary; see docs/events.md.
+    /// </summary>
+    /// <value>The default value is <see cref="RedisExpiryNotifications.Detect"/>: listen when the server has them on; never change the server.</value>
+    public RedisExpiryNotifications ExpiryNotifications { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether a session Redis expired is reported by one node of the cluster rather than by every node that
+    /// listens: each node claims the event with <c>SET key NX PX</c> (one short-lived key per expiry) and only the winner
+    /// raises it. Other events are raised by the node that served the request, once, either way.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>: every listening node reports each expiry (once per node).</value>
+    public bool ExpiryEventsOncePerCluster { get; set; }
+
     /// <inheritdoc />
     protected override void CollectValidationErrors(ICollection<string> errors)
     {
@@ -78,6 +94,11 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
         if (!Enum.IsDefined(KeyConflictPolicy))
         {
             errors.Add($"KeyConflictPolicy {(int)KeyConflictPolicy} is not defined. Use KeyConflictPolicy.LastWriterWins or KeyConflictPolicy.Conflict.");
+        }
+
+        if (!Enum.IsDefined(ExpiryNotifications))
+        {
+            errors.Add($"ExpiryNotifications {(int)ExpiryNotifications} is not defined. Use RedisExpiryNotifications.Detect, Off or Enable.");
         }
 
         if (RequireReplicaAcks < 0)

@@ -1,3 +1,5 @@
+using StateKit.Events;
+
 namespace StateKit;
 
 /// <summary>What a store guarantees, stated as data so that tiering, resilience and documentation need not guess.</summary>
@@ -23,4 +25,13 @@ public sealed record SessionStoreCapabilities
     /// (a "blind" write). Stores that cannot still accept such commits but read the session before writing.
     /// </summary>
     public required bool SupportsBlindWrites { get; init; }
+
+    /// <summary>
+    /// Gets the lifecycle events the store raises when the application subscribes (see docs/events.md). Registered through
+    /// <c>AddStateKit</c>, every store also raises <see cref="SessionEventKinds.Created"/>, <see cref="SessionEventKinds.Rotated"/>
+    /// and <see cref="SessionEventKinds.Revoked"/> from its commits and revocations, and its capabilities say so; a kind
+    /// missing here is one the store has no way to see (a client-held store cannot see a ticket expire that is never sent back).
+    /// </summary>
+    /// <value>The default value is <see cref="SessionEventKinds.None"/>.</value>
+    public SessionEventKinds Events { get; init; }
 }

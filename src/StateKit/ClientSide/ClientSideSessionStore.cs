@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StateKit.Diagnostics;
+using StateKit.Events;
 
 namespace StateKit.ClientSide;
 
@@ -26,7 +27,7 @@ namespace StateKit.ClientSide;
 /// loads as no session, the same way, with no exception. The format is documented in docs/client-held.md.
 /// </para>
 /// </remarks>
-public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
+public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets, ISessionEventSource
 {
     internal const string Kind = "client-side";
 
@@ -35,6 +36,7 @@ public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
     private readonly int _plaintextBound;
     private readonly ClientHeldPipeline _pipeline;
     private readonly ILogger _logger;
+    private readonly ClientHeldExpiry _expiry = new();
 
     /// <summary>Initializes a new instance of the <see cref="ClientSideSessionStore"/> class.</summary>
     /// <param name="options">The store's settings; validated here, keys included.</param>
@@ -74,8 +76,16 @@ public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
 
             // Opening the presented ticket is local and cheap, so a write needs no load of its own.
             SupportsBlindWrites = true,
+            Events = SessionEventKinds.Expired,
         };
     }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Raises <see cref="SessionEventKinds.Expired"/> when a genuine ticket comes back past its deadline, once per session
+    /// while this node remembers it: a ticket never sent again expires unseen.
+    /// </remarks>
+    void ISessionEventSource.AttachEvents(SessionEventSink sink) => _expiry.Events = sink;
 
     /// <summary>Fills a span with random bytes: nonces, and a new session's id; <see cref="ClientSideRandom.Fill"/> outside tests.</summary>
     internal delegate void SpanAction(Span<byte> bytes);
@@ -162,6 +172,7 @@ public sealed class ClientSideSessionStore : ISessionStore, IClientHeldTickets
         if (now >= session!.ExpiresAt)
         {
             Log.TicketRejected(_logger, "expired");
+            _expiry.Report(session, now);
             return null;
         }
 

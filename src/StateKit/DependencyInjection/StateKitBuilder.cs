@@ -12,6 +12,7 @@ using StateKit.Caching;
 using StateKit.ClientSide;
 using StateKit.Diagnostics;
 using StateKit.Distributed;
+using StateKit.Events;
 using StateKit.Memory;
 using StateKit.Sticky;
 
@@ -191,7 +192,17 @@ public sealed class StateKitBuilder
         ISessionStore Create(IServiceProvider sp)
         {
             var options = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
-            return new InstrumentedSessionStore(factory(sp, options), options.Name ?? (name.Length == 0 ? kind : name));
+            var storeName = options.Name ?? (name.Length == 0 ? kind : name);
+            var store = factory(sp, options);
+
+            // Only when the application subscribed to events: otherwise no sink exists and the store raises nothing.
+            var events = sp.GetService<SessionEventDispatcher>()?.SinkFor(name, storeName);
+            if (events is not null && store is ISessionEventSource source)
+            {
+                source.AttachEvents(events);
+            }
+
+            return new InstrumentedSessionStore(store, storeName, events);
         }
 
         if (name.Length == 0)

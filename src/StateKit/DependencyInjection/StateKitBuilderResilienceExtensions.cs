@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StateKit.Events;
 using StateKit.Resilience;
 
 namespace StateKit.DependencyInjection;
@@ -45,7 +46,13 @@ public static class StateKitBuilderResilienceExtensions
 
                 var options = sp.GetRequiredService<IOptionsMonitor<ResilienceOptions>>().Get(name);
                 options.Name ??= name.Length != 0 ? name : "default";
-                return new ResilientSessionStore(inner, options, null, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ResilientSessionStore>>());
+                var store = new ResilientSessionStore(inner, options, null, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ResilientSessionStore>>());
+                if (SessionEventSink.Find(sp, name) is { } events)
+                {
+                    ((ISessionEventSource)store).AttachEvents(events);
+                }
+
+                return store;
             });
             guarded.Add(name);
         }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
+using StateKit.Events;
 
 namespace StateKit.Diagnostics;
 
@@ -10,13 +11,23 @@ namespace StateKit.Diagnostics;
 /// Records metrics and traces around any store, so that every strategy is measured the same way without each store
 /// carrying its own instrumentation. The DI registration wraps every store in one.
 /// </summary>
-internal sealed class InstrumentedSessionStore(ISessionStore inner, string storeName) : ISessionStore
+/// <remarks>
+/// When the application subscribes to session events (<paramref name="events"/> is not null), it also raises the events
+/// every store's commits and revocations imply (created, rotated, revoked), once per registered store: decorators stacked
+/// over it (a breaker, a near cache) raise only their own kinds.
+/// </remarks>
+internal sealed class InstrumentedSessionStore(ISessionStore inner, string storeName, SessionEventSink? events = null) : ISessionStore
 {
+    /// <summary>The kinds every registered store raises from its commit results and revocations.</summary>
+    internal const SessionEventKinds CommitEvents = SessionEventKinds.Created | SessionEventKinds.Rotated | SessionEventKinds.Revoked;
+
     private readonly KeyValuePair<string, object?> _storeTag = new(StateKitTelemetry.StoreTag, storeName);
+
+    private readonly SessionStoreCapabilities _capabilities = inner.Capabilities with { Events = inner.Capabilities.Events | CommitEvents };
 
     public ISessionStore Inner => inner;
 
-    public SessionStoreCapabilities Capabilities => inner.Capabilities;
+    public SessionStoreCapabilities Capabilities => _capabilities;
 
     public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
     {
@@ -74,6 +85,11 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, string store
             }
 
             RecordDuration("commit", started, null);
+            if (events is not null)
+            {
+                RaiseCommitEvents(events, commit, result);
+            }
+
             return result;
         }
         catch (Exception e)
@@ -84,10 +100,47 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, string store
     }
 
     public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
-        => inner.RevokeAsync(sessionId, cancellationToken);
+    {
+        return events is null ? inner.RevokeAsync(sessionId, cancellationToken) : RevokeAndRaiseAsync(events, sessionId, cancellationToken);
+
+        async ValueTask<bool> RevokeAndRaiseAsync(SessionEventSink sink, string id, CancellationToken token)
+        {
+            var revoked = await inner.RevokeAsync(id, token).ConfigureAwait(false);
+            if (revoked)
+            {
+                sink.Raise(SessionEventKinds.Revoked, SessionEventReason.RevokedById, id);
+            }
+
+            return revoked;
+        }
+    }
 
     public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default)
         => inner.RevokeUserAsync(userId, cancellationToken);
+
+    // The id of the session before the commit: the loaded one's, or a server-side ticket that is the id itself (a blind
+    // write). Sealed and signed tickets are never hashed into an id: they are not ids.
+    private static string? IdBefore(SessionCommit commit) => commit.Base?.Id ?? (SessionIds.IsWellFormed(commit.Ticket) ? commit.Ticket : null);
+
+    private static void RaiseCommitEvents(SessionEventSink sink, SessionCommit commit, SessionCommitResult result)
+    {
+        if (result.Outcome == SessionCommitOutcome.Committed && result.SessionId is { } id)
+        {
+            var userId = commit.BindUserId ?? commit.Base?.UserId;
+            if (commit.Ticket is null)
+            {
+                sink.Raise(SessionEventKinds.Created, SessionEventReason.NewSession, id, userId);
+            }
+            else if (commit.RotateId && IdBefore(commit) is var before && !string.Equals(before, id, StringComparison.Ordinal))
+            {
+                sink.Raise(SessionEventKinds.Rotated, SessionEventReason.IdRotation, id, userId, before);
+            }
+        }
+        else if (result.Outcome == SessionCommitOutcome.Deleted && IdBefore(commit) is { } deleted)
+        {
+            sink.Raise(SessionEventKinds.Revoked, commit.Revoke ? SessionEventReason.SignOut : SessionEventReason.Emptied, deleted, commit.Base?.UserId);
+        }
+    }
 
     // Traces of one session correlate with the app's logs of StateSession.Id; hashed only when the activity is recorded.
     private static void TagSession(Activity? activity, string? sessionId)

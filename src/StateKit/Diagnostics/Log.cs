@@ -92,4 +92,14 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 47, EventName = "StickyRevocationPublishFailed", Level = LogLevel.Warning, Message = "Sticky store {Store} could not publish a revocation; the node that owns the session drops it at its next write to the backup store.")]
     public static partial void StickyRevocationPublishFailed(ILogger logger, string store, Exception exception);
+
+    // Session lifecycle events (issue 16): 80-89.
+    [LoggerMessage(EventId = 80, EventName = "SessionEventHandlerFailed", Level = LogLevel.Error, Message = "Session event handler {Handler} threw on a {Kind} event from store {Store}; the event goes on to the other handlers.")]
+    public static partial void SessionEventHandlerFailed(ILogger logger, string handler, StateKit.Events.SessionEventKinds kind, string store, Exception exception);
+
+    [LoggerMessage(EventId = 81, EventName = "SessionEventSweepFailed", Level = LogLevel.Error, Message = "A store's sweep for expired sessions threw; the next sweep tries again.")]
+    public static partial void SessionEventSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 82, EventName = "SessionEventsAbandoned", Level = LogLevel.Warning, Message = "The host stopped before the session event handlers caught up: {Pending} events were not delivered.")]
+    public static partial void SessionEventsAbandoned(ILogger logger, int pending);
 }

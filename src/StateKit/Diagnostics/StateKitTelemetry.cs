@@ -85,4 +85,11 @@ internal static class StateKitTelemetry
 
     public static readonly Counter<long> SessionsRehydrated = Meter.CreateCounter<long>(
         "statekit.sticky.sessions.rehydrated", "{session}", "Sticky sessions a node took over from the backup store (after failover, a redistribution or an eviction).");
+
+    // Session lifecycle events (issue 16).
+    public static readonly Counter<long> EventsDropped = Meter.CreateCounter<long>(
+        "statekit.events.dropped", "{event}", "Session lifecycle events dropped because the handlers' queue was full (SessionEventOptions.QueueCapacity), tagged with the store that raised them.");
+
+    public static readonly Counter<long> EventHandlerErrors = Meter.CreateCounter<long>(
+        "statekit.events.handler.errors", "{error}", "Exceptions session event handlers threw; each is logged and swallowed.");
 }

@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StateKit.Diagnostics;
+using StateKit.Events;
 
 namespace StateKit.Memory;
 
@@ -18,7 +19,7 @@ namespace StateKit.Memory;
 /// A session bound to a user (<see cref="StateSession.BindUser(string)"/>) is evicted only when no other anonymous session
 /// is left, so a flood of new anonymous sessions does not sign users out.
 /// </remarks>
-public sealed class InMemorySessionStore : ISessionStore
+public sealed class InMemorySessionStore : ISessionStore, ISessionEventSource
 {
     internal const string Kind = "memory";
 
@@ -44,6 +45,7 @@ public sealed class InMemorySessionStore : ISessionStore
             Concurrency = ConcurrencyGuarantee.CompareAndSet,
             Revocation = RevocationSupport.ById | RevocationSupport.ByUser,
             SupportsBlindWrites = true,
+            Events = SessionEventKinds.Expired | SessionEventKinds.Evicted | SessionEventKinds.Revoked,
         };
     }
 
@@ -95,6 +97,20 @@ public sealed class InMemorySessionStore : ISessionStore
     {
         ArgumentNullException.ThrowIfNull(userId);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_table.RemoveUser(userId));
+        return ValueTask.FromResult(_table.RemoveUser(userId, raiseEvents: true));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Raises <see cref="SessionEventKinds.Expired"/> when a lookup, a write or the periodic sweep
+    /// (<see cref="SessionEventOptions.ExpirySweepInterval"/>) meets an expired session, <see cref="SessionEventKinds.Evicted"/>
+    /// for each session the bounds evict, and <see cref="SessionEventKinds.Revoked"/> for each session
+    /// <see cref="RevokeUserAsync"/> removes.
+    /// </remarks>
+    void ISessionEventSource.AttachEvents(SessionEventSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        _table.Events = sink;
+        sink.OnSweep(_table.SweepExpired);
     }
 }

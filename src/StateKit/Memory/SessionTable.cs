@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using Microsoft.Extensions.Logging;
 using StateKit.Diagnostics;
+using StateKit.Events;
 
 namespace StateKit.Memory;
 
@@ -50,6 +51,13 @@ internal sealed class SessionTable
         _logger = logger;
         _storeTag = new(StateKitTelemetry.StoreTag, storeName);
     }
+
+    /// <summary>
+    /// Gets or sets where the table raises what only it sees: expiry (when a lookup, a write's trim or <see cref="SweepExpired"/>
+    /// meets an expired entry), eviction, and the sessions a revocation by user removed. <see langword="null"/> (nobody
+    /// subscribed) costs nothing. Set once, before the table is shared.
+    /// </summary>
+    public SessionEventSink? Events { get; set; }
 
     /// <summary>Gets how many sessions the table holds, expired ones not yet trimmed included.</summary>
     public int Count
@@ -145,7 +153,7 @@ internal sealed class SessionTable
                 entry = known;
                 if (entry.IsExpired(now))
                 {
-                    Remove(entry);
+                    Expire(entry, now);
                     return SessionCommitResult.NotFound;
                 }
             }
@@ -279,8 +287,11 @@ internal sealed class SessionTable
         }
     }
 
-    /// <summary>Removes every session bound to a user, and counts the live ones among them.</summary>
-    public int RemoveUser(string userId)
+    /// <summary>
+    /// Removes every session bound to a user, and counts the live ones among them. <paramref name="raiseEvents"/> when this
+    /// node revoked them (not when another node's revocation reached it over the bus: that node reports them).
+    /// </summary>
+    public int RemoveUser(string userId, bool raiseEvents = false)
     {
         var now = _time.GetUtcNow();
         lock (_gate)
@@ -291,8 +302,18 @@ internal sealed class SessionTable
             {
                 if (_entries.TryGetValue(id, out var entry))
                 {
-                    revoked += entry.IsExpired(now) ? 0 : 1;
+                    if (entry.IsExpired(now))
+                    {
+                        Expire(entry, now);
+                        continue;
+                    }
+
+                    revoked++;
                     Remove(entry);
+                    if (raiseEvents)
+                    {
+                        Events?.Raise(SessionEventKinds.Revoked, SessionEventReason.RevokedByUser, entry.Id, userId);
+                    }
                 }
             }
 
@@ -396,11 +417,35 @@ internal sealed class SessionTable
 
         if (entry.IsExpired(now))
         {
-            Remove(entry);
+            Expire(entry, now);
             return false;
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Drops every expired session at the cold ends of the LRU lists, where idle deadlines gather: what the event
+    /// dispatcher calls on a timer, so that a session no request touches again is still reported expired.
+    /// </summary>
+    public void SweepExpired()
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            TrimExpired(_anonymous, now, keep: null);
+            TrimExpired(_bound, now, keep: null);
+        }
+    }
+
+    private void Expire(SessionTableEntry entry, DateTimeOffset now)
+    {
+        Remove(entry);
+        Events?.Raise(
+            SessionEventKinds.Expired,
+            now >= entry.AbsoluteExpiresAt ? SessionEventReason.AbsoluteLifetime : SessionEventReason.IdleTimeout,
+            entry.Id,
+            entry.UserId);
     }
 
     private void ChargeBytes(SessionTableEntry entry, long payload)
@@ -451,18 +496,19 @@ internal sealed class SessionTable
         // Anonymous sessions go first: a user-bound session is evicted only when no other anonymous one is left.
         while ((_entries.Count > _options.MaxSessions || _bytes > _options.MaxBytes) && ColdestOtherThan(keep) is { } cold)
         {
-            var bound = _entries.Count > _options.MaxSessions ? "MaxSessions" : "MaxBytes";
+            var overSessions = _entries.Count > _options.MaxSessions;
             Remove(cold);
             StateKitTelemetry.Evictions.Add(1, _storeTag);
-            Log.SessionEvicted(_logger, bound);
+            Log.SessionEvicted(_logger, overSessions ? "MaxSessions" : "MaxBytes");
+            Events?.Raise(SessionEventKinds.Evicted, overSessions ? SessionEventReason.MaxSessions : SessionEventReason.MaxBytes, cold.Id, cold.UserId);
         }
     }
 
-    private void TrimExpired(SessionLruList lru, DateTimeOffset now, SessionTableEntry keep)
+    private void TrimExpired(SessionLruList lru, DateTimeOffset now, SessionTableEntry? keep)
     {
         while (lru.Cold is { } expired && expired != keep && expired.IsExpired(now))
         {
-            Remove(expired);
+            Expire(expired, now);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Events;
 using StateKit.Memory;
 
 namespace StateKit.Resilience;
@@ -25,7 +26,7 @@ namespace StateKit.Resilience;
 /// ticket forwards there, and the next commit hands the client the primary ticket. See docs/resilience.md, "Threats".
 /// </para>
 /// </remarks>
-public sealed class ResilientSessionStore : ISessionStore, IDisposable
+public sealed class ResilientSessionStore : ISessionStore, IDisposable, ISessionEventSource
 {
     // The front asks the router where a ticket goes and the guard whether the primary may be called, then delegates.
     private readonly ResilienceOptions _options;
@@ -34,6 +35,7 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     private readonly OutageJournal _journal;
     private readonly FallbackSessions _fallback;
     private readonly RecoveryReplayer _replayer;
+    private SessionStoreCapabilities? _capabilities;
 
     /// <summary>Initializes a new instance of the <see cref="ResilientSessionStore"/> class.</summary>
     /// <param name="primary">The store to guard.</param>
@@ -69,6 +71,18 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     /// <summary>Raised after each reconciliation pass that found journaled sessions or revocations to replay, with what it did.</summary>
     public event EventHandler<ReconciliationReport>? Reconciled;
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Raises, per session the outage journal replays to the primary, <see cref="SessionEventKinds.Reconciled"/> once it is
+    /// there and <see cref="SessionEventKinds.Conflict"/> when it met a newer version (merged, or still conflicting and kept).
+    /// The primary's own events (created, revoked) come from the primary store.
+    /// </remarks>
+    void ISessionEventSource.AttachEvents(SessionEventSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        _replayer.Events = sink;
+    }
+
     /// <summary>Gets the name the store reports in metrics, logs and exceptions.</summary>
     public string Name { get; }
 
@@ -85,7 +99,10 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable
     internal ISessionStore Primary => _guard.Primary;
 
     /// <summary>Gets the primary's capabilities. During an outage the fallback's guarantees apply to the sessions it serves.</summary>
-    public SessionStoreCapabilities Capabilities => _guard.PrimaryCapabilities;
+    public SessionStoreCapabilities Capabilities => _capabilities ??= _guard.PrimaryCapabilities with
+    {
+        Events = _guard.PrimaryCapabilities.Events | SessionEventKinds.Reconciled | SessionEventKinds.Conflict,
+    };
 
     /// <inheritdoc />
     public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using StateKit.Caching;
 using StateKit.Diagnostics;
+using StateKit.Events;
 using StateKit.Memory;
 
 namespace StateKit.Sticky;
@@ -227,6 +228,7 @@ internal sealed class StickyBackup : IAsyncDisposable
         }
         Replicator.MarkRefreshed(session.Id);
         StateKitTelemetry.SessionsRehydrated.Add(1, _storeTag);
+        _table.Events?.Raise(SessionEventKinds.Rehydrated, SessionEventReason.TakenFromBackup, session.Id, session.UserId);
         Log.StickySessionRehydrated(_logger, foreign ? "owner node gone or bypassed" : "no longer in this node's memory");
         return session;
     }
@@ -429,6 +431,10 @@ internal sealed class StickyBackup : IAsyncDisposable
                     // Written (or ended in the backup meanwhile): this node never serves its copy again.
                     _table.Remove(id);
                     Replicator.Forget(id);
+                    if (outcome == SessionCommitOutcome.Committed)
+                    {
+                        _table.Events?.Raise(SessionEventKinds.Migrated, SessionEventReason.MovedToBackup, id, session.UserId);
+                    }
                 }
                 else
                 {

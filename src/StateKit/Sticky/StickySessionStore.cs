@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StateKit.Caching;
 using StateKit.Diagnostics;
+using StateKit.Events;
 using StateKit.Memory;
 
 namespace StateKit.Sticky;
@@ -39,7 +40,7 @@ namespace StateKit.Sticky;
 /// quarter of the idle timeout). See docs/sticky.md for the bounds, and <see cref="Capabilities"/> for what is claimed.
 /// </para>
 /// </remarks>
-public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
+public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessionEventSource
 {
     /// <summary>
     /// The response header a drained node adds (its value is the node id), and StateKit.Yarp's affinity policy honours:
@@ -125,6 +126,8 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
             Concurrency = ConcurrencyGuarantee.CompareAndSet,
             Revocation = RevocationOf(backup, bus),
             SupportsBlindWrites = true,
+            Events = SessionEventKinds.Expired | SessionEventKinds.Evicted | SessionEventKinds.Revoked
+                | (backup is null ? SessionEventKinds.None : SessionEventKinds.Migrated | SessionEventKinds.Rehydrated),
         };
         if (backup is not null)
         {
@@ -146,6 +149,23 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
     /// </para>
     /// </remarks>
     public SessionStoreCapabilities Capabilities { get; }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Raises, for this node's memory: <see cref="SessionEventKinds.Expired"/> (a lookup, a write or the periodic sweep meets
+    /// an expired session), <see cref="SessionEventKinds.Evicted"/>, <see cref="SessionEventKinds.Revoked"/> for the sessions
+    /// <see cref="RevokeUserAsync"/> removes here; with a backup store, <see cref="SessionEventKinds.Migrated"/> when a session
+    /// moves to the backup (drain, or a request served by another node) and <see cref="SessionEventKinds.Rehydrated"/> when
+    /// this node takes one over. A revocation by user that reaches this node over the bus is reported here for the sessions
+    /// this node held; one by id, by the node that made it (and only when <see cref="RevokeAsync"/> found the session there
+    /// or in the backup).
+    /// </remarks>
+    void ISessionEventSource.AttachEvents(SessionEventSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        _table.Events = sink;
+        sink.OnSweep(_table.SweepExpired);
+    }
 
     /// <summary>Gets the id of this node, named in every ticket it issues.</summary>
     public string NodeId => _options.NodeId;
@@ -332,7 +352,7 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var here = _table.RemoveUser(userId);
+        var here = _table.RemoveUser(userId, raiseEvents: true);
         await AnnounceAsync(SessionInvalidation.ForUser(userId), cancellationToken).ConfigureAwait(false);
         return Math.Max(here, inBackup);
     }
@@ -467,7 +487,9 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable
                 _backup?.Replicator.Forget(id);
             }
 
-            _table.RemoveUser(userId);
+            // Each session lives in one node's memory: the node that held it reports it (a no-op on the node that revoked,
+            // which removed its own already).
+            _table.RemoveUser(userId, raiseEvents: true);
         }
         else if (message.SessionId is { } sessionId)
         {

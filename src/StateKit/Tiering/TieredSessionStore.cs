@@ -86,6 +86,9 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             Concurrency = all.Any(c => c.Concurrency == ConcurrencyGuarantee.LastWriterWins) ? ConcurrencyGuarantee.LastWriterWins : ConcurrencyGuarantee.CompareAndSet,
             Revocation = all.Aggregate(RevocationSupport.ById | RevocationSupport.ByUser, (r, c) => r & c.Revocation),
             SupportsBlindWrites = all.All(c => c.SupportsBlindWrites),
+
+            // Each tier raises its own events, under its own store name.
+            Events = all.Aggregate(Events.SessionEventKinds.None, (e, c) => e | c.Events),
         };
     }
 

@@ -5,9 +5,11 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
+using StateKit.Events;
 using StateKit.Memory;
 using StateKit.Resilience;
 using StateKit.Testing;
+using StateKit.Tests.Events;
 
 namespace StateKit.Tests.Resilience;
 
@@ -281,6 +283,36 @@ public sealed class ResilientSessionStoreTests : IDisposable
         Assert.Equal((0, 1), (report.Replayed, report.Merged));
         Assert.Equal("outage", await ReadAsync(_primary, ticket, "cart"));
         Assert.Equal("light", await ReadAsync(_primary, ticket, "theme"));
+    }
+
+    [Fact]
+    public async Task FallbackWithJournal_Replay_RaisesReconciledPerSessionAndConflictWhereThePrimaryMovedOn()
+    {
+        await using var harness = new EventHarness(_time);
+        var store = Create(OutagePolicy.FallbackWithJournal);
+        ((ISessionEventSource)store).AttachEvents(harness.Sink("primary"));
+        var clean = await SeedAsync(("cart", "1"));
+        var contested = await SeedAsync(("cart", "1"));
+        var cleanBefore = await store.LoadAsync(clean); // loaded before the outage: its version is the journal's base
+        await OpenCircuitAsync(store);
+        await store.CommitAsync(new SessionCommit { Ticket = clean, Base = cleanBefore, Upserts = new Dictionary<string, ReadOnlyMemory<byte>> { ["cart"] = "2"u8.ToArray() } });
+        await WriteAsync(store, contested, "cart", "outage");
+        await WriteAsync(_primary, contested, "cart", "other-node");
+
+        var report = await RecoverAsync(store);
+
+        Assert.Equal((1, 1), (report.Replayed, report.Merged));
+        var replayed = await harness.Recorder.WaitForAsync(SessionEventKinds.Reconciled, clean);
+        var merged = await harness.Recorder.WaitForAsync(SessionEventKinds.Reconciled, contested);
+        var conflict = await harness.Recorder.WaitForAsync(SessionEventKinds.Conflict, contested);
+        Assert.Equal(SessionEventReason.Replayed, replayed.Reason);
+        Assert.Equal(SessionEventReason.Merged, merged.Reason);
+        Assert.Equal(SessionEventReason.Merged, conflict.Reason);
+        await harness.FlushAsync();
+        Assert.DoesNotContain(harness.Recorder.Events, e => e.Kind == SessionEventKinds.Conflict && e.PublicId == replayed.PublicId);
+        Assert.True(store.Capabilities.Events.HasFlag(SessionEventKinds.Reconciled | SessionEventKinds.Conflict));
+        harness.Recorder.AssertNeverCarries(clean);
+        harness.Recorder.AssertNeverCarries(contested);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using StateKit.Diagnostics;
+using StateKit.Events;
 
 namespace StateKit.Resilience;
 
@@ -40,6 +41,9 @@ internal sealed class RecoveryReplayer : IDisposable
             _recoveryTimer = guard.Time.CreateTimer(static state => ((RecoveryReplayer)state!).OnBreakElapsed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
+
+    /// <summary>Gets or sets where replays are reported as <see cref="SessionEventKinds.Reconciled"/> and <see cref="SessionEventKinds.Conflict"/>; <see langword="null"/> when nobody subscribed.</summary>
+    public SessionEventSink? Events { get; set; }
 
     private enum ReplayOutcome
     {
@@ -239,6 +243,7 @@ internal sealed class RecoveryReplayer : IDisposable
                 return ReplayOutcome.Replayed;
             }
 
+            SessionSnapshot? last = null;
             for (var attempt = 0; attempt < ResilienceDefaults.ReplayAttempts; attempt++)
             {
                 var current = await _guard.LoadOrThrowAsync(route.PrimaryTicket, cancellationToken).ConfigureAwait(false);
@@ -250,6 +255,7 @@ internal sealed class RecoveryReplayer : IDisposable
                     return ReplayOutcome.Replayed;
                 }
 
+                last = current;
                 var conflict = route.BaseVersion != current.Version;
                 var commit = BuildReplay(route, current, conflict);
                 var result = await _guard.CommitOrThrowAsync(commit, cancellationToken).ConfigureAwait(false);
@@ -258,8 +264,20 @@ internal sealed class RecoveryReplayer : IDisposable
                     // The claim held: the primary knows the ticket. The client carries the fallback's; forward it there.
                     route.ForwardTo = result.Ticket ?? route.PrimaryTicket;
                     Finish(route, sequence);
+                    var userId = route.BindUserId ?? current.UserId;
+                    if (conflict)
+                    {
+                        Events?.Raise(SessionEventKinds.Conflict, SessionEventReason.Merged, current.Id, userId);
+                    }
+
+                    Events?.Raise(SessionEventKinds.Reconciled, conflict ? SessionEventReason.Merged : SessionEventReason.Replayed, result.SessionId ?? current.Id, userId);
                     return conflict ? ReplayOutcome.Merged : ReplayOutcome.Replayed;
                 }
+            }
+
+            if (last is not null)
+            {
+                Events?.Raise(SessionEventKinds.Conflict, SessionEventReason.Unresolved, last.Id, route.BindUserId ?? last.UserId);
             }
 
             return ReplayOutcome.KeptConflicting;
@@ -331,6 +349,11 @@ internal sealed class RecoveryReplayer : IDisposable
         if (result.Ticket is { } primaryTicket)
         {
             route.ForwardTo = primaryTicket;
+        }
+
+        if (result.SessionId is { } id)
+        {
+            Events?.Raise(SessionEventKinds.Reconciled, SessionEventReason.Replayed, id, route.BindUserId);
         }
     }
 

@@ -1,0 +1,157 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using StateKit.Events;
+
+namespace StateKit.Redis;
+
+/// <summary>
+/// Turns Redis's "expired" keyspace notifications for session keys into <see cref="SessionEventKinds.Expired"/> events.
+/// Every node that listens receives each notification; with <see cref="RedisSessionStoreOptions.ExpiryEventsOncePerCluster"/>
+/// each node first claims the event with <c>SET NX PX</c> in the session's slot, and only the node that set it reports it.
+/// </summary>
+internal sealed class RedisExpiryListener : IDisposable
+{
+    private readonly RedisConnection _connection;
+    private readonly RedisKeys _keys;
+    private readonly RedisSessionStoreOptions _options;
+    private readonly SessionEventSink _events;
+    private readonly ILogger _logger;
+    private readonly Action<RedisChannel, RedisValue> _onMessage;
+    private IConnectionMultiplexer? _subscribed;
+    private volatile bool _disposed;
+    private RedisChannel _channel;
+
+    public RedisExpiryListener(RedisConnection connection, RedisKeys keys, RedisSessionStoreOptions options, SessionEventSink events, ILogger logger)
+    {
+        _connection = connection;
+        _keys = keys;
+        _options = options;
+        _events = events;
+        _logger = logger;
+        _onMessage = OnExpired;
+        Listening = ListenAsync();
+    }
+
+    /// <summary>Gets or sets a hook called after each notification for a session key was handled (raised, or lost its claim); for tests.</summary>
+    internal Action<string>? Handled { get; set; }
+
+    /// <summary>Gets a task that ends with whether the store listens: false when the server has expired events off, or subscribing failed.</summary>
+    public Task<bool> Listening { get; }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        Unsubscribe();
+    }
+
+    private void Unsubscribe()
+    {
+        if (Interlocked.Exchange(ref _subscribed, null) is { } redis)
+        {
+            redis.GetSubscriber().Unsubscribe(_channel, _onMessage, CommandFlags.FireAndForget);
+        }
+    }
+
+    /// <summary>Whether notify-keyspace-events flags send "expired" keyevent messages: E (keyevent) with x (expired) or A (all).</summary>
+    internal static bool SendsExpiredEvents(string flags) => flags.Contains('E', StringComparison.Ordinal) && (flags.Contains('x', StringComparison.Ordinal) || flags.Contains('A', StringComparison.Ordinal));
+
+    private async Task<bool> ListenAsync()
+    {
+        // Off the constructor's thread: the store is built inside DI, which must not wait for Redis.
+        await Task.Yield();
+        var storeName = _events.StoreName;
+        try
+        {
+            var redis = await _connection.GetAsync().ConfigureAwait(false);
+            var db = redis.GetDatabase();
+            string? flags = null;
+            try
+            {
+                var reply = (RedisResult[])(await db.ExecuteAsync("CONFIG", "GET", "notify-keyspace-events").ConfigureAwait(false))!;
+                flags = reply.Length == 2 ? (string?)reply[1] ?? string.Empty : string.Empty;
+            }
+            catch (Exception e) when (e is RedisException or RedisCommandException or TimeoutException)
+            {
+                Log.ExpiryNotificationsUnknown(_logger, storeName, e.Message);
+            }
+
+            if (flags is not null && !SendsExpiredEvents(flags))
+            {
+                if (_options.ExpiryNotifications != RedisExpiryNotifications.Enable)
+                {
+                    Log.ExpiryNotificationsOff(_logger, storeName, flags);
+                    return false;
+                }
+
+                // Keeps what other clients asked for, and adds keyevent (E) and expired (x).
+                flags += (flags.Contains('E', StringComparison.Ordinal) ? string.Empty : "E") + (flags.Contains('x', StringComparison.Ordinal) ? string.Empty : "x");
+                await db.ExecuteAsync("CONFIG", "SET", "notify-keyspace-events", flags).ConfigureAwait(false);
+            }
+
+            var channel = $"__keyevent@{db.Database}__:expired";
+            _channel = RedisChannel.Literal(channel);
+            await redis.GetSubscriber().SubscribeAsync(_channel, _onMessage).ConfigureAwait(false);
+            _subscribed = redis;
+            if (_disposed)
+            {
+                // Disposed while subscribing: undo it.
+                Unsubscribe();
+                return false;
+            }
+
+            Log.ExpiryNotificationsListening(_logger, storeName, channel, flags ?? "?");
+            return true;
+        }
+        catch (Exception e) when (e is RedisException or RedisCommandException or TimeoutException or SessionStoreUnavailableException)
+        {
+            Log.ExpiryNotificationsFailed(_logger, storeName, e);
+            return false;
+        }
+    }
+
+    private void OnExpired(RedisChannel channel, RedisValue key)
+    {
+        if (_keys.SessionIdOf((string?)key ?? string.Empty) is not { } id)
+        {
+            return;
+        }
+
+        if (!_options.ExpiryEventsOncePerCluster)
+        {
+            Raise(id);
+            Handled?.Invoke(id);
+            return;
+        }
+
+        _ = ClaimThenRaiseAsync(id);
+    }
+
+    private async Task ClaimThenRaiseAsync(string id)
+    {
+        bool claimed;
+        try
+        {
+            var redis = await _connection.GetAsync().ConfigureAwait(false);
+            claimed = await redis.GetDatabase().StringSetAsync(_keys.ExpiryClaim(id), 1, RedisDefaults.ExpiryClaimLifetime, When.NotExists).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or SessionStoreUnavailableException)
+        {
+            // At least once rather than never: the event is reported here, and maybe by another node too.
+            Log.ExpiryClaimFailed(_logger, _events.StoreName, e);
+            claimed = true;
+        }
+
+        if (claimed)
+        {
+            Raise(id);
+        }
+
+        Handled?.Invoke(id);
+    }
+
+    // The key is gone: whether idle or absolute ended it, and whose it was, went with it.
+    private void Raise(string id) => _events.Raise(SessionEventKinds.Expired, SessionEventReason.BackendTtl, id);
+}
