@@ -20,4 +20,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 304, EventName = "LoadFailed", Level = LogLevel.Error, Message = "A session store was unavailable while the handler loaded a session; nothing was saved and the response was replaced by status {StatusCode}.")]
     public static partial void LoadFailed(ILogger logger, int statusCode, Exception exception);
+
+    [LoggerMessage(EventId = 305, EventName = "SyncContention", Level = LogLevel.Warning, Message = "A sync batch lost to concurrent commits of its session {Attempts} times and was answered 409 with nothing applied; the client sends it again.")]
+    public static partial void SyncContention(ILogger logger, int attempts);
+
+    [LoggerMessage(EventId = 306, EventName = "SyncMergeFailed", Level = LogLevel.Warning, Message = "The merge policy of synced key '{Key}' threw; the operation was rejected and the rest of the batch applied.")]
+    public static partial void SyncMergeFailed(ILogger logger, string key, Exception exception);
 }
