@@ -75,10 +75,11 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             _session = session;
             _batch = batch;
             _now = now;
-            _ledger = SyncLedger.Read(session.TryGetBytes(StateKitSyncOptions.LedgerKey, out var stored) ? stored : null);
+            _ledger = SyncLedger.Read(session.TryGetBytes(StateKitSyncOptions.LedgerKey, out var stored) ? (ReadOnlyMemory<byte>?)stored : null);
             foreach (var key in batch.Keys)
             {
-                ReadOnlyMemory<byte>? value = session.TryGetBytes(key, out var bytes) ? bytes : null;
+                // The cast matters: `? bytes : null` would convert the null to an empty ReadOnlyMemory, a present empty value.
+                var value = session.TryGetBytes(key, out var bytes) ? (ReadOnlyMemory<byte>?)bytes : null;
                 _values[key] = value;
 
                 // A value the ledger does not know was written around the endpoint: its version moves on, and that is
@@ -214,7 +215,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
         {
             var key = operation.Key;
             // Not `_values[key] = value`: a null array converts to an empty ReadOnlyMemory, which would read as present.
-            _values[key] = value is null ? null : new ReadOnlyMemory<byte>(value);
+            _values[key] = value is null ? null : (ReadOnlyMemory<byte>?)value;
             _written.Add(key);
             var version = _ledger.Wrote(key, value, value is not null, _now);
             return new SyncAnswer(operation.Id, key, status, version, null, Replayed: false);
