@@ -6,6 +6,7 @@
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,6 +18,10 @@ using StateKit.AspNetCore;
 using StateKit.DependencyInjection;
 
 var builder = WebApplication.CreateBuilder(args);
+
+// statekit-sync.js comes from StateKit.AspNetCore as a static web asset; Development serves those anyway, this serves them
+// in any environment when running from the build output.
+builder.WebHost.UseStaticWebAssets();
 ShopEndpoints.AddShop(builder.Services);
 StoreHealth.Add(builder.Services);
 var strategy = Strategies.Configure(builder);
@@ -29,7 +34,8 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseStateKit();
 
-ShopEndpoints.Map(app, strategy.Name, strategy.Survives);
+var sync = ShopSync.Map(app);
+ShopEndpoints.Map(app, strategy.Name, strategy.Survives, sync);
 StoreHealth.Map(app);
 
 app.Run();
