@@ -124,6 +124,7 @@ async function start() {
     sync = new StateKitSync({ keys: ['cart'], retryMs: 1000 });
     sync.addEventListener('change', renderSync);
     await sync.start();
+    await render();   // the first sync may have started the session: show its ticket
   }
 }
 
