@@ -39,12 +39,12 @@ public sealed class ShoppingCartOfflineTests(ITestOutputHelper output)
 
             // Offline: each click shows at once and waits.
             phone.GoOffline();
-            phone.WaitForText("sync-connection", "offline");
             phone.Click("add-tea");
             phone.Click("add-tea");
             phone.Click("add-mug");
             phone.WaitForText("cart-count", "4");
             phone.WaitForText("sync-pending", "3 changes waiting to sync");
+            phone.WaitForText("sync-connection", "offline");
             output.WriteLine("screenshot: " + phone.Screenshot($"shoppingcart-offline-{store}-waiting"));
 
             // Meanwhile a second browser, with its own profile and the same session cookie, changes the same cart online.

@@ -174,7 +174,8 @@ export class StateKitSync extends EventTarget {
       pending: this.#pending.length,
       lastSync: this.#lastSync,
       conflicts: [...this.#conflicts],
-      online: this.#online,
+      // The last request's outcome, and what the browser knows: either one saying offline is enough.
+      online: this.#online && (typeof navigator === 'undefined' || navigator.onLine !== false),
       syncing: this.#syncing !== null,
     };
   }
