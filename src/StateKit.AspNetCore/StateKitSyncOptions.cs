@@ -12,7 +12,7 @@ public sealed class StateKitSyncOptions
     internal const int DefaultMaxOperations = 100;
     internal const int DefaultMaxRequestBytes = 256 * 1024;
     internal const int DefaultMaxValueBytes = 16 * 1024;
-    internal const int DefaultRememberedOperations = 512;
+    internal const int DefaultRememberedOperations = 256;
     internal const int DefaultMaxAttempts = 16;
     internal const int MaxOperationIdLength = 64;
     internal const int MaxMemberLength = 256;
@@ -41,7 +41,7 @@ public sealed class StateKitSyncOptions
     /// Gets or sets how many answered operation ids each session remembers, newest first, so that a batch sent again
     /// (a lost response, a second tab) changes nothing. It must be at least <see cref="MaxOperations"/>.
     /// </summary>
-    /// <value>The default value is 512.</value>
+    /// <value>The default value is 256.</value>
     public int RememberedOperations { get; set; } = DefaultRememberedOperations;
 
     /// <summary>

@@ -58,7 +58,10 @@ internal sealed class SyncClient(CookieClient client, string path = "/statekit/s
             Headers = { { "Content-Type", contentType } },
         });
         var text = await response.Content.ReadAsStringAsync();
-        return new SyncReply((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, text.Length == 0 ? null : JsonNode.Parse(text));
+        return new SyncReply((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, text.Length == 0 ? null : JsonNode.Parse(text))
+        {
+            CacheControl = response.Headers.CacheControl?.ToString(),
+        };
     }
 
     /// <summary>Endpoints that read and write the session the way an app's own handlers do, around the sync endpoint.</summary>
@@ -94,6 +97,8 @@ internal sealed class SyncClient(CookieClient client, string path = "/statekit/s
 /// <summary>A sync endpoint's answer: status, media type and body.</summary>
 internal sealed record SyncReply(int HttpStatus, string? MediaType, JsonNode? Body)
 {
+    public string? CacheControl { get; init; }
+
     public JsonNode Result(int index) => Body!["results"]![index]!;
 
     public string Status(int index) => Result(index)["status"]!.GetValue<string>();

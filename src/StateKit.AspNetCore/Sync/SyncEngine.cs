@@ -105,7 +105,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
                 }
 
                 answers[i] = Apply(operation);
-                _ledger.Remember(operation.Id, new(answers[i].Status, answers[i].Version), _engine.Options.RememberedOperations);
+                _ledger.Remember(operation.Id, new(answers[i].Status, answers[i].Version));
                 Changed = true;
             }
 
@@ -117,9 +117,11 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
         {
             foreach (var key in _written)
             {
-                if (_values[key] is { } value)
+                var value = _values[key];
+                _ledger.Rehash(key, value is { } v ? v.Span : default, value is not null);
+                if (value is { } bytes)
                 {
-                    _session.SetBytes(key, value.Span);
+                    _session.SetBytes(key, bytes.Span);
                 }
                 else
                 {
@@ -128,7 +130,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             }
 
             _ledger.Prune(_engine.Options.Keys.Keys);
-            _session.SetBytes(StateKitSyncOptions.LedgerKey, _ledger.ToBytes());
+            _session.SetBytes(StateKitSyncOptions.LedgerKey, _ledger.ToBytes(_engine.Options.RememberedOperations));
         }
 
         public List<SyncKeyState> KeyStates()
@@ -217,7 +219,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             // Not `_values[key] = value`: a null array converts to an empty ReadOnlyMemory, which would read as present.
             _values[key] = value is null ? null : (ReadOnlyMemory<byte>?)value;
             _written.Add(key);
-            var version = _ledger.Wrote(key, value, value is not null, _now);
+            var version = _ledger.Wrote(key, _now);
             return new SyncAnswer(operation.Id, key, status, version, null, Replayed: false);
         }
 

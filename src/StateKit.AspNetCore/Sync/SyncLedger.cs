@@ -9,7 +9,7 @@ namespace StateKit.AspNetCore;
 
 /// <summary>
 /// What the sync endpoint keeps inside the session, under <see cref="StateKitSyncOptions.LedgerKey"/>: each synced key's
-/// version, the time of its last write and a hash of its value, and the ids of the operations it answered (bounded).
+/// version, the time of its last write and a hash of its value, and the answers to the operations it saw (bounded).
 /// Stored with the keys it describes, it commits with them in one compare-and-set, so versions never drift from values.
 /// </summary>
 /// <remarks>
@@ -21,9 +21,15 @@ internal sealed class SyncLedger
 {
     private const int FormatVersion = 1;
 
+    /// <summary>One remembered answer: 8 bytes of the id's SHA-256, the status, the version (little-endian).</summary>
+    private const int EntryBytes = 17;
+
     private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, RecordedAnswer> _answers = new(StringComparer.Ordinal);
-    private readonly Queue<string> _order = new();
+
+    // The remembered answers as stored, oldest first, and the ones this pass added. Kept as bytes, not as a dictionary of
+    // strings: a full record (hundreds of ids) is read and written on every batch, and is one base64 string on the wire.
+    private byte[] _recorded = [];
+    private readonly List<(ulong IdHash, RecordedAnswer Answer)> _added = [];
 
     public IReadOnlyDictionary<string, KeyState> Keys => _keys;
 
@@ -77,27 +83,49 @@ internal sealed class SyncLedger
         return true;
     }
 
-    /// <summary>Records a write made by the endpoint; returns the key's new version.</summary>
-    public long Wrote(string key, ReadOnlySpan<byte> value, bool exists, long now)
+    /// <summary>Records a write made by the endpoint; returns the key's new version. Call <see cref="Rehash"/> before storing.</summary>
+    public long Wrote(string key, long now)
     {
         var version = Version(key) + 1;
-        _keys[key] = new KeyState(version, now, exists ? Hash(value) : 0UL);
+        _keys[key] = new KeyState(version, now, 0UL);
         return version;
     }
 
-    public bool TryGetAnswer(string operationId, out RecordedAnswer answer) => _answers.TryGetValue(operationId, out answer);
-
-    public void Remember(string operationId, RecordedAnswer answer, int capacity)
+    public bool TryGetAnswer(string operationId, out RecordedAnswer answer)
     {
-        if (_answers.TryAdd(operationId, answer))
+        var idHash = IdHash(operationId);
+        foreach (var (hash, added) in _added)
         {
-            _order.Enqueue(operationId);
+            if (hash == idHash)
+            {
+                answer = added;
+                return true;
+            }
         }
 
-        while (_order.Count > capacity)
+        var recorded = _recorded.AsSpan();
+        for (var at = recorded.Length - EntryBytes; at >= 0; at -= EntryBytes)
         {
-            _answers.Remove(_order.Dequeue());
+            var entry = recorded.Slice(at, EntryBytes);
+            if (BinaryPrimitives.ReadUInt64LittleEndian(entry) == idHash)
+            {
+                answer = new RecordedAnswer((SyncStatus)entry[8], BinaryPrimitives.ReadInt64LittleEndian(entry[9..]));
+                return true;
+            }
         }
+
+        answer = default;
+        return false;
+    }
+
+    /// <summary>Remembers an answer; <see cref="ToBytes"/> keeps the newest <c>capacity</c> of them.</summary>
+    public void Remember(string operationId, RecordedAnswer answer) => _added.Add((IdHash(operationId), answer));
+
+    /// <summary>Sets a written key's hash once, from its final value, rather than after every operation of the batch.</summary>
+    public void Rehash(string key, ReadOnlySpan<byte> value, bool exists)
+    {
+        var state = _keys[key];
+        _keys[key] = state with { Hash = exists ? Hash(value) : 0UL };
     }
 
     /// <summary>Drops keys the app no longer syncs, so a ledger cannot grow with keys once configured and later removed.</summary>
@@ -121,7 +149,7 @@ internal sealed class SyncLedger
         }
     }
 
-    public byte[] ToBytes()
+    public byte[] ToBytes(int capacity)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
@@ -139,18 +167,30 @@ internal sealed class SyncLedger
             }
 
             json.WriteEndObject();
-            json.WriteStartArray("o");
-            foreach (var id in _order)
+            var total = Math.Min(capacity, (_recorded.Length / EntryBytes) + _added.Count);
+            var entries = ArrayPool<byte>.Shared.Rent(total * EntryBytes);
+            try
             {
-                var answer = _answers[id];
-                json.WriteStartArray();
-                json.WriteStringValue(id);
-                json.WriteNumberValue((int)answer.Status);
-                json.WriteNumberValue(answer.Version);
-                json.WriteEndArray();
+                // The newest `total` answers: the tail of the stored ones, then this pass's.
+                var fromAdded = Math.Min(total, _added.Count);
+                var fromRecorded = total - fromAdded;
+                _recorded.AsSpan(_recorded.Length - (fromRecorded * EntryBytes)).CopyTo(entries);
+                var at = fromRecorded * EntryBytes;
+                for (var i = _added.Count - fromAdded; i < _added.Count; i++, at += EntryBytes)
+                {
+                    var (hash, answer) = _added[i];
+                    BinaryPrimitives.WriteUInt64LittleEndian(entries.AsSpan(at), hash);
+                    entries[at + 8] = (byte)answer.Status;
+                    BinaryPrimitives.WriteInt64LittleEndian(entries.AsSpan(at + 9), answer.Version);
+                }
+
+                json.WriteBase64String("o", entries.AsSpan(0, total * EntryBytes));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(entries);
             }
 
-            json.WriteEndArray();
             json.WriteEndObject();
         }
 
@@ -164,6 +204,15 @@ internal sealed class SyncLedger
         Span<byte> digest = stackalloc byte[32];
         SHA256.HashData(value, digest);
         return BinaryPrimitives.ReadUInt64LittleEndian(digest) | 1UL;
+    }
+
+    // An id is remembered by 64 bits of its SHA-256: fixed size whatever the client sends, and no id can be crafted to
+    // collide with another client's (a session's record holds only its own ids in any case).
+    private static ulong IdHash(string operationId)
+    {
+        Span<byte> utf8 = stackalloc byte[StateKitSyncOptions.MaxOperationIdLength * 3];
+        var length = System.Text.Encoding.UTF8.GetBytes(operationId, utf8);
+        return Hash(utf8[..length]);
     }
 
     private static void Expect(ref Utf8JsonReader reader, JsonTokenType type)
@@ -208,20 +257,11 @@ internal sealed class SyncLedger
 
                     break;
                 case "o":
-                    Expect(ref reader, JsonTokenType.StartArray);
-                    while (reader.Read() && reader.TokenType == JsonTokenType.StartArray)
+                    Expect(ref reader, JsonTokenType.String);
+                    _recorded = reader.GetBytesFromBase64();
+                    if (_recorded.Length % EntryBytes != 0)
                     {
-                        Expect(ref reader, JsonTokenType.String);
-                        var id = reader.GetString()!;
-                        Expect(ref reader, JsonTokenType.Number);
-                        var status = (SyncStatus)reader.GetInt32();
-                        Expect(ref reader, JsonTokenType.Number);
-                        var version = reader.GetInt64();
-                        Expect(ref reader, JsonTokenType.EndArray);
-                        if (_answers.TryAdd(id, new RecordedAnswer(status, version)))
-                        {
-                            _order.Enqueue(id);
-                        }
+                        throw new FormatException("Truncated answer record.");
                     }
 
                     break;
