@@ -15,7 +15,7 @@ namespace StateKit.Benchmarks;
 /// What offline sync costs on top of a plain commit: a batch of 10 counter adds on one cart (10 SKUs) applied by the
 /// sync endpoint's engine, against the same 10 changes made by a handler with a plain <see cref="StateSession"/>
 /// (load, read the cart, change it, set it, commit). Both on the in-memory store, so the difference is the sync layer:
-/// per-operation JSON merges, the version ledger and its record of answered operation ids (full, 512 ids, after warm-up),
+/// per-operation JSON merges, the version ledger and its record of answered operation ids (full, 256 answers, after warm-up),
 /// and the compare-and-set commit. Parsing the request body is timed on its own.
 /// </summary>
 [MemoryDiagnoser]
