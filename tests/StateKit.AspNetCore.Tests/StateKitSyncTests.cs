@@ -176,6 +176,11 @@ public sealed class StateKitSyncTests
         Assert.Equal("type", reply.Result(0)["reason"]!.GetValue<string>());
         Assert.Equal("overflow", reply.Result(2)["reason"]!.GetValue<string>());
         Assert.Equal(long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture), await client.RawAsync("visits"));
+
+        // A counter object whose name repeats could be read as either count: refused, not guessed.
+        var repeated = await client.PostAsync("""{"operations":[{"id":"5","key":"tags","op":"set","value":{"a":1,"a":2},"baseVersion":0},{"id":"6","key":"tags","op":"add","field":"a","by":1,"baseVersion":0}]}""");
+        Assert.Equal(["applied", "rejected"], Enumerable.Range(0, 2).Select(repeated.Status));
+        Assert.Equal("type", repeated.Result(1)["reason"]!.GetValue<string>());
     }
 
     [Theory]

@@ -65,7 +65,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
         private readonly SyncBatch _batch;
         private readonly long _now;
         private readonly SyncLedger _ledger;
-        private readonly Dictionary<string, ReadOnlyMemory<byte>?> _values = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, SyncValue> _values = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long> _startVersions = new(StringComparer.Ordinal);
         private readonly HashSet<string> _written = new(StringComparer.Ordinal);
 
@@ -80,7 +80,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             {
                 // The cast matters: `? bytes : null` would convert the null to an empty ReadOnlyMemory, a present empty value.
                 var value = session.TryGetBytes(key, out var bytes) ? (ReadOnlyMemory<byte>?)bytes : null;
-                _values[key] = value;
+                _values[key] = new SyncValue(value);
 
                 // A value the ledger does not know was written around the endpoint: its version moves on, and that is
                 // worth a commit even for a batch that only reads.
@@ -117,7 +117,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
         {
             foreach (var key in _written)
             {
-                var value = _values[key];
+                var value = _values[key].Bytes;
                 _ledger.Rehash(key, value is { } v ? v.Span : default, value is not null);
                 if (value is { } bytes)
                 {
@@ -138,7 +138,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             var states = new List<SyncKeyState>(_batch.Keys.Count);
             foreach (var key in _batch.Keys)
             {
-                states.Add(new SyncKeyState(key, _ledger.Version(key), _values[key]));
+                states.Add(new SyncKeyState(key, _ledger.Version(key), _values[key].Bytes));
             }
 
             return states;
@@ -153,17 +153,12 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             // The client saw the key as it stands, or as it stood before this batch's own earlier operations on it: then
             // nobody else changed it in between, and there is nothing to settle.
             var unchallenged = operation.BaseVersion == version || operation.BaseVersion == _startVersions[key];
-            string? failure;
-            byte[] next;
-            switch (operation.Kind)
+            if (operation.Merges)
             {
-                case SyncOperationKind.Add:
-                    failure = SyncMerges.Add(current, operation.Field, operation.By, out next);
-                    return failure is null ? Write(operation, next, unchallenged ? SyncStatus.Applied : SyncStatus.Merged) : Reject(operation, failure);
-                case SyncOperationKind.SetAdd:
-                case SyncOperationKind.SetRemove:
-                    failure = SyncMerges.ChangeSet(current, operation.Member!, operation.Kind == SyncOperationKind.SetAdd, out next);
-                    return failure is null ? Write(operation, next, unchallenged ? SyncStatus.Applied : SyncStatus.Merged) : Reject(operation, failure);
+                var failure = operation.Kind == SyncOperationKind.Add
+                    ? SyncMerges.Add(current, operation.Field, operation.By)
+                    : SyncMerges.ChangeSet(current, operation.Member!, operation.Kind == SyncOperationKind.SetAdd);
+                return failure is null ? Wrote(operation, unchallenged ? SyncStatus.Applied : SyncStatus.Merged) : Reject(operation, failure);
             }
 
             var proposed = operation.Kind == SyncOperationKind.Set ? operation.Value : null;
@@ -188,15 +183,16 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             }
         }
 
-        private SyncAnswer Merge(SyncOperation operation, SyncPolicy policy, ReadOnlyMemory<byte>? current, long version, byte[]? proposed)
+        private SyncAnswer Merge(SyncOperation operation, SyncPolicy policy, SyncValue current, long version, byte[]? proposed)
         {
             JsonNode? merged;
             try
             {
+                // Fresh copies: the delegate may change what it is given.
                 var conflict = new SyncConflict(
                     operation.Key,
-                    current is { } server ? JsonNode.Parse(server.Span) : null,
-                    current is not null,
+                    current.Bytes is { } server ? JsonNode.Parse(server.Span) : null,
+                    current.Exists,
                     proposed is null ? null : JsonNode.Parse(proposed),
                     operation.Kind == SyncOperationKind.Remove,
                     version,
@@ -215,9 +211,14 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
 
         private SyncAnswer Write(SyncOperation operation, byte[]? value, SyncStatus status)
         {
+            _values[operation.Key].Replace(value);
+            return Wrote(operation, status);
+        }
+
+        // The value changed (replaced, or changed in place by a merge): the key moves to its next version.
+        private SyncAnswer Wrote(SyncOperation operation, SyncStatus status)
+        {
             var key = operation.Key;
-            // Not `_values[key] = value`: a null array converts to an empty ReadOnlyMemory, which would read as present.
-            _values[key] = value is null ? null : (ReadOnlyMemory<byte>?)value;
             _written.Add(key);
             var version = _ledger.Wrote(key, _now);
             return new SyncAnswer(operation.Id, key, status, version, null, Replayed: false);

@@ -1,7 +1,5 @@
 using System;
 using System.Buffers;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -9,7 +7,7 @@ namespace StateKit.AspNetCore;
 
 /// <summary>
 /// The operations that never conflict, on a key's JSON value: a counter (a number, or an object of numbers such as a
-/// cart's quantity per SKU) and a set (an array of strings). Each returns the new value, or the reason it cannot apply.
+/// cart's quantity per SKU) and a set (an array of strings). Each changes the value in place, or returns why it cannot.
 /// </summary>
 internal static class SyncMerges
 {
@@ -17,129 +15,120 @@ internal static class SyncMerges
     public const string Overflow = "overflow";
 
     /// <summary>Adds to a counter. In an object a field that reaches 0 is dropped, so a cart line emptied by two devices disappears.</summary>
-    public static string? Add(ReadOnlyMemory<byte>? current, string? field, long by, out byte[] result)
+    public static string? Add(SyncValue value, string? field, long by)
     {
-        result = [];
-        if (field is null)
+        JsonNode? node = null;
+        if (value.Exists && !value.TryGetNode(out node))
         {
-            long total = 0;
-            if (current is { } bytes && !TryReadInteger(bytes.Span, out total))
+            return WrongType;
+        }
+
+        try
+        {
+            if (field is null)
+            {
+                long total = 0;
+                if (value.Exists && (node is not JsonValue number || number.GetValueKind() != JsonValueKind.Number || !number.TryGetValue(out total)))
+                {
+                    return WrongType;
+                }
+
+                if (!TryAdd(total, by, out total))
+                {
+                    return Overflow;
+                }
+
+                value.Changed(JsonValue.Create(total));
+                return null;
+            }
+
+            var counters = value.Exists ? node as JsonObject : [];
+            if (counters is null)
             {
                 return WrongType;
             }
 
-            if (!TryAdd(total, by, out total))
+            long old = 0;
+            if (counters[field] is { } existing && (existing is not JsonValue current || current.GetValueKind() != JsonValueKind.Number || !current.TryGetValue(out old)))
+            {
+                return WrongType;
+            }
+
+            if (!TryAdd(old, by, out var next))
             {
                 return Overflow;
             }
 
-            result = Encoding.UTF8.GetBytes(total.ToString(CultureInfo.InvariantCulture));
+            if (next == 0)
+            {
+                counters.Remove(field);
+            }
+            else
+            {
+                counters[field] = next;
+            }
+
+            value.Changed(counters);
             return null;
         }
-
-        using var document = current is { } existing ? Parse(existing) : null;
-        if (current is not null && document?.RootElement.ValueKind != JsonValueKind.Object)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         {
+            // An object with a repeated property name, or a number outside 64 bits: not a counter this endpoint can trust.
             return WrongType;
         }
-
-        long old = 0;
-        if (document is not null && document.RootElement.TryGetProperty(field, out var found) && (found.ValueKind != JsonValueKind.Number || !found.TryGetInt64(out old)))
-        {
-            return WrongType;
-        }
-
-        if (!TryAdd(old, by, out var next))
-        {
-            return Overflow;
-        }
-
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            var written = false;
-            if (document is not null)
-            {
-                foreach (var property in document.RootElement.EnumerateObject())
-                {
-                    if (property.NameEquals(field))
-                    {
-                        // A repeated name counts once: the first one holds the total.
-                        if (!written && next != 0)
-                        {
-                            json.WriteNumber(field, next);
-                        }
-
-                        written = true;
-                        continue;
-                    }
-
-                    property.WriteTo(json);
-                }
-            }
-
-            if (!written && next != 0)
-            {
-                json.WriteNumber(field, next);
-            }
-
-            json.WriteEndObject();
-        }
-
-        result = buffer.WrittenSpan.ToArray();
-        return null;
     }
 
     /// <summary>Adds a member to, or removes it from, a set kept as a JSON array; other elements stay as they are.</summary>
-    public static string? ChangeSet(ReadOnlyMemory<byte>? current, string member, bool add, out byte[] result)
+    public static string? ChangeSet(SyncValue value, string member, bool add)
     {
-        result = [];
-        using var document = current is { } existing ? Parse(existing) : null;
-        if (current is not null && document?.RootElement.ValueKind != JsonValueKind.Array)
+        JsonNode? node = null;
+        if (value.Exists && !value.TryGetNode(out node))
         {
             return WrongType;
         }
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
+        var members = value.Exists ? node as JsonArray : [];
+        if (members is null)
         {
-            json.WriteStartArray();
-            var present = false;
-            if (document is not null)
-            {
-                foreach (var element in document.RootElement.EnumerateArray())
-                {
-                    var same = element.ValueKind == JsonValueKind.String && element.ValueEquals(member);
-                    if (same && (!add || present))
-                    {
-                        continue;
-                    }
-
-                    present |= same;
-                    element.WriteTo(json);
-                }
-            }
-
-            if (add && !present)
-            {
-                json.WriteStringValue(member);
-            }
-
-            json.WriteEndArray();
+            return WrongType;
         }
 
-        result = buffer.WrittenSpan.ToArray();
+        var present = false;
+        for (var i = 0; i < members.Count; i++)
+        {
+            var same = members[i] is JsonValue element && element.GetValueKind() == JsonValueKind.String && element.GetValue<string>() == member;
+            if (same && (!add || present))
+            {
+                members.RemoveAt(i--);
+                continue;
+            }
+
+            present |= same;
+        }
+
+        if (add && !present)
+        {
+            members.Add((JsonNode?)JsonValue.Create(member));
+        }
+
+        value.Changed(members);
         return null;
     }
 
-    /// <summary>A merge delegate's value as the UTF-8 JSON the session stores.</summary>
-    public static byte[] ToBytes(JsonNode value)
+    /// <summary>A value as the UTF-8 JSON the session stores (<c>null</c> for a JSON null).</summary>
+    public static byte[] ToBytes(JsonNode? value)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
         {
-            value.WriteTo(json);
+            if (value is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(json);
+            }
         }
 
         return buffer.WrittenSpan.ToArray();
@@ -165,35 +154,9 @@ internal static class SyncMerges
         }
     }
 
-    private static JsonDocument? Parse(ReadOnlyMemory<byte> value)
-    {
-        try
-        {
-            return JsonDocument.Parse(value);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static bool TryReadInteger(ReadOnlySpan<byte> value, out long number)
-    {
-        number = 0;
-        try
-        {
-            var reader = new Utf8JsonReader(value);
-            return reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out number) && !reader.Read();
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
-
     private static bool TryAdd(long a, long b, out long sum)
     {
         sum = unchecked(a + b);
-        return !(((a ^ sum) & (b ^ sum)) < 0);
+        return ((a ^ sum) & (b ^ sum)) >= 0;
     }
 }
