@@ -130,7 +130,7 @@ internal sealed class SyncEngine(StateKitSyncOptions options, TimeProvider time,
             }
 
             _ledger.Prune(_engine.Options.Keys.Keys);
-            _session.SetBytes(StateKitSyncOptions.LedgerKey, _ledger.ToBytes(_engine.Options.RememberedOperations));
+            _session.SetBytes(StateKitSyncOptions.LedgerKey, _ledger.Write(_engine.Options.RememberedOperations).WrittenSpan);
         }
 
         public List<SyncKeyState> KeyStates()

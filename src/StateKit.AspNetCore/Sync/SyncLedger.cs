@@ -118,7 +118,7 @@ internal sealed class SyncLedger
         return false;
     }
 
-    /// <summary>Remembers an answer; <see cref="ToBytes"/> keeps the newest <c>capacity</c> of them.</summary>
+    /// <summary>Remembers an answer; <see cref="Write"/> keeps the newest <c>capacity</c> of them.</summary>
     public void Remember(string operationId, RecordedAnswer answer) => _added.Add((IdHash(operationId), answer));
 
     /// <summary>Sets a written key's hash once, from its final value, rather than after every operation of the batch.</summary>
@@ -149,9 +149,11 @@ internal sealed class SyncLedger
         }
     }
 
-    public byte[] ToBytes(int capacity)
+    /// <summary>Writes the ledger, keeping the newest <paramref name="capacity"/> answers, into a buffer sized for it at once.</summary>
+    public ArrayBufferWriter<byte> Write(int capacity)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        var total = Math.Min(capacity, (_recorded.Length / EntryBytes) + _added.Count);
+        var buffer = new ArrayBufferWriter<byte>(64 + (_keys.Count * 64) + (((total * EntryBytes) + 2) / 3 * 4));
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
@@ -167,7 +169,6 @@ internal sealed class SyncLedger
             }
 
             json.WriteEndObject();
-            var total = Math.Min(capacity, (_recorded.Length / EntryBytes) + _added.Count);
             var entries = ArrayPool<byte>.Shared.Rent(total * EntryBytes);
             try
             {
@@ -194,7 +195,7 @@ internal sealed class SyncLedger
             json.WriteEndObject();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return buffer;
     }
 
     // 64 bits of SHA-256: the same on every node and every restart (string.GetHashCode is neither), and a client cannot
