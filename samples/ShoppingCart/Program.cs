@@ -3,6 +3,8 @@
 //   dotnet run --project samples/ShoppingCart -- --store memory
 //   ... -- --store redis | clientside | jwt | sticky | distributed (SQLite file) | tiered (cart on the server, theme in the browser)
 // GET /health reports the session store's health (with --store redis, its circuit breaker).
+// With memory, redis or sticky the cart also works offline: set DevTools' network to Offline, add items, go back
+// online; the page syncs through /statekit/sync (docs/offline.md).
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Builder;
