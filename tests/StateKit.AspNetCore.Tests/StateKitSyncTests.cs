@@ -148,6 +148,23 @@ public sealed class StateKitSyncTests
     }
 
     [Fact]
+    public async Task ConflictingSet_MergeDelegateThrows_RejectsThatOperation_AndTheRestOfTheBatchApplies()
+    {
+        await using var app = await StartAsync(o => o.Keys["strict"] = SyncPolicy.Merge(_ => throw new InvalidOperationException("cannot merge")));
+        var client = new SyncClient(app.Client);
+        await client.SendAsync(SyncClient.Set("1", "strict", "v1", 0));
+        await client.SendAsync(SyncClient.Set("2", "strict", "v2", 1));
+
+        var reply = await client.SendAsync(SyncClient.Set("3", "strict", "offline", 1), SyncClient.Add("4", "cart", "tea", 1, 0));
+
+        Assert.Equal(200, reply.HttpStatus);
+        Assert.Equal(["rejected", "applied"], Enumerable.Range(0, 2).Select(reply.Status));
+        Assert.Equal("merge-failed", reply.Result(0)["reason"]!.GetValue<string>());
+        Assert.Equal("\"v2\"", await client.RawAsync("strict"));
+        Assert.Equal("""{"tea":1}""", await client.RawAsync("cart"));
+    }
+
+    [Fact]
     public async Task KeyWrittenByAHandler_MovesItsVersion_SoAStaleSetConflicts()
     {
         await using var app = await StartAsync();
@@ -196,6 +213,7 @@ public sealed class StateKitSyncTests
     [InlineData("""{"operations":{"id":"ok"}}""", "operations-not-array")]
     [InlineData("""{"operations":[],"admin":true}""", "unknown-property")]
     [InlineData("""{"operations":[{"id":"ok","key":"cart","op":"add","field":"tea","by":1,"baseVersion":0}""", "malformed-json")]
+    [InlineData("""{"operations":[{"id":"ok","key":"cart","op":"add","field":"tea","by":1,"baseVersion":0}],"read":["user"]}""", "key-not-allowed")]
     [InlineData("", "malformed-json")]
     [InlineData("[]", "not-an-object")]
     public async Task MalformedBatch_Is400WithAProblem_AndNothingIsApplied(string body, string code)
