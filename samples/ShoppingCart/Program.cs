@@ -4,9 +4,12 @@
 //   ... -- --store redis | clientside | jwt | sticky | distributed (SQLite file) | tiered (cart on the server, theme in the browser)
 // GET /health reports the session store's health (with --store redis, its circuit breaker).
 // /account signs in with a name (cookie authentication, tickets in a StateKit store) and out, here or everywhere.
+// With memory, redis or sticky the cart also works offline: set DevTools' network to Offline, add items, go back
+// online; the page syncs through /statekit/sync (docs/offline.md).
 using System;
 using System.Linq;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +21,10 @@ using StateKit.AspNetCore;
 using StateKit.DependencyInjection;
 
 var builder = WebApplication.CreateBuilder(args);
+
+// statekit-sync.js comes from StateKit.AspNetCore as a static web asset; Development serves those anyway, this serves them
+// in any environment when running from the build output.
+builder.WebHost.UseStaticWebAssets();
 ShopEndpoints.AddShop(builder.Services);
 StoreHealth.Add(builder.Services);
 var strategy = Strategies.Configure(builder);
@@ -34,7 +41,8 @@ app.UseStaticFiles();
 app.UseAuthentication();
 app.UseStateKit();
 
-ShopEndpoints.Map(app, strategy.Name, strategy.Survives);
+var sync = ShopSync.Map(app);
+ShopEndpoints.Map(app, strategy.Name, strategy.Survives, sync);
 StoreHealth.Map(app);
 Account.Map(app);
 

@@ -16,24 +16,25 @@ public static class ShopEndpoints
     public static IServiceCollection AddShop(IServiceCollection services)
         => services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ShopJson.Default));
 
-    /// <summary>Maps the shop's API under /api.</summary>
-    public static void Map(IEndpointRouteBuilder app, string strategyName, string survives)
+    /// <summary>Maps the shop's API under /api; <paramref name="sync"/> tells the page the cart syncs through /statekit/sync.</summary>
+    public static void Map(IEndpointRouteBuilder app, string strategyName, string survives, bool sync = false)
     {
         var api = app.MapGroup("/api");
         api.MapGet("/products", () => Catalog.Products).DisableStateKit();
 
         api.MapGet("/state", async (HttpContext context, StateSession session) =>
         {
-            var cart = await session.GetAsync("cart", ShopJson.Default.Cart) ?? new Cart();
+            var cart = await session.GetAsync("cart", ShopJson.Default.DictionaryStringInt32) ?? [];
             var checkout = session.Get("checkout", ShopJson.Default.Checkout) ?? new Checkout();
             var theme = session.Get("theme", ShopJson.Default.String) ?? "light";
             var lastOrder = session.Get("lastOrder", ShopJson.Default.String);
-            var lines = cart.Lines
+            // Two devices taking the last one out at once can leave a count below zero: no line, as at zero.
+            var lines = cart
                 .Select(l => (Line: l, Product: Catalog.Find(l.Key)))
-                .Where(x => x.Product is not null)
+                .Where(x => x.Product is not null && x.Line.Value > 0)
                 .Select(x => new CartLineView(x.Line.Key, x.Product!.Name, x.Line.Value, x.Product.Price * x.Line.Value))
                 .ToList();
-            return new ShopView(strategyName, survives, TicketLength(context), lines, lines.Sum(l => l.Subtotal), checkout, theme, lastOrder);
+            return new ShopView(strategyName, survives, TicketLength(context), lines, lines.Sum(l => l.Subtotal), checkout, theme, lastOrder, sync);
         });
 
         api.MapPost("/cart/{sku}", async (string sku, int? quantity, StateSession session) =>
@@ -43,18 +44,18 @@ public static class ShopEndpoints
                 return Results.NotFound();
             }
 
-            var cart = await session.GetAsync("cart", ShopJson.Default.Cart) ?? new Cart();
-            var next = Math.Max(0, (cart.Lines.TryGetValue(sku, out var q) ? q : 0) + (quantity ?? 1));
+            var cart = await session.GetAsync("cart", ShopJson.Default.DictionaryStringInt32) ?? [];
+            var next = Math.Max(0, (cart.TryGetValue(sku, out var q) ? q : 0) + (quantity ?? 1));
             if (next == 0)
             {
-                cart.Lines.Remove(sku);
+                cart.Remove(sku);
             }
             else
             {
-                cart.Lines[sku] = next;
+                cart[sku] = next;
             }
 
-            session.Set("cart", cart, ShopJson.Default.Cart);
+            session.Set("cart", cart, ShopJson.Default.DictionaryStringInt32);
             return Results.NoContent();
         });
 

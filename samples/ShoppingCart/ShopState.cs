@@ -4,12 +4,6 @@ using System.Text.Json.Serialization;
 
 namespace ShoppingCart;
 
-/// <summary>The cart: quantity per SKU.</summary>
-internal sealed class Cart
-{
-    public Dictionary<string, int> Lines { get; set; } = [];
-}
-
 /// <summary>A two-step checkout whose progress survives reloads and restarts (where the strategy allows).</summary>
 internal sealed class Checkout
 {
@@ -21,14 +15,16 @@ internal sealed class Checkout
 }
 
 /// <summary>What the page shows.</summary>
-internal sealed record ShopView(string Strategy, string Survives, int TicketLength, IReadOnlyList<CartLineView> Cart, decimal Total, Checkout Checkout, string Theme, string? LastOrder);
+/// <summary>What the page shows. <see cref="Sync"/> says whether the cart syncs offline (stores with compare-and-set).</summary>
+internal sealed record ShopView(string Strategy, string Survives, int TicketLength, IReadOnlyList<CartLineView> Cart, decimal Total, Checkout Checkout, string Theme, string? LastOrder, bool Sync);
 
 internal sealed record CartLineView(string Sku, string Name, int Quantity, decimal Subtotal);
 
 internal sealed record CheckoutInput(string? Name, string? Address);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(Cart))]
+// The cart: quantity per SKU, a plain JSON object so that the sync endpoint's counter operations add to it per SKU.
+[JsonSerializable(typeof(Dictionary<string, int>))]
 [JsonSerializable(typeof(Checkout))]
 [JsonSerializable(typeof(ShopView))]
 [JsonSerializable(typeof(CheckoutInput))]

@@ -26,4 +26,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 306, EventName = "TicketLoadFailed", Level = LogLevel.Error, Message = "Store '{Store}' was unavailable while cookie authentication read a ticket; the request was answered with status {StatusCode}, not signed out.")]
     public static partial void TicketLoadFailed(ILogger logger, string store, int statusCode, Exception exception);
+
+    [LoggerMessage(EventId = 307, EventName = "SyncContention", Level = LogLevel.Warning, Message = "A sync batch lost to concurrent commits of its session {Attempts} times and was answered 409 with nothing applied; the client sends it again.")]
+    public static partial void SyncContention(ILogger logger, int attempts);
+
+    [LoggerMessage(EventId = 308, EventName = "SyncMergeFailed", Level = LogLevel.Warning, Message = "The merge policy of synced key '{Key}' threw; the operation was rejected and the rest of the batch applied.")]
+    public static partial void SyncMergeFailed(ILogger logger, string key, Exception exception);
 }

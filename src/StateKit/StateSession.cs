@@ -398,6 +398,23 @@ public sealed class StateSession
     }
 
     /// <summary>
+    /// Drops every change not yet committed and forgets what was loaded, so that the next read loads the stored session
+    /// again: what a read-modify-write does after <see cref="CommitAsync(SessionCommitMode, CancellationToken)"/> reported a
+    /// conflict. The ticket, and a change of it by an earlier commit, are kept.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
+    public void DiscardChanges()
+    {
+        ThrowIfReadOnly();
+        _upserts = null;
+        _removals = null;
+        _cleared = _rotate = _revoke = _refresh = false;
+        _bindUserId = null;
+        _snapshot = null;
+        _loaded = false;
+    }
+
+    /// <summary>
     /// Writes this request's changes, merging them per key with whatever concurrent requests committed, and returns the ticket to carry next.
     /// A session with no changes costs nothing.
     /// </summary>
@@ -408,8 +425,17 @@ public sealed class StateSession
     public ValueTask<SessionCommitResult> CommitAsync(CancellationToken cancellationToken = default)
         => CommitAsync(SessionCommitMode.MergeKeys, cancellationToken);
 
-    /// <summary>Writes this request's changes with the given conflict mode.</summary>
-    internal ValueTask<SessionCommitResult> CommitAsync(SessionCommitMode mode, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes this request's changes with the given conflict mode. With <see cref="SessionCommitMode.RequireBaseVersion"/> a
+    /// session committed by someone else since this one loaded reports <see cref="SessionCommitOutcome.Conflict"/>, writes
+    /// nothing and keeps the changes; call <see cref="DiscardChanges"/> and start again from a fresh load to retry.
+    /// </summary>
+    /// <param name="mode">How a stale load is treated.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The outcome. <see cref="Ticket"/> is updated to match, except on a conflict.</returns>
+    /// <exception cref="SessionPayloadTooLargeException">The session would exceed the store's limit; nothing was written and the changes are kept.</exception>
+    /// <exception cref="SessionStoreUnavailableException">The store could not be reached; the changes are kept.</exception>
+    public ValueTask<SessionCommitResult> CommitAsync(SessionCommitMode mode, CancellationToken cancellationToken)
     {
         if (!HasChanges && !_refresh)
         {

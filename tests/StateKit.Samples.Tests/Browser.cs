@@ -4,6 +4,7 @@ using System.IO;
 using System.Threading;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
+using OpenQA.Selenium.Chromium;
 
 namespace StateKit.Samples.Tests;
 
@@ -73,6 +74,15 @@ internal sealed class Browser : IDisposable
 
         throw new TimeoutException(failure(seen));
     }
+
+    /// <summary>
+    /// Cuts the page off the network through DevTools network emulation (what the DevTools "Offline" switch does): every
+    /// request fails at once and the page's <c>navigator.onLine</c> turns false; the server keeps running.
+    /// </summary>
+    public void GoOffline() => Driver.NetworkConditions = new ChromiumNetworkConditions { IsOffline = true };
+
+    /// <summary>Ends <see cref="GoOffline"/>: the page's requests reach the server again and it sees an <c>online</c> event.</summary>
+    public void GoOnline() => Driver.ClearNetworkConditions();
 
     public string Screenshot(string name)
     {

@@ -12,6 +12,34 @@ public sealed class StateSessionTests
     private readonly CountingSessionStore _store = new(new InMemorySessionStore(new InMemorySessionStoreOptions(), new FakeTimeProvider()));
 
     [Fact]
+    public async Task CommitRequiringTheBaseVersion_AfterAConcurrentCommit_Conflicts_AndDiscardChangesStartsAgainFromTheStore()
+    {
+        var seed = _store.Open(null);
+        seed.SetBytes("n", "1"u8);
+        var ticket = (await seed.CommitAsync()).Ticket!;
+        var session = _store.Open(ticket);
+        await session.LoadAsync();
+        session.SetBytes("n", "2"u8);
+        var other = _store.Open(ticket);
+        other.SetBytes("n", "5"u8);
+        await other.CommitAsync();
+
+        var conflict = await session.CommitAsync(SessionCommitMode.RequireBaseVersion, default);
+        var keptTheChange = session.HasChanges;
+        session.DiscardChanges();
+        await session.LoadAsync();
+        Assert.True(session.TryGetBytes("n", out var reloaded));
+        session.SetBytes("n", "6"u8);
+        var retried = await session.CommitAsync(SessionCommitMode.RequireBaseVersion, default);
+
+        Assert.Equal(SessionCommitOutcome.Conflict, conflict.Outcome);
+        Assert.True(keptTheChange);
+        Assert.Equal("5", System.Text.Encoding.UTF8.GetString(reloaded.Span));
+        Assert.Equal(SessionCommitOutcome.Committed, retried.Outcome);
+        Assert.Equal(ticket, session.Ticket);
+    }
+
+    [Fact]
     public async Task Untouched_CostsNoStoreCall()
     {
         var ticket = await SeedAsync();
