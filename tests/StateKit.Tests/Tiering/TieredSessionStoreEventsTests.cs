@@ -3,10 +3,9 @@ using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using StateKit.DependencyInjection;
 using StateKit.Events;
-using StateKit.Testing;
+using StateKit.Tests.Events;
 
 namespace StateKit.Tests.Tiering;
 
@@ -16,34 +15,19 @@ namespace StateKit.Tests.Tiering;
 /// </summary>
 public sealed class TieredSessionStoreEventsTests : IAsyncDisposable
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
-    private readonly SessionEventRecorder _recorder = new();
-    private ServiceProvider? _provider;
+    private readonly EventedServices _services = new();
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_provider is not null)
-        {
-            await SessionEventRecorder.StopHostedAsync(_provider);
-            await _provider.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
 
     [Fact]
     public async Task NewSessionAcrossTwoTiers_ThenSignOut_EachTierRaisesCreatedAndRevokedUnderItsOwnName()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(_time);
-        services.AddStateKit(kit => kit
+        var store = await _services.StartAsync(kit => kit
             .AddTier("cart-tier", t => t.UseInMemory())
             .AddTier("prefs-tier", t => t.UseInMemory())
             .MapKey("cart", "cart-tier")
-            .MapKey("theme", "prefs-tier")
-            .OnSessionEvent(_recorder.HandleAsync));
-        _provider = services.BuildServiceProvider();
-        await SessionEventRecorder.StartHostedAsync(_provider);
-        var store = _provider.GetRequiredService<ISessionStore>();
-        var tiers = _provider.GetRequiredService<SessionStores>();
+            .MapKey("theme", "prefs-tier"));
+        var tiers = _services.Provider.GetRequiredService<SessionStores>();
         Assert.Equal(tiers.GetStore("cart-tier").Capabilities.Events | tiers.GetStore("prefs-tier").Capabilities.Events, store.Capabilities.Events);
         Assert.True(store.Capabilities.Events.HasFlag(SessionEventKinds.Expired));
 
@@ -56,8 +40,8 @@ public sealed class TieredSessionStoreEventsTests : IAsyncDisposable
         signOut.Revoke();
         await signOut.CommitAsync();
 
-        await SessionEventRecorder.StopHostedAsync(_provider);
-        var events = _recorder.Events;
+        await _services.DeliverAllAsync();
+        var events = _services.Recorder.Events;
         Assert.Equal(["cart-tier", "prefs-tier"], events.Select(e => e.StoreName).Distinct().Order());
         foreach (var tier in new[] { "cart-tier", "prefs-tier" })
         {
@@ -68,6 +52,6 @@ public sealed class TieredSessionStoreEventsTests : IAsyncDisposable
 
         // Each tier keeps its own session, so the two tiers' public ids differ, and neither is the composite ticket's.
         Assert.NotEqual(events.First(e => e.StoreName == "cart-tier").PublicId, events.First(e => e.StoreName == "prefs-tier").PublicId);
-        _recorder.AssertNeverCarries(created.Ticket!);
+        _services.Recorder.AssertNeverCarries(created.Ticket!);
     }
 }
