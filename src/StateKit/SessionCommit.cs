@@ -36,6 +36,13 @@ public sealed class SessionCommit
     public string? BindUserId { get; init; }
 
     /// <summary>
+    /// Gets the small metadata to keep with the session when <see cref="BindUserId"/> binds it (the user agent and client
+    /// address, say), which <see cref="ISessionLister"/> shows back; <see langword="null"/> for none. Ignored without
+    /// <see cref="BindUserId"/>, and by stores that cannot list.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? SignInMetadata { get; init; }
+
+    /// <summary>
     /// Gets a value indicating whether the client must get a ticket whose idle deadline starts now, even when nothing else
     /// changed. Client-held stores, whose idle deadline lives in the ticket, re-issue it; stores that slide the deadline on
     /// load ignore it. Not counted by <see cref="HasChanges"/>; <see cref="NeedsWrite"/> counts it where it matters.
@@ -67,6 +74,7 @@ public sealed class SessionCommit
         RotateId = rotateId,
         Revoke = Revoke,
         BindUserId = BindUserId,
+        SignInMetadata = SignInMetadata,
         Refresh = Refresh,
         Mode = Mode,
         UpsertsAreImmutable = UpsertsAreImmutable,

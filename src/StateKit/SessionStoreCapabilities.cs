@@ -34,4 +34,11 @@ public sealed record SessionStoreCapabilities
     /// </summary>
     /// <value>The default value is <see cref="SessionEventKinds.None"/>.</value>
     public SessionEventKinds Events { get; init; }
+
+    /// <summary>
+    /// Gets a value indicating whether the store implements <see cref="ISessionLister"/>: it can list a user's sessions and
+    /// end one of them by public id.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ListsUserSessions { get; init; }
 }

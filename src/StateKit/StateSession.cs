@@ -46,6 +46,7 @@ public sealed class StateSession
     private bool _revoke;
     private bool _refresh;
     private string? _bindUserId;
+    private IReadOnlyDictionary<string, string>? _signInMetadata;
     private string? _readOnlyReason;
 
     /// <summary>Initializes a new instance of the <see cref="StateSession"/> class. Does no I/O.</summary>
@@ -373,16 +374,30 @@ public sealed class StateSession
     /// <summary>Binds the session to a user on commit, so that <see cref="ISessionStore.RevokeUserAsync"/> can end it.</summary>
     /// <param name="userId">The user's stable id.</param>
     /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
-    public void BindUser(string userId)
+    public void BindUser(string userId) => BindUser(userId, null);
+
+    /// <summary>
+    /// Binds the session to a user on commit, and keeps small metadata with it that a user's listing shows back
+    /// (<see cref="ISessionLister.ListUserSessionsAsync"/>): the ASP.NET Core middleware passes the user agent and client address.
+    /// </summary>
+    /// <param name="userId">The user's stable id.</param>
+    /// <param name="metadata">
+    /// At most 8 entries, keys up to 64 characters, values up to 512; <see langword="null"/> for none. Copied.
+    /// </param>
+    /// <exception cref="ArgumentException">The metadata is over those bounds.</exception>
+    /// <exception cref="InvalidOperationException">The session is read-only (<see cref="MakeReadOnly"/>).</exception>
+    public void BindUser(string userId, IReadOnlyDictionary<string, string>? metadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        var checkedMetadata = UserSessionListing.Validate(metadata, nameof(metadata));
         ThrowIfReadOnly();
         _bindUserId = userId;
+        _signInMetadata = checkedMetadata;
     }
 
     /// <summary>
     /// Makes every later change (<c>Set</c>, <see cref="Remove"/>, <see cref="Clear"/>, <see cref="RotateId"/>,
-    /// <see cref="Revoke"/>, <see cref="Refresh"/>, <see cref="BindUser"/>) throw <see cref="InvalidOperationException"/>
+    /// <see cref="Revoke"/>, <see cref="Refresh"/>, <see cref="BindUser(string)"/>) throw <see cref="InvalidOperationException"/>
     /// whose message names the session (its <see cref="Id"/>, once known) and gives <paramref name="reason"/>; reads and
     /// loads still work. The ASP.NET Core middleware calls it once
     /// the response has started: the session was saved then, and a later change could reach neither the store nor the client.
@@ -410,6 +425,7 @@ public sealed class StateSession
         _removals = null;
         _cleared = _rotate = _revoke = _refresh = false;
         _bindUserId = null;
+        _signInMetadata = null;
         _snapshot = null;
         _loaded = false;
     }
@@ -541,6 +557,7 @@ public sealed class StateSession
             ClearExisting = ticket is not null && _cleared,
             RotateId = ticket is not null && _rotate,
             BindUserId = _bindUserId,
+            SignInMetadata = _bindUserId is null ? null : _signInMetadata,
             Refresh = _refresh,
             Mode = mode,
 
@@ -572,6 +589,7 @@ public sealed class StateSession
         _removals = null;
         _cleared = _rotate = _revoke = _refresh = false;
         _bindUserId = null;
+        _signInMetadata = null;
         _snapshot = view;
         _loaded = _ticket is null || view is not null;
     }
