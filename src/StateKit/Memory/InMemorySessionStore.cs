@@ -19,7 +19,7 @@ namespace StateKit.Memory;
 /// A session bound to a user (<see cref="StateSession.BindUser(string)"/>) is evicted only when no other anonymous session
 /// is left, so a flood of new anonymous sessions does not sign users out.
 /// </remarks>
-public sealed class InMemorySessionStore : ISessionStore, ISessionEventSource
+public sealed class InMemorySessionStore : ISessionStore, ISessionLister, ISessionEventSource
 {
     internal const string Kind = "memory";
 
@@ -46,6 +46,7 @@ public sealed class InMemorySessionStore : ISessionStore, ISessionEventSource
             Revocation = RevocationSupport.ById | RevocationSupport.ByUser,
             SupportsBlindWrites = true,
             Events = SessionEventKinds.Expired | SessionEventKinds.Evicted | SessionEventKinds.Revoked,
+            ListsUserSessions = true,
         };
     }
 
@@ -99,6 +100,33 @@ public sealed class InMemorySessionStore : ISessionStore, ISessionEventSource
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult(_table.RemoveUser(userId, raiseEvents: true));
     }
+
+    /// <inheritdoc />
+    /// <remarks>The continuation token is the last public id returned: the user's sessions are kept in public-id order.</remarks>
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        UserSessionListing.ThrowIfBadPageSize(pageSize);
+        if (continuationToken is not null && !UserSessionListing.IsPublicId(continuationToken))
+        {
+            throw new ArgumentException("The continuation token is not one this store issued; pass null for the first page.", nameof(continuationToken));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_table.ListUser(userId, continuationToken, pageSize));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(publicId);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(UserSessionListing.IsPublicId(publicId) && _table.RemoveUserSession(userId, publicId));
+    }
+
+    /// <summary>Gets how many sessions a user has in the index, dead ones not yet pruned included; for tests.</summary>
+    internal int IndexedCountOf(string userId) => _table.IndexedCountOf(userId);
 
     /// <inheritdoc />
     /// <remarks>

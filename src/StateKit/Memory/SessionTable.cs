@@ -116,7 +116,11 @@ internal sealed class SessionTable
 
         var payload = values.PayloadBytes;
         CheckPayload(payload);
-        var entry = new SessionTableEntry(this, SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout);
+        var metadata = SignInMetadataOf(commit);
+        var entry = new SessionTableEntry(this, SessionIds.NewId(), values, now, now + _options.AbsoluteLifetime, _options.IdleTimeout)
+        {
+            SignInMetadata = metadata,
+        };
         lock (_gate)
         {
             Add(entry, payload, commit.BindUserId, now);
@@ -132,6 +136,7 @@ internal sealed class SessionTable
     public SessionCommitResult Commit(SessionCommit commit, string id, bool rotateId)
     {
         var now = _time.GetUtcNow();
+        var metadata = SignInMetadataOf(commit);
 
         // The request that loaded the session carries this table's entry in its base snapshot: skip the id check and
         // the lookup when it is still the live entry under the committed ticket.
@@ -191,6 +196,7 @@ internal sealed class SessionTable
             if (commit.BindUserId is not null)
             {
                 Bind(entry, commit.BindUserId);
+                entry.SignInMetadata = metadata;
             }
 
             string? newTicket = null;
@@ -355,6 +361,76 @@ internal sealed class SessionTable
         }
     }
 
+    /// <summary>
+    /// One page of a user's live sessions in public-id order after <paramref name="afterPublicId"/>, without touching them
+    /// (a listing is not activity). The expired ones the walk meets are dropped, so dead index entries go as the listing goes.
+    /// </summary>
+    public UserSessionPage ListUser(string userId, string? afterPublicId, int pageSize)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            var sessions = new List<UserSessionInfo>(Math.Min(pageSize, _users.CountOf(userId)));
+            List<SessionTableEntry>? dead = null;
+            var more = _users.Walk(userId, afterPublicId, entry =>
+            {
+                if (entry.IsExpired(now))
+                {
+                    (dead ??= []).Add(entry);
+                    return true;
+                }
+
+                sessions.Add(new UserSessionInfo(entry.PublicId, entry.CreatedAt, entry.LastAccessedAt, entry.SignInMetadata ?? UserSessionListing.NoMetadata));
+                return sessions.Count < pageSize;
+            });
+            if (dead is not null)
+            {
+                foreach (var entry in dead)
+                {
+                    Expire(entry, now);
+                }
+            }
+
+            return new UserSessionPage(sessions, more && sessions.Count > 0 ? sessions[^1].PublicId : null);
+        }
+    }
+
+    /// <summary>
+    /// Removes the live session of <paramref name="userId"/> whose public id is <paramref name="publicId"/>; <see langword="false"/>
+    /// when that user has none under it. Raises <see cref="SessionEventKinds.Revoked"/>: the store's wrappers cannot see this revocation.
+    /// </summary>
+    public bool RemoveUserSession(string userId, string publicId)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            _removals++;
+            if (_users.Find(userId, publicId) is not { } entry)
+            {
+                return false;
+            }
+
+            if (entry.IsExpired(now))
+            {
+                Expire(entry, now);
+                return false;
+            }
+
+            Remove(entry);
+            Events?.Raise(SessionEventKinds.Revoked, SessionEventReason.RevokedById, entry.Id, userId);
+            return true;
+        }
+    }
+
+    /// <summary>Gets how many sessions a user has in the index, dead ones not yet pruned included; for tests.</summary>
+    internal int IndexedCountOf(string userId)
+    {
+        lock (_gate)
+        {
+            return _users.CountOf(userId);
+        }
+    }
+
     /// <summary>The ids of the live sessions bound to a user.</summary>
     public List<string> SessionIdsOf(string userId)
     {
@@ -394,6 +470,10 @@ internal sealed class SessionTable
         UserId = entry.UserId,
         TableEntry = entry,
     };
+
+    // Checked here too, not only in StateSession.BindUser: a SessionCommit can be built by hand.
+    private static IReadOnlyDictionary<string, string>? SignInMetadataOf(SessionCommit commit)
+        => commit.BindUserId is null ? null : UserSessionListing.Validate(commit.SignInMetadata, nameof(commit));
 
     private void CheckPayload(long payload)
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace StateKit.Memory;
 
@@ -8,6 +9,9 @@ namespace StateKit.Memory;
 /// </summary>
 internal sealed class SessionTableEntry(SessionTable table, string id, PackedValues values, DateTimeOffset now, DateTimeOffset absoluteExpiresAt, TimeSpan idleTimeout)
 {
+    private string? _publicId;
+    private string? _publicIdOf;
+
     /// <summary>Gets the table that holds (or held) the entry: a snapshot's entry is trusted only by its own table.</summary>
     public SessionTable Table { get; } = table;
 
@@ -29,6 +33,24 @@ internal sealed class SessionTableEntry(SessionTable table, string id, PackedVal
     public TimeSpan IdleTimeout { get; } = idleTimeout;
 
     public string? UserId { get; set; }
+
+    /// <summary>Gets or sets what was captured when the entry was bound to its user; <see langword="null"/> for nothing.</summary>
+    public IReadOnlyDictionary<string, string>? SignInMetadata { get; set; }
+
+    /// <summary>Gets the public id of <see cref="Id"/>, hashed once per id (ids change only on rotation).</summary>
+    public string PublicId
+    {
+        get
+        {
+            if (!ReferenceEquals(_publicIdOf, Id))
+            {
+                _publicId = SessionIds.ToPublicId(Id);
+                _publicIdOf = Id;
+            }
+
+            return _publicId!;
+        }
+    }
 
     /// <summary>Gets or sets the bytes the entry is charged: its payload plus a fixed overhead.</summary>
     public long Charge { get; set; }
