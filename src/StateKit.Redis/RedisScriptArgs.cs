@@ -6,10 +6,10 @@ namespace StateKit.Redis;
 /// <summary>The <c>ARGV</c> of each script, in the order <see cref="RedisScripts"/> documents.</summary>
 internal static class RedisScriptArgs
 {
-    /// <summary><see cref="RedisScripts.Create"/>: now, idle ms, absolute expiry, user or '', payload bytes, n, then n key/value pairs.</summary>
+    /// <summary><see cref="RedisScripts.Create"/>: now, idle ms, absolute expiry, user or '', payload bytes, n, then n key/value pairs, then sign-in metadata or ''.</summary>
     public static RedisValue[] Create(SessionCommit commit, DateTimeOffset now, TimeSpan idleTimeout, DateTimeOffset absolute, long size)
     {
-        var args = new RedisValue[6 + (2 * commit.Upserts.Count)];
+        var args = new RedisValue[7 + (2 * commit.Upserts.Count)];
         args[0] = now.ToUnixTimeMilliseconds();
         args[1] = (long)idleTimeout.TotalMilliseconds;
         args[2] = absolute.ToUnixTimeMilliseconds();
@@ -23,16 +23,17 @@ internal static class RedisScriptArgs
             args[i++] = value;
         }
 
+        args[i] = RedisSignInMetadata.Encode(commit);
         return args;
     }
 
     /// <summary>
     /// <see cref="RedisScripts.Commit"/>: now, base version (0 = blind), require base, per-key conflicts, clear, max payload
-    /// bytes, user to bind or '', upsert count, removal count, upsert key/value pairs, removal keys.
+    /// bytes, user to bind or '', upsert count, removal count, upsert key/value pairs, removal keys, sign-in metadata or ''.
     /// </summary>
     public static RedisValue[] Commit(SessionCommit commit, long now, RedisSessionStoreOptions options)
     {
-        var args = new RedisValue[9 + (2 * commit.Upserts.Count) + commit.Removals.Count];
+        var args = new RedisValue[10 + (2 * commit.Upserts.Count) + commit.Removals.Count];
         var requireBase = commit.Mode == SessionCommitMode.RequireBaseVersion && commit.Base is not null;
         args[0] = now;
         args[1] = commit.Base?.Version ?? 0;
@@ -55,6 +56,7 @@ internal static class RedisScriptArgs
             args[i++] = key;
         }
 
+        args[i] = RedisSignInMetadata.Encode(commit);
         return args;
     }
 

@@ -9,7 +9,8 @@ namespace StateKit.Redis;
 /// <remarks>
 /// Hash fields: <c>d:&lt;key&gt;</c> holds a value, <c>w:&lt;key&gt;</c> the version that last wrote or removed it,
 /// <c>m:&lt;name&gt;</c> metadata (<c>v</c> version, <c>c</c> created, <c>a</c> last access, <c>x</c> absolute expiry,
-/// <c>i</c> idle timeout, <c>n</c> payload bytes, <c>k</c> key count, <c>u</c> user id, <c>z</c> version of the last clear).
+/// <c>i</c> idle timeout, <c>n</c> payload bytes, <c>k</c> key count, <c>u</c> user id, <c>z</c> version of the last clear,
+/// <c>s</c> sign-in metadata as a JSON object of strings).
 /// Times are Unix milliseconds of the store's <see cref="System.TimeProvider"/>, passed in as <c>now</c>: the server's
 /// clock is only used for the relative TTL, which is a backstop that deletes what the logical check already treats as gone.
 /// </remarks>
@@ -49,7 +50,8 @@ internal static class RedisScripts
         """);
 
     /// <summary>
-    /// KEYS[1] new session; ARGV: now, idle ms, absolute expiry, user or '', payload bytes, n, then n key/value pairs.
+    /// KEYS[1] new session; ARGV: now, idle ms, absolute expiry, user or '', payload bytes, n, then n key/value pairs, then
+    /// the sign-in metadata (<c>m:s</c>, kept only with a user) or ''.
     /// Returns 1, 0 when the key already exists (an id collision: nothing written), or -1 when the id carries a tombstone
     /// (a sign-out everywhere or a prune gave it up before it was written): <see cref="RedisWriteOnceCode"/>.
     /// Arguments: <see cref="RedisScriptArgs.Create"/>.
@@ -70,13 +72,16 @@ internal static class RedisScripts
         redis.call('HSET', h, 'm:v', '1', 'm:c', ARGV[1], 'm:a', ARGV[1], 'm:x', ARGV[3], 'm:i', ARGV[2],
           'm:n', ARGV[5], 'm:k', s(n), 'm:z', '0')
         if ARGV[4] ~= '' then redis.call('HSET', h, 'm:u', ARGV[4]) end
+        local sm = ARGV[7 + 2 * n]
+        if ARGV[4] ~= '' and sm and sm ~= '' then redis.call('HSET', h, 'm:s', sm) end
         redis.call('PEXPIRE', h, s(math.min(idle, abs - now)))
         return 1
         """);
 
     /// <summary>
     /// KEYS[1] session; ARGV: now, base version (0 = blind), require base (0/1), per-key conflicts (0/1), clear (0/1),
-    /// max payload bytes, user to bind or '', upsert count, removal count, upsert key/value pairs, removal keys.
+    /// max payload bytes, user to bind or '', upsert count, removal count, upsert key/value pairs, removal keys, sign-in
+    /// metadata or '' (a bind replaces <c>m:s</c> with it, or drops it: metadata never outlives the user it was captured for).
     /// Returns {1, version, expiresAt, previous user or '', absolute expiry} committed; {0, previous user or ''} deleted (no key left);
     /// {-1} not found or expired (nothing written, never resurrected); {-2} conflict; {-3, size} over the payload limit.
     /// Nothing is written unless the whole commit applies. The codes are <see cref="RedisCommitCode"/>, the reply is read by
@@ -171,7 +176,11 @@ internal static class RedisScripts
         end
         if now > a then a = now end
         redis.call('HSET', h, 'm:v', sv, 'm:a', s(a), 'm:n', s(size), 'm:k', s(count))
-        if ARGV[7] ~= '' then redis.call('HSET', h, 'm:u', ARGV[7]) end
+        if ARGV[7] ~= '' then
+          redis.call('HSET', h, 'm:u', ARGV[7])
+          local sm = ARGV[fr + nr]
+          if sm and sm ~= '' then redis.call('HSET', h, 'm:s', sm) else redis.call('HDEL', h, 'm:s') end
+        end
         redis.call('PEXPIRE', h, s(math.min(i, x - now)))
         return { 1, sv, s(math.min(a + i, x)), user, s(x) }
         """);

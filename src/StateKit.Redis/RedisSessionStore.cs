@@ -35,7 +35,7 @@ namespace StateKit.Redis;
 /// already sent is not abandoned, because its outcome would then be unknown.
 /// </para>
 /// </remarks>
-public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDisposable, ISessionEventSource
+public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposable, IAsyncDisposable, ISessionEventSource
 {
     private static readonly Func<RedisResult, bool> CreateWrote = static r => (RedisWriteOnceCode)(long)r == RedisWriteOnceCode.Written;
     private static readonly Func<RedisResult, bool> RevokeWrote = static r => !r.IsNull && (long)((RedisResult[])r!)[0] != -1;
@@ -48,6 +48,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
     private readonly RedisCommandRunner _runner;
     private readonly RedisUserIndex _userIndex;
     private readonly RedisSessionRotation _rotation;
+    private readonly RedisUserSessionLister _lister;
     private SessionEventSink? _events;
     private RedisExpiryListener? _expiryListener;
 
@@ -87,6 +88,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         _runner = new RedisCommandRunner(connection, options, _logger);
         _userIndex = new RedisUserIndex(_runner, _keys, options, _logger);
         _rotation = new RedisSessionRotation(this, _runner, _keys, _userIndex, options, _time, _logger);
+        _lister = new RedisUserSessionLister(_runner, _keys, _userIndex, _time, RevokeOneAsync);
         Capabilities = new SessionStoreCapabilities
         {
             Location = StateLocation.Server,
@@ -96,6 +98,7 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
             Revocation = RevocationSupport.ById | RevocationSupport.ByUser,
             SupportsBlindWrites = true,
             Events = SessionEventKinds.Expired | SessionEventKinds.Revoked,
+            ListsUserSessions = true,
         };
     }
 
@@ -258,6 +261,29 @@ public sealed class RedisSessionStore : ISessionStore, IDisposable, IAsyncDispos
         }
 
         return revoked.Count(r => r.Live);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One <c>SSCAN</c> batch of the user's index set and one round trip for its sessions' fields, sent together; the ids
+    /// whose session is gone are revoked (tombstoned) and dropped from the index in one more. The continuation token is
+    /// the scan cursor, with the last public id returned when the page filled inside a batch.
+    /// </remarks>
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+        => _lister.ListAsync(userId, continuationToken, pageSize, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Scans only this user's index for the public id, then revokes as <see cref="RevokeUserAsync"/> does, bound to this user.</remarks>
+    public async ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+    {
+        var revoked = await _lister.RevokeAsync(userId, publicId, cancellationToken).ConfigureAwait(false);
+        if (revoked is not { Live: true } found)
+        {
+            return false;
+        }
+
+        _events?.Raise(SessionEventKinds.Revoked, SessionEventReason.RevokedById, found.Id, userId);
+        return true;
     }
 
     /// <summary>Stops listening to keyspace notifications, and disposes the connection if the store created it; a multiplexer passed in is left to its owner.</summary>

@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -56,6 +57,36 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
     {
         var userKey = keys.User(userId);
         return runner.CallAsync(db => db.SetMembersAsync(userKey), "revoke", cancellationToken);
+    }
+
+    /// <summary>One <c>SSCAN</c> batch of the user's index: the next cursor (0 when done) and the ids.</summary>
+    public async Task<(long Next, RedisValue[] Members)> ScanAsync(string userId, long cursor, int count, CancellationToken cancellationToken)
+    {
+        var userKey = keys.User(userId);
+        var reply = await runner.CallAsync(db => db.ExecuteAsync("SSCAN", userKey, cursor, "COUNT", count), "list", cancellationToken).ConfigureAwait(false);
+        var parts = (RedisResult[])reply!;
+        return ((long)parts[0], (RedisValue[])parts[1]!);
+    }
+
+    /// <summary>The first id in the user's index that <paramref name="match"/> accepts, scanning in batches; <see langword="null"/> when none does.</summary>
+    public Task<string?> FindAsync(string userId, Func<string?, bool> match, CancellationToken cancellationToken)
+    {
+        var userKey = keys.User(userId);
+        return runner.CallAsync(
+            async db =>
+            {
+                await foreach (var member in db.SetScanAsync(userKey, pageSize: UserSessionPage.MaxPageSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    if (match(member))
+                    {
+                        return (string?)member;
+                    }
+                }
+
+                return null;
+            },
+            "revoke",
+            cancellationToken);
     }
 
     /// <summary>Removes exactly the ids given (those revoked or sealed): a session bound meanwhile stays in the index.</summary>
