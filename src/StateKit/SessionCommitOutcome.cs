@@ -17,4 +17,11 @@ public enum SessionCommitOutcome
 
     /// <summary>The session the ticket named no longer exists (expired or revoked); nothing was written, and it was not resurrected.</summary>
     NotFound = 4,
+
+    /// <summary>
+    /// The commit would have bound a new session to a user who already has the most sessions the store allows
+    /// (<c>MaxSessionsPerUser</c> with the refuse policy, <see cref="UserSessionLimitPolicy.RefuseNewSession"/>); nothing was
+    /// written. The application tells the user to sign out elsewhere first (its account page lists where).
+    /// </summary>
+    SessionLimitReached = 5,
 }

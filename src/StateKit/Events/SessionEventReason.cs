@@ -50,4 +50,7 @@ public enum SessionEventReason
 
     /// <summary>Still conflicting after every replay attempt: kept in the journal for the next pass.</summary>
     Unresolved = 15,
+
+    /// <summary>Signed out because its user signed in once more than <c>MaxSessionsPerUser</c> allows, and it was the least recently active.</summary>
+    SessionLimit = 16,
 }

@@ -16,10 +16,31 @@ public sealed class InMemorySessionStoreOptions : SessionStoreOptions
     /// <value>The default value is 256 MiB.</value>
     public long MaxBytes { get; set; } = StateKitDefaults.InMemoryMaxBytes;
 
+    /// <summary>
+    /// Gets or sets the most live sessions one user may have bound at once (<see cref="StateSession.BindUser(string)"/>), or
+    /// 0 for no limit. What happens past it is <see cref="SessionLimitPolicy"/>.
+    /// </summary>
+    /// <value>The default value is 0 (no limit).</value>
+    public int MaxSessionsPerUser { get; set; }
+
+    /// <summary>Gets or sets what a sign-in past <see cref="MaxSessionsPerUser"/> does.</summary>
+    /// <value>The default value is <see cref="UserSessionLimitPolicy.SignOutLeastRecentlyActive"/>.</value>
+    public UserSessionLimitPolicy SessionLimitPolicy { get; set; }
+
     /// <inheritdoc />
     protected override void CollectValidationErrors(ICollection<string> errors)
     {
         base.CollectValidationErrors(errors);
+        if (MaxSessionsPerUser < 0)
+        {
+            errors.Add($"MaxSessionsPerUser must be 0 (no limit) or positive (was {MaxSessionsPerUser}).");
+        }
+
+        if (!System.Enum.IsDefined(SessionLimitPolicy))
+        {
+            errors.Add($"SessionLimitPolicy must be SignOutLeastRecentlyActive or RefuseNewSession (was {(int)SessionLimitPolicy}).");
+        }
+
         if (MaxSessions <= 0)
         {
             errors.Add($"MaxSessions must be positive (was {MaxSessions}).");

@@ -123,6 +123,11 @@ internal sealed class SessionTable
         };
         lock (_gate)
         {
+            if (commit.BindUserId is not null && !MakeRoomForUser(commit.BindUserId, binding: null, now))
+            {
+                return SessionCommitResult.SessionLimitReached;
+            }
+
             Add(entry, payload, commit.BindUserId, now);
             return Committed(entry, entry.Id);
         }
@@ -188,6 +193,10 @@ internal sealed class SessionTable
 
             var payload = values.PayloadBytes;
             CheckPayload(payload);
+            if (commit.BindUserId is not null && !MakeRoomForUser(commit.BindUserId, entry, now))
+            {
+                return SessionCommitResult.SessionLimitReached;
+            }
 
             entry.Values = values;
             entry.Version++;
@@ -470,6 +479,53 @@ internal sealed class SessionTable
         UserId = entry.UserId,
         TableEntry = entry,
     };
+
+    /// <summary>
+    /// Before <paramref name="binding"/> (or a new session, when <see langword="null"/>) is bound to a user: whether the user
+    /// may have one more session. Past <see cref="InMemorySessionStoreOptions.MaxSessionsPerUser"/>, signs out the least
+    /// recently active ones to make room, or answers <see langword="false"/> under the refuse policy. Under the lock, so two
+    /// sign-ins cannot both slip under the limit.
+    /// </summary>
+    private bool MakeRoomForUser(string userId, SessionTableEntry? binding, DateTimeOffset now)
+    {
+        var max = _options.MaxSessionsPerUser;
+        if (max == 0 || (binding is not null && binding.UserId == userId))
+        {
+            return true;
+        }
+
+        var live = new List<SessionTableEntry>();
+        List<SessionTableEntry>? dead = null;
+        _users.Walk(userId, null, entry =>
+        {
+            (entry.IsExpired(now) ? dead ??= [] : live).Add(entry);
+            return true;
+        });
+        foreach (var entry in dead ?? [])
+        {
+            Expire(entry, now);
+        }
+
+        if (live.Count < max)
+        {
+            return true;
+        }
+
+        if (_options.SessionLimitPolicy == UserSessionLimitPolicy.RefuseNewSession)
+        {
+            return false;
+        }
+
+        live.Sort(static (a, b) => a.LastAccessedAt.CompareTo(b.LastAccessedAt));
+        foreach (var oldest in live.GetRange(0, live.Count - max + 1))
+        {
+            _removals++;
+            Remove(oldest);
+            Events?.Raise(SessionEventKinds.Revoked, SessionEventReason.SessionLimit, oldest.Id, userId);
+        }
+
+        return true;
+    }
 
     // Checked here too, not only in StateSession.BindUser: a SessionCommit can be built by hand.
     private static IReadOnlyDictionary<string, string>? SignInMetadataOf(SessionCommit commit)
