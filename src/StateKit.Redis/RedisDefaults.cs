@@ -12,6 +12,12 @@ internal static class RedisDefaults
     // Rotation copies the session, then retires the old one only if nobody wrote it meanwhile; this bounds the retries.
     public const int RotationAttempts = 5;
 
+    // A sign-in under MaxSessionsPerUser re-reads the index when another changed it first; each retry means another bound.
+    public const int LimitedBindAttempts = 50;
+
+    // How long an indexed id without a key yet counts as a sign-in in flight (its create runs right after, one round trip).
+    public static readonly TimeSpan BindLease = TimeSpan.FromSeconds(30);
+
     public const string Kind = "redis";
 
     // A healthy replica on the same network acknowledges in about a millisecond; half a second is a lost or lagging one.

@@ -11,12 +11,16 @@ internal sealed class RedisKeys(string prefix)
     private readonly string _session = prefix + "s:{";
     private readonly string _user = prefix + "u:{";
     private readonly string _expiryClaim = prefix + "x:{";
+    private readonly string _userLeases = prefix + "ul:{";
 
     public RedisKey Session(string id) => _session + id + "}";
 
     public RedisKey User(string userId) => _user + userId + "}";
 
     /// <summary>The key one node sets (NX) to be the one that reports a session's expiry: in the session's own slot.</summary>
+    /// <summary>The user's bind leases (id to deadline), in the same slot as <see cref="User"/>: see <see cref="RedisScripts.IndexAddLimited"/>.</summary>
+    public RedisKey UserLeases(string userId) => _userLeases + userId + "}";
+
     public RedisKey ExpiryClaim(string id) => _expiryClaim + id + "}";
 
     /// <summary>The session id in a session key (from a keyspace notification), or <see langword="null"/> for any other key.</summary>

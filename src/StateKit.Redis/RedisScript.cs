@@ -30,9 +30,12 @@ internal sealed class RedisScript
     public byte[] Hash { get; }
 
     /// <summary>Runs the script on the node owning <paramref name="key"/>: one round trip, two after a <c>NOSCRIPT</c>.</summary>
-    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey key, RedisValue[] args, ILogger logger)
+    public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey key, RedisValue[] args, ILogger logger)
+        => EvaluateAsync(database, [key], args, logger);
+
+    /// <summary>Runs the script over several keys, which must all live on one node: one round trip, two after a <c>NOSCRIPT</c>.</summary>
+    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args, ILogger logger)
     {
-        RedisKey[] keys = [key];
         try
         {
             return await database.ScriptEvaluateAsync(Hash, keys, args).ConfigureAwait(false);

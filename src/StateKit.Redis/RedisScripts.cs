@@ -275,6 +275,68 @@ internal static class RedisScripts
         """);
 
     /// <summary>
+    /// <see cref="IndexAdd"/> under <c>MaxSessionsPerUser</c>, atomically: two sign-ins of one user cannot both slip under the
+    /// limit. KEYS[1] user index, KEYS[2] its leases, KEYS[3..] the session key of each id the caller read from the index;
+    /// ARGV: id, index ttl ms, now, max, policy (0 sign out the least recently active, 1 refuse), user, lease ms, tombstone
+    /// ttl ms, the id this one replaces (a rotation: not counted) or '', then the ids read (in KEYS order).
+    /// Returns {1, signed-out ids...} when the id is indexed, {0} when refused, {-9} when the index changed since the caller
+    /// read it (read it again).
+    /// </summary>
+    /// <remarks>
+    /// An id indexed here has no session key until its create or bind runs (another slot). The lease says how long such an
+    /// id counts as a sign-in in flight; past it, a keyless id is dead, and is sealed (tombstoned) and dropped as the prune
+    /// does. Counted: sessions alive and bound to this user, plus leases in flight. Every key is declared, so on a standalone
+    /// server or Sentinel the script is atomic over them; a Redis Cluster would refuse it (cross-slot), see docs/decisions.md.
+    /// </remarks>
+    public static readonly RedisScript IndexAddLimited = new("index-add-limited", Prelude + """
+
+        local idx, lease, id = KEYS[1], KEYS[2], ARGV[1]
+        local now, max, user = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[6]
+        if redis.call('SISMEMBER', idx, id) == 1 then return { 1 } end
+        local n = #KEYS - 2
+        if redis.call('SCARD', idx) ~= n then return { -9 } end
+        for j = 1, n do
+          if redis.call('SISMEMBER', idx, ARGV[9 + j]) == 0 then return { -9 } end
+        end
+        local live, pending = {}, 0
+        for j = 1, n do
+          local key, m = KEYS[2 + j], ARGV[9 + j]
+          local meta = redis.call('HMGET', key, 'm:v', 'm:a', 'm:x', 'm:i', 'm:u')
+          if meta[1] then
+            redis.call('HDEL', lease, m)
+            local a, x, i = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
+            if alive(a, x, i, now) and meta[5] == user and m ~= ARGV[9] then live[#live + 1] = { m, key, a } end
+          elseif tonumber(redis.call('HGET', lease, m) or '0') > now and redis.call('EXISTS', key) == 0 then
+            pending = pending + 1
+          else
+            if redis.call('EXISTS', key) == 0 then
+              redis.call('HSET', key, 'm:t', '1')
+              redis.call('PEXPIRE', key, ARGV[8])
+            end
+            redis.call('SREM', idx, m)
+            redis.call('HDEL', lease, m)
+          end
+        end
+        local over = #live + pending + 1 - max
+        local out = { 1 }
+        if over > 0 then
+          if ARGV[5] == '1' or over > #live then return { 0 } end
+          table.sort(live, function(p, q) return p[3] < q[3] end)
+          for j = 1, over do
+            redis.call('DEL', live[j][2])
+            redis.call('SREM', idx, live[j][1])
+            out[#out + 1] = live[j][1]
+          end
+        end
+        redis.call('SADD', idx, id)
+        redis.call('HSET', lease, id, s(now + tonumber(ARGV[7])))
+        local ttl = tonumber(ARGV[2])
+        if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, ARGV[2]) end
+        if redis.call('PTTL', lease) < ttl then redis.call('PEXPIRE', lease, ARGV[2]) end
+        return out
+        """);
+
+    /// <summary>
     /// KEYS[1] user index; ARGV: session id, ttl ms. Adds the id and extends (never shortens) the index's TTL.
     /// Returns every id the index holds, for pruning.
     /// </summary>

@@ -35,8 +35,12 @@ internal sealed class RedisSessionRotation(
             var user = commit.BindUserId ?? oldUser;
             if (!string.IsNullOrEmpty(user))
             {
-                // Before the new id can be live, so that "sign out everywhere" can always find it.
-                await userIndex.AddAsync(user, newId, cancellationToken).ConfigureAwait(false);
+                // Before the new id can be live, so that "sign out everywhere" can always find it. The old id is not counted
+                // against the limit: the new one replaces it.
+                if (!await store.IndexForBindAsync(user, newId, oldId, cancellationToken).ConfigureAwait(false))
+                {
+                    return SessionCommitResult.SessionLimitReached;
+                }
             }
 
             args[0] = Now();

@@ -86,7 +86,7 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
         _logger = logger ?? NullLogger.Instance;
         _keys = new RedisKeys(options.KeyPrefix);
         _runner = new RedisCommandRunner(connection, options, _logger);
-        _userIndex = new RedisUserIndex(_runner, _keys, options, _logger);
+        _userIndex = new RedisUserIndex(_runner, _keys, options, _time, _logger);
         _rotation = new RedisSessionRotation(this, _runner, _keys, _userIndex, options, _time, _logger);
         _lister = new RedisUserSessionLister(_runner, _keys, _userIndex, _time, RevokeOneAsync);
         Capabilities = new SessionStoreCapabilities
@@ -203,9 +203,9 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
             return await _rotation.RotateAsync(commit, cancellationToken).ConfigureAwait(false);
         }
 
-        if (commit.BindUserId is not null)
+        if (commit.BindUserId is not null && !await IndexForBindAsync(commit.BindUserId, commit.Ticket, null, cancellationToken).ConfigureAwait(false))
         {
-            await _userIndex.AddAsync(commit.BindUserId, commit.Ticket, cancellationToken).ConfigureAwait(false);
+            return SessionCommitResult.SessionLimitReached;
         }
 
         var result = await _runner.RunWriteAsync(
@@ -341,6 +341,26 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
         }
     }
 
+    /// <summary>
+    /// Indexes <paramref name="id"/> under its user before it can be live; <see langword="false"/> when
+    /// <see cref="RedisSessionStoreOptions.MaxSessionsPerUser"/> refuses it. Raises Revoked for the sessions signed out to make room.
+    /// </summary>
+    internal async ValueTask<bool> IndexForBindAsync(string userId, string id, string? replacing, CancellationToken cancellationToken)
+    {
+        var signedOut = await _userIndex.AddAsync(userId, id, replacing, cancellationToken).ConfigureAwait(false);
+        if (signedOut is null)
+        {
+            return false;
+        }
+
+        foreach (var gone in signedOut)
+        {
+            _events?.Raise(SessionEventKinds.Revoked, SessionEventReason.SessionLimit, gone, userId);
+        }
+
+        return true;
+    }
+
     /// <summary>Deletes a session and drops it from its user's index; true when it was live.</summary>
     internal async ValueTask<bool> RevokeCoreAsync(string id, CancellationToken cancellationToken)
     {
@@ -407,9 +427,9 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
         for (var attempt = 1; ; attempt++)
         {
             var id = SessionIds.NewId();
-            if (commit.BindUserId is not null)
+            if (commit.BindUserId is not null && !await IndexForBindAsync(commit.BindUserId, id, null, cancellationToken).ConfigureAwait(false))
             {
-                await _userIndex.AddAsync(commit.BindUserId, id, cancellationToken).ConfigureAwait(false);
+                return SessionCommitResult.SessionLimitReached;
             }
 
             var args = RedisScriptArgs.Create(commit, now, _options.IdleTimeout, absolute, size);

@@ -78,10 +78,23 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
     /// <value>The default value is <see langword="false"/>: every listening node reports each expiry (once per node).</value>
     public bool ExpiryEventsOncePerCluster { get; set; }
 
+    /// <summary>
+    /// Gets or sets the most live sessions one user may have bound at once, or 0 for no limit; what happens past it is
+    /// <see cref="SessionLimitPolicy"/>. Enforced atomically by one script over the user's index and sessions, so on a standalone
+    /// server or Sentinel only: not on Redis Cluster, where they live in different slots.
+    /// </summary>
+    /// <value>The default value is 0 (no limit).</value>
+    public int MaxSessionsPerUser { get; set; }
+
+    /// <summary>Gets or sets what a sign-in past <see cref="MaxSessionsPerUser"/> does.</summary>
+    /// <value>The default value is <see cref="UserSessionLimitPolicy.SignOutLeastRecentlyActive"/>.</value>
+    public UserSessionLimitPolicy SessionLimitPolicy { get; set; }
+
     /// <inheritdoc />
     protected override void CollectValidationErrors(ICollection<string> errors)
     {
         base.CollectValidationErrors(errors);
+        UserSessionListing.CollectLimitErrors(MaxSessionsPerUser, SessionLimitPolicy, errors);
         if (KeyPrefix is null)
         {
             errors.Add("KeyPrefix must not be null; use an empty string for no prefix.");

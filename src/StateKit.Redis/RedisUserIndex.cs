@@ -18,10 +18,74 @@ namespace StateKit.Redis;
 /// So no live session of a user is ever outside the index. Tombstones live one <see cref="SessionStoreOptions.AbsoluteLifetime"/>,
 /// as long as an index entry can wait for its key.
 /// </remarks>
-internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, RedisSessionStoreOptions options, ILogger logger)
+internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, RedisSessionStoreOptions options, TimeProvider time, ILogger logger)
 {
+    /// <summary>
+    /// Adds a session to its user's index, and prunes ids whose session is gone. Under <see cref="RedisSessionStoreOptions.MaxSessionsPerUser"/>,
+    /// <see langword="null"/> when the limit refuses it, else the ids signed out to make room (empty without a limit).
+    /// </summary>
+    /// <param name="userId">The user.</param>
+    /// <param name="id">The session id to index.</param>
+    /// <param name="replacing">The id <paramref name="id"/> replaces (a rotation), which the limit does not count; or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    public async ValueTask<string[]?> AddAsync(string userId, string id, string? replacing, CancellationToken cancellationToken)
+    {
+        if (options.MaxSessionsPerUser > 0)
+        {
+            return await AddLimitedAsync(userId, id, replacing, cancellationToken).ConfigureAwait(false);
+        }
+
+        await AddAsync(userId, id, cancellationToken).ConfigureAwait(false);
+        return [];
+    }
+
+    private async ValueTask<string[]?> AddLimitedAsync(string userId, string id, string? replacing, CancellationToken cancellationToken)
+    {
+        var userKey = keys.User(userId);
+        for (var attempt = 1; ; attempt++)
+        {
+            var members = await runner.CallAsync(db => db.SetMembersAsync(userKey), "bind", cancellationToken).ConfigureAwait(false);
+            var scriptKeys = new RedisKey[2 + members.Length];
+            scriptKeys[0] = userKey;
+            scriptKeys[1] = keys.UserLeases(userId);
+            var args = new RedisValue[9 + members.Length];
+            args[0] = id;
+            args[1] = (long)options.AbsoluteLifetime.TotalMilliseconds;
+            args[2] = time.GetUtcNow().ToUnixTimeMilliseconds();
+            args[3] = options.MaxSessionsPerUser;
+            args[4] = options.SessionLimitPolicy == UserSessionLimitPolicy.RefuseNewSession ? 1 : 0;
+            args[5] = userId;
+            args[6] = (long)RedisDefaults.BindLease.TotalMilliseconds;
+            args[7] = (long)options.AbsoluteLifetime.TotalMilliseconds;
+            args[8] = replacing ?? string.Empty;
+            for (var i = 0; i < members.Length; i++)
+            {
+                scriptKeys[2 + i] = keys.Session(members[i]!);
+                args[9 + i] = members[i];
+            }
+
+            var reply = (RedisResult[])(await runner.CallAsync(db => RedisScripts.IndexAddLimited.EvaluateAsync(db, scriptKeys, args, logger), "bind", cancellationToken).ConfigureAwait(false))!;
+            var code = (long)reply[0];
+            if (code == 1)
+            {
+                return reply.Skip(1).Select(r => (string)r!).ToArray();
+            }
+
+            if (code == 0)
+            {
+                return null;
+            }
+
+            // The index changed between the read and the script (another sign-in): read it again; each retry means another made progress.
+            if (attempt == RedisDefaults.LimitedBindAttempts)
+            {
+                throw new SessionStoreUnavailableException($"The user index kept changing during {attempt} attempts to bind a session under MaxSessionsPerUser.", null);
+            }
+        }
+    }
+
     /// <summary>Adds a session to its user's index, and prunes ids whose session is gone.</summary>
-    public async ValueTask AddAsync(string userId, string id, CancellationToken cancellationToken)
+    private async ValueTask AddAsync(string userId, string id, CancellationToken cancellationToken)
     {
         var userKey = keys.User(userId);
         var ttl = (long)options.AbsoluteLifetime.TotalMilliseconds;

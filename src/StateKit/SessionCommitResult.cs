@@ -57,7 +57,7 @@ public readonly record struct SessionCommitResult
     public static SessionCommitResult Conflict => new() { Outcome = SessionCommitOutcome.Conflict };
 
     /// <summary>Gets the result of a commit refused because its user has the most sessions allowed.</summary>
-    internal static SessionCommitResult SessionLimitReached => new() { Outcome = SessionCommitOutcome.SessionLimitReached };
+    public static SessionCommitResult SessionLimitReached => new() { Outcome = SessionCommitOutcome.SessionLimitReached };
 
     /// <summary>Gets the result of a commit that deleted its session.</summary>
     public static SessionCommitResult Deleted => new() { Outcome = SessionCommitOutcome.Deleted };

@@ -31,15 +31,7 @@ public sealed class InMemorySessionStoreOptions : SessionStoreOptions
     protected override void CollectValidationErrors(ICollection<string> errors)
     {
         base.CollectValidationErrors(errors);
-        if (MaxSessionsPerUser < 0)
-        {
-            errors.Add($"MaxSessionsPerUser must be 0 (no limit) or positive (was {MaxSessionsPerUser}).");
-        }
-
-        if (!System.Enum.IsDefined(SessionLimitPolicy))
-        {
-            errors.Add($"SessionLimitPolicy must be SignOutLeastRecentlyActive or RefuseNewSession (was {(int)SessionLimitPolicy}).");
-        }
+        UserSessionListing.CollectLimitErrors(MaxSessionsPerUser, SessionLimitPolicy, errors);
 
         if (MaxSessions <= 0)
         {

@@ -16,6 +16,20 @@ internal static class UserSessionListing
 
     public static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>(0, StringComparer.Ordinal);
 
+    /// <summary>The errors of a store's MaxSessionsPerUser and SessionLimitPolicy options.</summary>
+    public static void CollectLimitErrors(int maxSessionsPerUser, UserSessionLimitPolicy policy, ICollection<string> errors)
+    {
+        if (maxSessionsPerUser < 0)
+        {
+            errors.Add($"MaxSessionsPerUser must be 0 (no limit) or positive (was {maxSessionsPerUser}).");
+        }
+
+        if (!Enum.IsDefined(policy))
+        {
+            errors.Add($"SessionLimitPolicy must be SignOutLeastRecentlyActive or RefuseNewSession (was {(int)policy}).");
+        }
+    }
+
     public static void ThrowIfBadPageSize(int pageSize)
     {
         if (pageSize is < 1 or > UserSessionPage.MaxPageSize)
