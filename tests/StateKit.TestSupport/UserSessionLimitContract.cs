@@ -119,6 +119,47 @@ public abstract class UserSessionLimitContract
         Assert.Equal(SessionCommitOutcome.Committed, (await again.CommitAsync()).Outcome);
     }
 
+    [Fact]
+    public async Task RefusePolicy_RotatingTheIdOfASessionAtTheLimit_IsNotCountedAsANewSignIn()
+    {
+        var store = CreateStore(UserSessionLimitPolicy.RefuseNewSession);
+        string? last = null;
+        for (var i = 0; i < Limit; i++)
+        {
+            last = (await SignInAsync(store, "ana")).Ticket;
+        }
+
+        var rotate = store.Open(last);
+        rotate.RotateId();
+        rotate.BindUser("ana");
+        var rotated = await rotate.CommitAsync();
+
+        Assert.Equal(SessionCommitOutcome.Committed, rotated.Outcome);
+        Assert.NotNull(await store.LoadAsync(rotated.Ticket!));
+        Assert.Equal(Limit, (await ((ISessionLister)store).ListUserSessionsAsync("ana")).Sessions.Count);
+    }
+
+    [Fact]
+    public async Task RefusePolicy_SignInThatRotatesAnAnonymousSessionPastTheLimit_IsRefused()
+    {
+        var store = CreateStore(UserSessionLimitPolicy.RefuseNewSession);
+        for (var i = 0; i < Limit; i++)
+        {
+            await SignInAsync(store, "ana");
+        }
+
+        var anonymous = store.Open(null);
+        anonymous.Set("cart", 1, ContractJsonContext.Default.Int32);
+        var ticket = (await anonymous.CommitAsync()).Ticket!;
+        var signIn = store.Open(ticket);
+        signIn.RotateId();
+        signIn.BindUser("ana");
+
+        Assert.Equal(SessionCommitOutcome.SessionLimitReached, (await signIn.CommitAsync()).Outcome);
+        Assert.Equal(Limit, (await ((ISessionLister)store).ListUserSessionsAsync("ana")).Sessions.Count);
+        Assert.Null((await store.LoadAsync(ticket))?.UserId);
+    }
+
     [Theory]
     [InlineData(UserSessionLimitPolicy.SignOutLeastRecentlyActive)]
     [InlineData(UserSessionLimitPolicy.RefuseNewSession)]
