@@ -68,14 +68,9 @@ public abstract class UserSessionLimitContract
     public async Task RefusePolicy_BindingAnAnonymousSessionPastTheLimit_LeavesItAnonymousAndUnchanged()
     {
         var store = CreateStore(UserSessionLimitPolicy.RefuseNewSession);
-        for (var i = 0; i < Limit; i++)
-        {
-            await SignInAsync(store, "ana");
-        }
+        await FillAsync(store, "ana");
 
-        var anonymous = store.Open(null);
-        anonymous.Set("cart", 1, ContractJsonContext.Default.Int32);
-        var ticket = (await anonymous.CommitAsync()).Ticket!;
+        var ticket = await OpenAnonymousAsync(store);
         var signIn = store.Open(ticket);
         signIn.Set("cart", 2, ContractJsonContext.Default.Int32);
         signIn.BindUser("ana");
@@ -92,10 +87,7 @@ public abstract class UserSessionLimitContract
     public async Task RefusePolicy_ExpiredSessions_DoNotCountAgainstTheLimit()
     {
         var store = CreateStore(UserSessionLimitPolicy.RefuseNewSession);
-        for (var i = 0; i < Limit; i++)
-        {
-            await SignInAsync(store, "ana");
-        }
+        await FillAsync(store, "ana");
 
         Time.Advance(IdleTimeout + TimeSpan.FromSeconds(1));
 
@@ -106,11 +98,7 @@ public abstract class UserSessionLimitContract
     public async Task RefusePolicy_CommitOfASessionAlreadyBoundToTheUser_IsNotCountedTwice()
     {
         var store = CreateStore(UserSessionLimitPolicy.RefuseNewSession);
-        string? last = null;
-        for (var i = 0; i < Limit; i++)
-        {
-            last = (await SignInAsync(store, "ana")).Ticket;
-        }
+        var last = await FillAsync(store, "ana");
 
         var again = store.Open(last);
         again.Set("n", 2, ContractJsonContext.Default.Int32);
@@ -123,11 +111,7 @@ public abstract class UserSessionLimitContract
     public async Task RefusePolicy_RotatingTheIdOfASessionAtTheLimit_IsNotCountedAsANewSignIn()
     {
         var store = CreateStore(UserSessionLimitPolicy.RefuseNewSession);
-        string? last = null;
-        for (var i = 0; i < Limit; i++)
-        {
-            last = (await SignInAsync(store, "ana")).Ticket;
-        }
+        var last = await FillAsync(store, "ana");
 
         var rotate = store.Open(last);
         rotate.RotateId();
@@ -143,14 +127,9 @@ public abstract class UserSessionLimitContract
     public async Task RefusePolicy_SignInThatRotatesAnAnonymousSessionPastTheLimit_IsRefused()
     {
         var store = CreateStore(UserSessionLimitPolicy.RefuseNewSession);
-        for (var i = 0; i < Limit; i++)
-        {
-            await SignInAsync(store, "ana");
-        }
+        await FillAsync(store, "ana");
 
-        var anonymous = store.Open(null);
-        anonymous.Set("cart", 1, ContractJsonContext.Default.Int32);
-        var ticket = (await anonymous.CommitAsync()).Ticket!;
+        var ticket = await OpenAnonymousAsync(store);
         var signIn = store.Open(ticket);
         signIn.RotateId();
         signIn.BindUser("ana");
@@ -181,6 +160,25 @@ public abstract class UserSessionLimitContract
         {
             Assert.Equal(20 - Limit, results.Count(r => r.Outcome == SessionCommitOutcome.SessionLimitReached));
         }
+    }
+
+    // Signs the user in up to the limit; returns the last ticket.
+    private static async Task<string> FillAsync(ISessionStore store, string userId)
+    {
+        string? last = null;
+        for (var i = 0; i < Limit; i++)
+        {
+            last = (await SignInAsync(store, userId)).Ticket;
+        }
+
+        return last!;
+    }
+
+    private static async Task<string> OpenAnonymousAsync(ISessionStore store)
+    {
+        var anonymous = store.Open(null);
+        anonymous.Set("cart", 1, ContractJsonContext.Default.Int32);
+        return (await anonymous.CommitAsync()).Ticket!;
     }
 
     private static async Task<SessionCommitResult> SignInAsync(ISessionStore store, string userId)
