@@ -29,6 +29,7 @@ namespace StateKit.Caching;
 /// </remarks>
 public sealed class NearCacheSessionStore : ISessionStore, IDisposable
 {
+    private SessionStoreCapabilities? _capabilities;
     private readonly ISessionStore _inner;
     private readonly NearCacheOptions _options;
     private readonly ISessionInvalidationBus? _bus;
@@ -77,7 +78,11 @@ public sealed class NearCacheSessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
-    public SessionStoreCapabilities Capabilities => _inner.Capabilities;
+    /// <remarks>
+    /// The inner store's, except <see cref="SessionStoreCapabilities.ListsUserSessions"/>: the near cache does not list (yet),
+    /// since ending a session by public id would have to reach this cache's copy of it too.
+    /// </remarks>
+    public SessionStoreCapabilities Capabilities => _capabilities ??= _inner.Capabilities with { ListsUserSessions = false };
 
     /// <summary>Gets how many sessions the cache holds.</summary>
     public int Count => _byTicket.Count;

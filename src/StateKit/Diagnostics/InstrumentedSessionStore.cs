@@ -16,18 +16,34 @@ namespace StateKit.Diagnostics;
 /// every store's commits and revocations imply (created, rotated, revoked), once per registered store: decorators stacked
 /// over it (a breaker, a near cache) raise only their own kinds.
 /// </remarks>
-internal sealed class InstrumentedSessionStore(ISessionStore inner, string storeName, SessionEventSink? events = null) : ISessionStore
+internal sealed class InstrumentedSessionStore(ISessionStore inner, string storeName, SessionEventSink? events = null) : ISessionStore, ISessionLister
 {
     /// <summary>The kinds every registered store raises from its commit results and revocations.</summary>
     internal const SessionEventKinds CommitEvents = SessionEventKinds.Created | SessionEventKinds.Rotated | SessionEventKinds.Revoked;
 
     private readonly KeyValuePair<string, object?> _storeTag = new(StateKitTelemetry.StoreTag, storeName);
 
-    private readonly SessionStoreCapabilities _capabilities = inner.Capabilities with { Events = inner.Capabilities.Events | CommitEvents };
+    private readonly SessionStoreCapabilities _capabilities = inner.Capabilities with
+    {
+        Events = inner.Capabilities.Events | CommitEvents,
+        ListsUserSessions = inner.Capabilities.ListsUserSessions && inner is ISessionLister,
+    };
 
     public ISessionStore Inner => inner;
 
     public SessionStoreCapabilities Capabilities => _capabilities;
+
+    /// <summary>The inner store's listing; it raises its own events for what it revokes.</summary>
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+        => Lister.ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken);
+
+    /// <summary>The inner store's revocation by public id; it raises its own events for what it revokes.</summary>
+    public ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+        => Lister.RevokeUserSessionAsync(userId, publicId, cancellationToken);
+
+    private ISessionLister Lister => _capabilities.ListsUserSessions
+        ? (ISessionLister)inner
+        : throw new NotSupportedException($"The store '{storeName}' cannot list a user's sessions (Capabilities.ListsUserSessions is false); the in-memory and Redis stores can.");
 
     public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
     {
@@ -64,6 +80,7 @@ internal sealed class InstrumentedSessionStore(ISessionStore inner, string store
                 SessionCommitOutcome.Committed => "committed",
                 SessionCommitOutcome.Deleted => "deleted",
                 SessionCommitOutcome.Conflict => "conflict",
+                SessionCommitOutcome.SessionLimitReached => "session_limit_reached",
                 _ => "not_found",
             };
             activity?.SetTag(StateKitTelemetry.ResultTag, outcome);

@@ -102,6 +102,9 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable, ISession
     public SessionStoreCapabilities Capabilities => _capabilities ??= _guard.PrimaryCapabilities with
     {
         Events = _guard.PrimaryCapabilities.Events | SessionEventKinds.Reconciled | SessionEventKinds.Conflict,
+
+        // Not (yet) an ISessionLister: during an outage the fallback holds sessions the primary's index does not list.
+        ListsUserSessions = false,
     };
 
     /// <inheritdoc />

@@ -26,6 +26,38 @@ public sealed class StateKitServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public async Task AddStateKit_InMemory_TheRegisteredStoreListsAUsersSessions()
+    {
+        await using var provider = new ServiceCollection().AddStateKitAndReturn(kit => kit.UseInMemory()).BuildServiceProvider();
+        var store = provider.GetRequiredService<ISessionStore>();
+        var session = store.Open(null);
+        session.Set("n", 1, ContractJsonContext.Default.Int32);
+        session.BindUser("ana");
+        var ticket = (await session.CommitAsync()).Ticket!;
+
+        // The registration wraps the store (metrics, events): the wrapper must still list, as its capabilities say.
+        Assert.True(store.Capabilities.ListsUserSessions);
+        var lister = Assert.IsAssignableFrom<ISessionLister>(store);
+        var listed = Assert.Single((await lister.ListUserSessionsAsync("ana")).Sessions);
+        Assert.Equal(SessionIds.ToPublicId(ticket), listed.PublicId);
+        Assert.True(await lister.RevokeUserSessionAsync("ana", listed.PublicId));
+        Assert.Null(await store.LoadAsync(ticket));
+    }
+
+    [Fact]
+    public async Task AddStateKit_WithNearCache_SaysItCannotListAndRefusesToWithATypedError()
+    {
+        await using var provider = new ServiceCollection().AddStateKitAndReturn(kit => kit.UseInMemory().WithNearCache()).BuildServiceProvider();
+        var store = provider.GetRequiredService<ISessionStore>();
+
+        Assert.False(store.Capabilities.ListsUserSessions);
+        if (store is ISessionLister lister)
+        {
+            await Assert.ThrowsAsync<NotSupportedException>(() => lister.ListUserSessionsAsync("ana").AsTask());
+        }
+    }
+
+    [Fact]
     public async Task AddStateKit_InvalidOptions_FailStartupValidationWithEveryMessage()
     {
         var services = new ServiceCollection();
