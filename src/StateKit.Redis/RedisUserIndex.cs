@@ -64,7 +64,7 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
                 args[9 + i] = members[i];
             }
 
-            var reply = (RedisResult[])(await runner.CallAsync(db => RedisScripts.IndexAddLimited.EvaluateAsync(db, scriptKeys, args, logger), "bind", cancellationToken).ConfigureAwait(false))!;
+            var reply = (RedisResult[])(await runner.CallAsync(db => EvaluateLimitedAsync(db, scriptKeys, args), "bind", cancellationToken).ConfigureAwait(false))!;
             var code = (long)reply[0];
             if (code == 1)
             {
@@ -81,6 +81,21 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
             {
                 throw new SessionStoreUnavailableException($"The user index kept changing during {attempt} attempts to bind a session under MaxSessionsPerUser.", null);
             }
+        }
+    }
+
+    private async Task<RedisResult> EvaluateLimitedAsync(IDatabase db, RedisKey[] scriptKeys, RedisValue[] args)
+    {
+        try
+        {
+            return await RedisScripts.IndexAddLimited.EvaluateAsync(db, scriptKeys, args, logger).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or RedisCommandException && (e.Message.Contains("CROSSSLOT", StringComparison.Ordinal) || e.Message.Contains("single slot", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Not an outage, and no retry or breaker would help: the topology cannot run this script.
+            throw new NotSupportedException(
+                "MaxSessionsPerUser is enforced by one script over a user's index and sessions, which Redis Cluster refuses (they live in different slots). Set MaxSessionsPerUser to 0 on a cluster, or use a standalone or Sentinel deployment.",
+                e);
         }
     }
 
