@@ -39,9 +39,17 @@ public sealed class StateKitTicketStore : ITicketStore
     private readonly string _userIdClaimType;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Func<HttpContext, IReadOnlyDictionary<string, string>?>? _signInMetadata;
 
-    internal StateKitTicketStore(ISessionStore store, string storeName, string userIdClaimType, TimeProvider? time = null, ILogger? logger = null)
+    internal StateKitTicketStore(
+        ISessionStore store,
+        string storeName,
+        string userIdClaimType,
+        TimeProvider? time = null,
+        ILogger? logger = null,
+        Func<HttpContext, IReadOnlyDictionary<string, string>?>? signInMetadata = null)
     {
+        _signInMetadata = signInMetadata;
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
         StoreName = storeName;
@@ -113,8 +121,14 @@ public sealed class StateKitTicketStore : ITicketStore
         var userId = UserIdOf(ticket);
         var session = new StateSession(_store, null);
         session.SetBytes(TicketKey, TicketSerializer.Default.Serialize(ticket));
-        session.BindUser(userId);
-        await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+        session.BindUser(userId, httpContext is null ? null : _signInMetadata?.Invoke(httpContext));
+        var result = await session.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Outcome == SessionCommitOutcome.SessionLimitReached)
+        {
+            throw new InvalidOperationException(
+                $"StateKit store '{StoreName}' refused the sign-in: the user has the most sessions MaxSessionsPerUser allows (RefuseNewSession). Ask the user to sign out elsewhere first.");
+        }
+
         var key = session.Ticket ?? throw new InvalidOperationException($"StateKit store '{StoreName}' committed the sign-in but issued no ticket.");
         httpContext?.Items.Remove(this);
         return key;

@@ -1,5 +1,7 @@
+using System;
 using System.Collections.Generic;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
 
 namespace StateKit.AspNetCore;
 
@@ -12,6 +14,39 @@ public sealed class StateKitTicketStoreOptions
     /// </summary>
     /// <value>The default value is <see cref="ClaimTypes.NameIdentifier"/>.</value>
     public string UserIdClaimType { get; set; } = ClaimTypes.NameIdentifier;
+
+    /// <summary>
+    /// Gets or sets what each sign-in keeps with its session for a "where you're signed in" page
+    /// (<see cref="ISessionLister.ListUserSessionsAsync"/>, <see cref="UserSessionInfo.Metadata"/>), from the sign-in request;
+    /// <see langword="null"/> keeps nothing. At most 8 entries, keys up to 64 characters, values up to 512.
+    /// </summary>
+    /// <value>The default value is <see cref="UserAgentAndAddress"/>.</value>
+    public Func<HttpContext, IReadOnlyDictionary<string, string>?>? SignInMetadata { get; set; } = UserAgentAndAddress;
+
+    /// <summary>
+    /// The default <see cref="SignInMetadata"/>: the request's <c>User-Agent</c> (cut to 512 characters) under
+    /// <c>"userAgent"</c> and the client's address under <c>"address"</c>, each only when present.
+    /// </summary>
+    /// <param name="context">The sign-in request.</param>
+    /// <returns>The metadata.</returns>
+    public static IReadOnlyDictionary<string, string>? UserAgentAndAddress(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var metadata = new Dictionary<string, string>(2, StringComparer.Ordinal);
+        var userAgent = context.Request.Headers.UserAgent.ToString();
+        if (userAgent.Length > 0)
+        {
+            // A client picks its own User-Agent: cut it rather than refuse the sign-in.
+            metadata["userAgent"] = userAgent.Length <= 512 ? userAgent : userAgent[..512];
+        }
+
+        if (context.Connection.RemoteIpAddress is { } address)
+        {
+            metadata["address"] = address.ToString();
+        }
+
+        return metadata;
+    }
 
     internal IReadOnlyList<string> GetValidationErrors()
     {

@@ -53,7 +53,8 @@ public static class StateKitTicketsExtensions
                 storeName,
                 settings.UserIdClaimType,
                 sp.GetService<TimeProvider>(),
-                sp.GetService<ILogger<StateKitTicketStore>>());
+                sp.GetService<ILogger<StateKitTicketStore>>(),
+                settings.SignInMetadata);
         });
         services.TryAddSingleton(sp => sp.GetRequiredKeyedService<StateKitTicketStore>(authenticationScheme));
 
