@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Authentication;
@@ -260,13 +262,17 @@ public sealed class StateKitTicketStore : ITicketStore
     }
 
     // A stored ticket the framework can no longer read (written by another version of it) is anonymous, like an unknown key.
+    // Read in place: every authenticated request deserializes its ticket, and a copy would cost the ticket's size each time.
     private static AuthenticationTicket? Deserialize(ReadOnlyMemory<byte> bytes)
     {
         try
         {
-            return TicketSerializer.Default.Deserialize(bytes.ToArray());
+            var segment = MemoryMarshal.TryGetArray(bytes, out var array) ? array : new ArraySegment<byte>(bytes.ToArray());
+            using var stream = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
+            using var reader = new BinaryReader(stream);
+            return TicketSerializer.Default.Read(reader);
         }
-        catch (Exception e) when (e is System.IO.IOException or FormatException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or FormatException or ArgumentException or InvalidOperationException)
         {
             return null;
         }

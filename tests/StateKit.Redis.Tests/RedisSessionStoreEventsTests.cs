@@ -224,8 +224,11 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
 
         public static async Task<Node> StartAsync(string endpoint, string prefix, string name, TimeProvider time, Action<RedisSessionStoreOptions>? configure = null, bool allowAdmin = true)
         {
-            // allowAdmin, so that the store can read (and, when told to, set) notify-keyspace-events.
-            var redis = await ConnectionMultiplexer.ConnectAsync($"{endpoint},abortConnect=false,allowAdmin={(allowAdmin ? "true" : "false")}");
+            // allowAdmin, so that the store can read (and, when told to, set) notify-keyspace-events. A patient asyncTimeout:
+            // a claim that timed out on a starved CI machine would be reported by both nodes (at least once, by design),
+            // which is not what these tests are about.
+            var redis = await ConnectionMultiplexer.ConnectAsync(
+                $"{endpoint},abortConnect=false,asyncTimeout=30000,allowAdmin={(allowAdmin ? "true" : "false")}");
             var recorder = new SessionEventRecorder();
             var raw = new RawStore();
             var services = new ServiceCollection();
