@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 105, EventName = "RedisUserIndexPruned", Level = LogLevel.Debug, Message = "Pruned {Count} dead session ids from a user index.")]
     public static partial void UserIndexPruned(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 135, EventName = "RedisUserLimitAcrossSlots", Level = LogLevel.Information, Message = "The Redis server refused MaxSessionsPerUser's one-script check as cross-slot (Redis Cluster); this store now enforces the limit with the decision in the user's slot (docs/user-sessions.md).")]
+    public static partial void UserLimitAcrossSlots(ILogger logger);
+
     [LoggerMessage(EventId = 106, EventName = "RedisReplicaAcksMissing", Level = LogLevel.Warning, Message = "A {Operation} was applied on the Redis primary at {Endpoints}, but only {Acknowledged} of {Required} replicas acknowledged it within {Timeout}; it is reported as failed.")]
     public static partial void ReplicaAcksMissing(ILogger logger, string operation, string endpoints, long acknowledged, int required, TimeSpan timeout);
 

@@ -17,10 +17,10 @@ internal sealed class RedisKeys(string prefix)
 
     public RedisKey User(string userId) => _user + userId + "}";
 
-    /// <summary>The key one node sets (NX) to be the one that reports a session's expiry: in the session's own slot.</summary>
     /// <summary>The user's bind leases (id to deadline), in the same slot as <see cref="User"/>: see <see cref="RedisScripts.IndexAddLimited"/>.</summary>
     public RedisKey UserLeases(string userId) => _userLeases + userId + "}";
 
+    /// <summary>The key one node sets (NX) to be the one that reports a session's expiry: in the session's own slot.</summary>
     public RedisKey ExpiryClaim(string id) => _expiryClaim + id + "}";
 
     /// <summary>The session id in a session key (from a keyspace notification), or <see langword="null"/> for any other key.</summary>

@@ -286,7 +286,8 @@ internal static class RedisScripts
     /// An id indexed here has no session key until its create or bind runs (another slot). The lease says how long such an
     /// id counts as a sign-in in flight; past it, a keyless id is dead, and is sealed (tombstoned) and dropped as the prune
     /// does. Counted: sessions alive and bound to this user, plus leases in flight. Every key is declared, so on a standalone
-    /// server or Sentinel the script is atomic over them; a Redis Cluster would refuse it (cross-slot), see docs/decisions.md.
+    /// server or Sentinel the script is atomic over them; a Redis Cluster refuses it (cross-slot), and the store then uses
+    /// <see cref="IndexAddCounted"/>, see docs/decisions.md.
     /// </remarks>
     public static readonly RedisScript IndexAddLimited = new("index-add-limited", Prelude + """
 
@@ -334,6 +335,63 @@ internal static class RedisScripts
         if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, ARGV[2]) end
         if redis.call('PTTL', lease) < ttl then redis.call('PEXPIRE', lease, ARGV[2]) end
         return out
+        """);
+
+    /// <summary>
+    /// Signs a session out for <see cref="IndexAddCounted"/>'s caller. KEYS[1] session; ARGV[1] tombstone ttl ms. Deletes it
+    /// and leaves a tombstone, so that until the decision drops the id (and its lease) from the index, other sign-ins
+    /// reading it see a session that ended, not a sign-in still in flight.
+    /// </summary>
+    public static readonly RedisScript SignOut = new("sign-out", """
+        redis.call('DEL', KEYS[1])
+        redis.call('HSET', KEYS[1], 'm:t', '1')
+        redis.call('PEXPIRE', KEYS[1], ARGV[1])
+        return 1
+        """);
+
+    /// <summary>
+    /// <see cref="IndexAddLimited"/> where the sessions live in other slots (Redis Cluster): the caller reads the index, its
+    /// leases and each indexed session, seals the dead and signs out the least recently active itself, then this script,
+    /// over the user's slot only, makes the decision atomically. KEYS[1] user index, KEYS[2] its leases; ARGV: id, index ttl
+    /// ms, now, max, lease ms, n, then the n ids the caller read, then n classes in the same order: <c>c</c> counted (live,
+    /// bound to the user), <c>p</c> counted (a sign-in in flight), <c>k</c> kept but not counted, <c>d</c> dead (sealed or
+    /// signed out by the caller: dropped). Returns 1 when the id is indexed, 0 when refused, -9 when the index changed since
+    /// the caller read it (read it again).
+    /// </summary>
+    /// <remarks>
+    /// A class can only be stale towards counting more: a session read live may end before this runs (it still counts, so a
+    /// sign-in can be refused or sign out one session more than needed in that window), but one read dead cannot come back
+    /// (sealed, or deleted under an id nobody reuses). The index itself cannot be stale: any change since the read is -9.
+    /// </remarks>
+    public static readonly RedisScript IndexAddCounted = new("index-add-counted", Prelude + """
+
+        local idx, lease, id = KEYS[1], KEYS[2], ARGV[1]
+        local now, max, n = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6])
+        if redis.call('SISMEMBER', idx, id) == 1 then return 1 end
+        if redis.call('SCARD', idx) ~= n then return -9 end
+        for j = 1, n do
+          if redis.call('SISMEMBER', idx, ARGV[6 + j]) == 0 then return -9 end
+        end
+        local counted = 0
+        for j = 1, n do
+          local m, c = ARGV[6 + j], ARGV[6 + n + j]
+          if c == 'd' then
+            redis.call('SREM', idx, m)
+            redis.call('HDEL', lease, m)
+          elseif c == 'p' then
+            counted = counted + 1
+          else
+            redis.call('HDEL', lease, m)
+            if c == 'c' then counted = counted + 1 end
+          end
+        end
+        if counted + 1 > max then return 0 end
+        redis.call('SADD', idx, id)
+        redis.call('HSET', lease, id, s(now + tonumber(ARGV[5])))
+        local ttl = tonumber(ARGV[2])
+        if redis.call('PTTL', idx) < ttl then redis.call('PEXPIRE', idx, ARGV[2]) end
+        if redis.call('PTTL', lease) < ttl then redis.call('PEXPIRE', lease, ARGV[2]) end
+        return 1
         """);
 
     /// <summary>

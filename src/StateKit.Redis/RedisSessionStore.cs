@@ -341,24 +341,22 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
         }
     }
 
+    /// <summary>Gets whether <see cref="RedisSessionStoreOptions.MaxSessionsPerUser"/> is enforced across slots (Redis Cluster); for tests.</summary>
+    internal bool UserLimitSpansSlots => _userIndex.SpansSlots;
+
     /// <summary>
     /// Indexes <paramref name="id"/> under its user before it can be live; <see langword="false"/> when
     /// <see cref="RedisSessionStoreOptions.MaxSessionsPerUser"/> refuses it. Raises Revoked for the sessions signed out to make room.
     /// </summary>
     internal async ValueTask<bool> IndexForBindAsync(string userId, string id, string? replacing, CancellationToken cancellationToken)
     {
-        var signedOut = await _userIndex.AddAsync(userId, id, replacing, cancellationToken).ConfigureAwait(false);
-        if (signedOut is null)
-        {
-            return false;
-        }
-
+        var (indexed, signedOut) = await _userIndex.AddAsync(userId, id, replacing, cancellationToken).ConfigureAwait(false);
         foreach (var gone in signedOut)
         {
             _events?.Raise(SessionEventKinds.Revoked, SessionEventReason.SessionLimit, gone, userId);
         }
 
-        return true;
+        return indexed;
     }
 
     /// <summary>Deletes a session and drops it from its user's index; true when it was live.</summary>

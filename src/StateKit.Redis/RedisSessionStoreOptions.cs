@@ -80,8 +80,9 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
 
     /// <summary>
     /// Gets or sets the most live sessions one user may have bound at once, or 0 for no limit; what happens past it is
-    /// <see cref="SessionLimitPolicy"/>. Enforced atomically by one script over the user's index and sessions, so on a standalone
-    /// server or Sentinel only: not on Redis Cluster, where they live in different slots.
+    /// <see cref="SessionLimitPolicy"/>. Enforced atomically: on a standalone server or Sentinel by one script over the user's
+    /// index and sessions; on Redis Cluster, where they live in different slots, by a decision in the user's slot over what
+    /// the store read of the sessions just before (see docs/user-sessions.md).
     /// </summary>
     /// <value>The default value is 0 (no limit).</value>
     public int MaxSessionsPerUser { get; set; }

@@ -1,5 +1,4 @@
 #if STATEKIT_REDIS_SERVER
-using System;
 using System.Threading.Tasks;
 using StateKit.Redis.Tests.Servers;
 using StateKit.Redis.Testing;
@@ -7,30 +6,41 @@ using StateKit.Testing;
 
 namespace StateKit.Redis.Tests;
 
-/// <summary>Issue 18: MaxSessionsPerUser is not enforced on Redis Cluster yet, and says so with a typed error that names the fix.</summary>
+/// <summary>
+/// Issue 18: MaxSessionsPerUser on the 3-master Redis Cluster, where a user's index and its sessions live in different
+/// slots: the whole limit contract (20 parallel sign-ins, limit 5, both policies, rotation) with the decision made by a
+/// script over the user's slot alone.
+/// </summary>
 [Collection(RedisClusterGroup.Name)]
-public sealed class RedisClusterUserSessionLimitTests(RedisClusterFixture cluster)
+public sealed class RedisClusterUserSessionLimitTests(RedisClusterFixture cluster) : UserSessionLimitContract
 {
-    [Fact]
-    public async Task Limit_OnRedisCluster_FailsWithNotSupportedNamingTheFix_NotAsAnOutage()
-    {
-        var store = new RedisSessionStore(
-            cluster.Redis,
-            new RedisSessionStoreOptions { KeyPrefix = RedisFixture.UniquePrefix("cluster-limit"), MaxSessionsPerUser = 5 });
-
-        var error = await Assert.ThrowsAsync<NotSupportedException>(async () =>
+    protected override ISessionStore CreateStore(UserSessionLimitPolicy policy) => new RedisSessionStore(
+        cluster.Redis,
+        new RedisSessionStoreOptions
         {
-            // The first sign-in's script touches only the user's slot; the ones after it name sessions in other slots.
-            for (var i = 0; i < 3; i++)
-            {
-                var session = store.Open(null);
-                session.Set("n", i, ContractJsonContext.Default.Int32);
-                session.BindUser("ana");
-                await session.CommitAsync();
-            }
-        });
+            IdleTimeout = IdleTimeout,
+            KeyPrefix = RedisFixture.UniquePrefix("cluster-limit"),
+            MaxSessionsPerUser = Limit,
+            SessionLimitPolicy = policy,
+        },
+        Time);
 
-        Assert.Contains("Set MaxSessionsPerUser to 0 on a cluster", error.Message, StringComparison.Ordinal);
+    [Fact]
+    public async Task Cluster_RefusesTheOneScriptCheck_AndTheStoreSwitchesToTheUserSlotDecision()
+    {
+        // What makes this class a test of the cross-slot path: with more than one session indexed, the one-script check
+        // names keys of several slots, which the cluster refuses; the store must notice and carry on.
+        var store = (RedisSessionStore)CreateStore(UserSessionLimitPolicy.RefuseNewSession);
+        for (var i = 0; i < 3; i++)
+        {
+            var session = store.Open(null);
+            session.Set("n", i, ContractJsonContext.Default.Int32);
+            session.BindUser("ana");
+            Assert.Equal(SessionCommitOutcome.Committed, (await session.CommitAsync()).Outcome);
+        }
+
+        Assert.True(store.UserLimitSpansSlots);
+        Assert.Equal(3, (await store.ListUserSessionsAsync("ana")).Sessions.Count);
     }
 }
 #endif
