@@ -63,23 +63,10 @@ internal static class Account
 
     public static void Map(WebApplication app)
     {
-        app.MapGet("/account", async (HttpContext context, StateKitTicketStore tickets, SessionStores stores, string? more) =>
+        app.MapGet("/account", async (HttpContext context, StateKitTicketStore tickets, SessionStores stores) =>
         {
-            if (UserIdOf(context) is not { } userId)
-            {
-                return Html(Page(context.User, notice: null, sessions: null));
-            }
-
-            try
-            {
-                var sessions = await ListAsync(context, tickets, stores, userId, more, context.RequestAborted);
-                return Html(Page(context.User, notice: null, sessions));
-            }
-            catch (ArgumentException)
-            {
-                // A "more" link this store did not issue (edited by hand, or from before a restart).
-                return Results.BadRequest("That link to more sessions is not valid any more: open /account again.");
-            }
+            var sessions = UserIdOf(context) is { } userId ? await ListAsync(context, tickets, stores, userId, context.RequestAborted) : null;
+            return Html(Page(context.User, notice: null, sessions));
         });
 
         app.MapGet("/api/me", (HttpContext context) => context.User.Identity?.IsAuthenticated == true ? context.User.Identity.Name! : "(anonymous)");
@@ -163,19 +150,20 @@ internal static class Account
         => stores.GetStore(tickets.StoreName) is { Capabilities.ListsUserSessions: true } and ISessionLister lister ? lister : null;
 
     private static async Task<SessionsView> ListAsync(
-        HttpContext context, StateKitTicketStore tickets, SessionStores stores, string userId, string? from, CancellationToken cancellationToken)
+        HttpContext context, StateKitTicketStore tickets, SessionStores stores, string userId, CancellationToken cancellationToken)
     {
         if (ListerOf(stores, tickets) is not { } lister)
         {
-            return new SessionsView([], null, null, ListingUnavailable: "The store these sign-ins live in cannot list a user's sessions (its Capabilities.ListsUserSessions is false), so this page cannot show where else you are signed in.");
+            return new SessionsView([], null, More: false, ListingUnavailable: "The store these sign-ins live in cannot list a user's sessions (its Capabilities.ListsUserSessions is false), so this page cannot show where else you are signed in.");
         }
 
         var sessions = new List<UserSessionInfo>();
-        var token = from;
+        string? token = null;
         try
         {
-            // A page can be short, even empty, while more follow (the store prunes dead entries as it goes): a few calls
-            // fill one screen, and no more than a few, whatever the user's index holds.
+            // One screen: a page can be short, even empty, while more follow (the store prunes dead entries as it goes), so
+            // a few calls fill it, and no more than a few, whatever the user's index holds. With the sample's limit of 5 the
+            // first call holds them all; a store without a limit could hold more than a screen, and the page says so.
             for (var calls = 0; calls < 5 && sessions.Count < SessionsPerScreen; calls++)
             {
                 var page = await lister.ListUserSessionsAsync(userId, token, SessionsPerScreen - sessions.Count, cancellationToken);
@@ -189,12 +177,12 @@ internal static class Account
         }
         catch (SessionStoreUnavailableException)
         {
-            return new SessionsView([], null, null, ListingUnavailable: "Your sessions cannot be listed right now: the session store is unavailable. Try again in a moment.");
+            return new SessionsView([], null, More: false, ListingUnavailable: "Your sessions cannot be listed right now: the session store is unavailable. Try again in a moment.");
         }
 
         var current = tickets.GetCurrentPublicId(context);
         var ordered = sessions.OrderByDescending(s => s.PublicId == current).ThenByDescending(s => s.LastActiveAt).ToList();
-        return new SessionsView(ordered, current, token, ListingUnavailable: null);
+        return new SessionsView(ordered, current, More: token is not null, ListingUnavailable: null);
     }
 
     private static IResult Html(string page, int statusCode = StatusCodes.Status200OK)
@@ -250,10 +238,9 @@ internal static class Account
                 """);
         }
 
-        var count = view.More is null
-            ? $"{view.Sessions.Count} {(view.Sessions.Count == 1 ? "session" : "sessions")}"
-            : $"{view.Sessions.Count} sessions and more";
-        var more = view.More is null ? string.Empty : $"""<p><a id="more-sessions" href="/account?more={Uri.EscapeDataString(view.More)}">More sessions</a></p>""";
+        var count = view.More
+            ? $"{view.Sessions.Count} sessions shown, and more"
+            : $"{view.Sessions.Count} {(view.Sessions.Count == 1 ? "session" : "sessions")}";
         return $"""
             <section>
               <h2>Where you're signed in</h2>
@@ -262,7 +249,6 @@ internal static class Account
                 <thead><tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
               </table>
-              {more}
             </section>
             """;
     }
@@ -271,5 +257,5 @@ internal static class Account
         => $"""<time datetime="{at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)}">{at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)}</time>""";
 
     /// <summary>What the account page shows of the user's sessions: a screen of them, or why it cannot.</summary>
-    private sealed record SessionsView(IReadOnlyList<UserSessionInfo> Sessions, string? Current, string? More, string? ListingUnavailable);
+    private sealed record SessionsView(IReadOnlyList<UserSessionInfo> Sessions, string? Current, bool More, string? ListingUnavailable);
 }
