@@ -3,7 +3,9 @@
 //   dotnet run --project samples/ShoppingCart -- --store memory
 //   ... -- --store redis | clientside | jwt | sticky | distributed (SQLite file) | tiered (cart on the server, theme in the browser)
 // GET /health reports the session store's health (with --store redis, its circuit breaker).
-// /account signs in with a name (cookie authentication, tickets in a StateKit store) and out, here or everywhere.
+// /account signs in with a name (cookie authentication, tickets in a StateKit store) and out, here or everywhere, and
+// lists where the user is signed in (memory, redis, clientside, jwt, tiered), signing out any other device; at most 5
+// sign-ins per user (a sixth signs out the least recently active; --ShoppingCart:SessionLimitPolicy RefuseNewSession refuses it).
 // With memory, redis or sticky the cart also works offline: set DevTools' network to Offline, add items, go back
 // online; the page syncs through /statekit/sync (docs/offline.md).
 using System;

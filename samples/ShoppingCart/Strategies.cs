@@ -29,11 +29,16 @@ internal static class Strategies
         {
             switch (name)
             {
+                // The server-held stores that keep a user index also keep each user to Account.MaxSessionsPerUser sign-ins.
                 case "memory":
-                    kit.UseInMemory();
+                    kit.UseInMemory(o => (o.MaxSessionsPerUser, o.SessionLimitPolicy) = Account.SessionLimit(builder.Configuration));
                     break;
                 case "redis":
-                    kit.UseRedis(RedisConnection(builder), o => o.KeyPrefix = "shoppingcart:");
+                    kit.UseRedis(RedisConnection(builder), o =>
+                    {
+                        o.KeyPrefix = "shoppingcart:";
+                        (o.MaxSessionsPerUser, o.SessionLimitPolicy) = Account.SessionLimit(builder.Configuration);
+                    });
                     break;
                 case "clientside":
                     kit.UseClientSide(o => o.Keys.Add(new ClientSideKey(1, Key(builder, "ClientSideKey"))));

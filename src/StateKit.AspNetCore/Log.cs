@@ -32,4 +32,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 308, EventName = "SyncMergeFailed", Level = LogLevel.Warning, Message = "The merge policy of synced key '{Key}' threw; the operation was rejected and the rest of the batch applied.")]
     public static partial void SyncMergeFailed(ILogger logger, string key, Exception exception);
+
+    [LoggerMessage(EventId = 340, EventName = "SignInRefusedBySessionLimit", Level = LogLevel.Information, Message = "Store '{Store}' refused a cookie sign-in: its user already has as many sessions as MaxSessionsPerUser allows (RefuseNewSession); SignInAsync threw SessionLimitReachedException.")]
+    public static partial void SignInRefusedBySessionLimit(ILogger logger, string store);
 }

@@ -31,6 +31,11 @@ namespace StateKit.AspNetCore;
 /// return <see langword="null"/>, which would sign the user out; the request is answered like any other StateKit store
 /// failure (503 by default). An unknown, expired or revoked key is anonymous.
 /// </para>
+/// <para>
+/// A sign-in the store's <c>MaxSessionsPerUser</c> refuses (<see cref="UserSessionLimitPolicy.RefuseNewSession"/>) makes
+/// <c>SignInAsync</c> throw <see cref="SessionLimitReachedException"/>, having written nothing; catch it where the user signs
+/// in. <see cref="GetCurrentPublicId"/> names the request's own sign-in in the user's listing (<see cref="ISessionLister"/>).
+/// </para>
 /// </remarks>
 public sealed class StateKitTicketStore : ITicketStore
 {
@@ -81,6 +86,23 @@ public sealed class StateKitTicketStore : ITicketStore
         return await _store.RevokeUserAsync(userId, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Gets the public id of the sign-in the request was authenticated with: the session its cookie's key names, as
+    /// <see cref="UserSessionInfo.PublicId"/> shows it in the user's listing, so that an account page can mark "this device".
+    /// Never the key itself, which is a credential.
+    /// </summary>
+    /// <param name="httpContext">The request, after this store's cookie scheme authenticated it (<c>UseAuthentication</c> for
+    /// the default scheme, or <c>AuthenticateAsync</c>).</param>
+    /// <returns>
+    /// The public id, or <see langword="null"/> when the request's cookie named no live sign-in of this store: anonymous, not
+    /// authenticated by this scheme yet, or signed in or out during this request.
+    /// </returns>
+    public string? GetCurrentPublicId(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        return httpContext.Items[this] is Retrieved retrieved ? SessionIds.ToPublicId(retrieved.Snapshot.Id) : null;
+    }
+
     /// <inheritdoc />
     public Task<string> StoreAsync(AuthenticationTicket ticket) => StoreAsync(ticket, CancellationToken.None);
 
@@ -127,8 +149,8 @@ public sealed class StateKitTicketStore : ITicketStore
         var result = await session.CommitAsync(cancellationToken).ConfigureAwait(false);
         if (result.Outcome == SessionCommitOutcome.SessionLimitReached)
         {
-            throw new InvalidOperationException(
-                $"StateKit store '{StoreName}' refused the sign-in: the user has the most sessions MaxSessionsPerUser allows (RefuseNewSession). Ask the user to sign out elsewhere first.");
+            Log.SignInRefusedBySessionLimit(_logger, StoreName);
+            throw new SessionLimitReachedException(StoreName);
         }
 
         var key = session.Ticket ?? throw new InvalidOperationException($"StateKit store '{StoreName}' committed the sign-in but issued no ticket.");

@@ -335,6 +335,33 @@ public abstract class StateKitTicketStoreContract
         Assert.NotEqual(attacker.Cookies.GetValueOrDefault(CookieName), victim.Cookies[CookieName]);
     }
 
+    [Fact]
+    public async Task CurrentPublicId_IsThePublicIdOfTheRequestsOwnSignIn_NeverItsKey()
+    {
+        await using var app = await TicketApp.StartAsync(CreateStore);
+        using var laptop = app.NewClient();
+        using var phone = app.NewClient();
+        using var anonymous = app.NewClient();
+        await laptop.PostAsync("/signin/ana");
+        await phone.PostAsync("/signin/ana");
+
+        var laptopId = await laptop.GetStringAsync("/me/session");
+        var phoneId = await phone.GetStringAsync("/me/session");
+
+        // The id a listing shows for that session (UserSessionInfo.PublicId is StateSession.Id): an account page can mark it.
+        var laptopKey = app.KeyOf(laptop.Cookies[CookieName]);
+        var session = new StateSession(app.Counter, laptopKey);
+        await session.LoadAsync();
+        Assert.Equal(session.Id, laptopId);
+        Assert.NotEqual(laptopId, phoneId);
+        Assert.DoesNotContain(laptopKey, laptopId, StringComparison.Ordinal);
+        Assert.Equal("(none)", await anonymous.GetStringAsync("/me/session"));
+
+        await laptop.PostAsync("/signout");
+        Assert.Equal("(none)", await laptop.GetStringAsync("/me/session"));
+        Assert.Equal(phoneId, await phone.GetStringAsync("/me/session"));
+    }
+
     /// <summary>An app with cookie authentication over the store under test, and its endpoints.</summary>
     private protected sealed class TicketApp : IAsyncDisposable
     {
@@ -488,6 +515,7 @@ public abstract class StateKitTicketStoreContract
                     : role is not null ? $"{name} role={context.User.FindFirstValue(ClaimTypes.Role)}"
                     : name;
             });
+            app.MapGet("/me/session", (HttpContext context, StateKitTicketStore tickets) => tickets.GetCurrentPublicId(context) ?? "(none)");
             app.MapGet("/me/ticket", async (HttpContext context) =>
             {
                 var result = await context.AuthenticateAsync();

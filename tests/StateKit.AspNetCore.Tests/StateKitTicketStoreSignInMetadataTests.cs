@@ -43,15 +43,39 @@ public sealed class StateKitTicketStoreSignInMetadataTests
     }
 
     [Fact]
-    public async Task SignIn_PastARefusingLimit_FailsWithAMessageNamingTheLimit()
+    public async Task SignIn_PastARefusingLimit_ThrowsSessionLimitReached_NamingTheStoreNotTheUser_AndWritesNothing()
     {
         var store = new InMemorySessionStore(new InMemorySessionStoreOptions { MaxSessionsPerUser = 1, SessionLimitPolicy = UserSessionLimitPolicy.RefuseNewSession });
-        var tickets = new StateKitTicketStore(store, "memory", ClaimTypes.NameIdentifier);
-        await tickets.StoreAsync(Ticket("ana"), new DefaultHttpContext(), default);
+        var tickets = new StateKitTicketStore(store, "auth", ClaimTypes.NameIdentifier);
+        var first = await tickets.StoreAsync(Ticket("ana.lopez@example.com"), new DefaultHttpContext(), default);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => tickets.StoreAsync(Ticket("ana"), new DefaultHttpContext(), default));
+        var error = await Assert.ThrowsAsync<SessionLimitReachedException>(() => tickets.StoreAsync(Ticket("ana.lopez@example.com"), new DefaultHttpContext(), default));
 
+        Assert.Equal("auth", error.StoreName);
         Assert.Contains("MaxSessionsPerUser", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("ana.lopez", error.Message, StringComparison.Ordinal);
+
+        // Refused, not signed out: the user's one session is the one that was there.
+        var listed = Assert.Single((await store.ListUserSessionsAsync("ana.lopez@example.com")).Sessions);
+        Assert.Equal(SessionIds.ToPublicId(first), listed.PublicId);
+    }
+
+    [Fact]
+    public async Task CurrentPublicId_AfterTheCookieHandlerRetrievedTheTicket_MarksThatSignInInTheListing()
+    {
+        var store = new InMemorySessionStore(new InMemorySessionStoreOptions());
+        var tickets = new StateKitTicketStore(store, "memory", ClaimTypes.NameIdentifier);
+        var laptop = await tickets.StoreAsync(Ticket("ana"), new DefaultHttpContext(), default);
+        await tickets.StoreAsync(Ticket("ana"), new DefaultHttpContext(), default);
+        var request = new DefaultHttpContext();
+        Assert.Null(tickets.GetCurrentPublicId(request));
+
+        Assert.NotNull(await tickets.RetrieveAsync(laptop, request, default));
+
+        var listing = (await store.ListUserSessionsAsync("ana")).Sessions;
+        Assert.Equal(2, listing.Count);
+        var current = Assert.Single(listing, s => s.PublicId == tickets.GetCurrentPublicId(request));
+        Assert.Equal(SessionIds.ToPublicId(laptop), current.PublicId);
     }
 
     private static AuthenticationTicket Ticket(string userId)
