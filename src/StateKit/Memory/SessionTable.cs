@@ -431,6 +431,16 @@ internal sealed class SessionTable
         }
     }
 
+    /// <summary>The id of the live session of <paramref name="userId"/> whose public id is <paramref name="publicId"/>, or <see langword="null"/>.</summary>
+    public string? IdOfUserSession(string userId, string publicId)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            return _users.Find(userId, publicId) is { } entry && !entry.IsExpired(now) ? entry.Id : null;
+        }
+    }
+
     /// <summary>Gets how many sessions a user has in the index, dead ones not yet pruned included; for tests.</summary>
     internal int IndexedCountOf(string userId)
     {
