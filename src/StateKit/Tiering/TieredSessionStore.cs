@@ -427,9 +427,9 @@ public sealed class TieredSessionStore : ISessionStore, ISessionLister, IComposi
     /// <exception cref="NotSupportedException">No tier keeps a user index that lists (see <see cref="UserIndexTier"/>).</exception>
     /// <remarks>
     /// Ends the session's part in the <see cref="UserIndexTier"/>; the whole tiered session ends with it: a load refuses
-    /// every other part of a signed-in session whose index part is gone, and the next commit deletes the ones it can reach.
-    /// The other tiers' parts cannot be named from a listing (their ids are not derived from the public id): until then,
-    /// server-held ones stay unreachable in their store until they expire, and client-held ones are in the client's hands.
+    /// every other part of a signed-in session whose index part is gone. The other tiers' parts cannot be named from a
+    /// listing (their ids are not derived from the public id): server-held ones stay unreachable in their store until they
+    /// expire (a blind write on the old ticket deletes those it names), and client-held ones load as nothing.
     /// </remarks>
     public ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
     {
