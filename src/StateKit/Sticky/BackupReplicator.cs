@@ -37,6 +37,10 @@ internal sealed class BackupReplicator : IAsyncDisposable
     // write the same session at once (an older copy could land last).
     private readonly HashSet<string> _batchIds = new(StringComparer.Ordinal);
     private Task _batchWritten = Task.CompletedTask;
+
+    // The sessions a flush is writing, and when each is written: the loop waits for one before it writes the same
+    // session again, so two writes of one session are never in flight at once.
+    private readonly Dictionary<string, Task> _flushing = new(StringComparer.Ordinal);
     private readonly Task _worker;
     private volatile bool _draining;
     private int _writing;
@@ -207,7 +211,7 @@ internal sealed class BackupReplicator : IAsyncDisposable
     public async ValueTask FlushAsync(List<string> sessionIds, CancellationToken cancellationToken)
     {
         Task? inFlight = null;
-        List<(string SessionId, long QueuedAt)>? due = null;
+        List<(string SessionId, long QueuedAt, TaskCompletionSource Written)>? due = null;
         lock (_gate)
         {
             foreach (var id in sessionIds)
@@ -216,11 +220,13 @@ internal sealed class BackupReplicator : IAsyncDisposable
                 {
                     inFlight = _batchWritten;
                 }
-                else if (!_draining && _pending.Remove(id, out var queuedAt))
+                else if (!_draining && !_flushing.ContainsKey(id) && _pending.Remove(id, out var queuedAt))
                 {
                     // Out of the pending set, the id the channel still holds is skipped by the loop.
                     StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
-                    (due ??= []).Add((id, queuedAt));
+                    var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _flushing[id] = written.Task;
+                    (due ??= []).Add((id, queuedAt, written));
                 }
             }
         }
@@ -230,9 +236,21 @@ internal sealed class BackupReplicator : IAsyncDisposable
             await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var (id, queuedAt) in due ?? [])
+        foreach (var (id, queuedAt, written) in due ?? [])
         {
-            await ReplicateAsync(id, queuedAt, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ReplicateAsync(id, queuedAt, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _flushing.Remove(id);
+                }
+
+                written.TrySetResult();
+            }
         }
     }
 
@@ -352,7 +370,7 @@ internal sealed class BackupReplicator : IAsyncDisposable
                     writes.Clear();
                     foreach (var (sessionId, queuedAt) in batch)
                     {
-                        writes.Add(ReplicateAsync(sessionId, queuedAt, stop));
+                        writes.Add(ReplicateAfterFlushAsync(sessionId, queuedAt, stop));
                     }
 
                     await Task.WhenAll(writes).ConfigureAwait(false);
@@ -369,6 +387,23 @@ internal sealed class BackupReplicator : IAsyncDisposable
                 written.TrySetResult();
             }
         }
+    }
+
+    // The loop's write of a session: after a flush writing the same session, if one is under way.
+    private async Task ReplicateAfterFlushAsync(string sessionId, long queuedAt, CancellationToken stop)
+    {
+        Task? flushing;
+        lock (_gate)
+        {
+            _flushing.TryGetValue(sessionId, out flushing);
+        }
+
+        if (flushing is not null)
+        {
+            await flushing.WaitAsync(stop).ConfigureAwait(false);
+        }
+
+        await ReplicateAsync(sessionId, queuedAt, stop).ConfigureAwait(false);
     }
 
     private async Task ReplicateAsync(string sessionId, long queuedAt, CancellationToken stop)

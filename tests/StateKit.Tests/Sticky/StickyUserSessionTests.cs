@@ -211,6 +211,50 @@ public sealed class StickyUserSessionTests : IAsyncDisposable
         Assert.Equal(_time.GetUtcNow(), Assert.Single((await listing).Sessions).LastActiveAt);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(11)]
+    public void Options_RefreshIntervalNegativeOrOverHalfTheIdleTimeout_FailsValidationWithTheBound(int minutes)
+    {
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => new StickySessionStore(Options("a", o => o.BackupRefreshInterval = TimeSpan.FromMinutes(minutes)), ListingBackup.Create(_time), _time));
+        Assert.Contains("BackupRefreshInterval must be from zero to half the IdleTimeout", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_WritesAQueuedChangeItself_AndTheLoopWaitsForItBeforeWritingThatSessionAgain()
+    {
+        var backup = ListingBackup.Create(_time);
+        var permits = new PermitSessionStore(backup);
+        var a = Node("a", new ListingPermits(permits, backup));
+        var (phone, _) = await SignInAsync(a, "ana", null);
+        var other = await CreateAsync(a, 9);
+
+        // The loop is held writing another session, so the phone's change waits in the queue: the listing writes it itself.
+        await SetAsync(a, other, 10);
+        await permits.WaitForHeldAsync(1);
+        await SetAsync(a, phone, 2);
+        var listing = a.ListUserSessionsAsync("ana").AsTask();
+        await permits.WaitForHeldAsync(2);
+
+        // Another change of the phone while the listing's write is held: once the loop is free it takes it, and must wait.
+        await SetAsync(a, phone, 3);
+        permits.Release(1);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (a.BackupQueueLength > 0)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "the loop never took the phone's second change");
+            await Task.Delay(2);
+        }
+
+        permits.Release(10);
+        await listing;
+        await WaitForBackupAsync(a);
+
+        Assert.False(permits.Overlapped, "the loop wrote the session while the listing's write of it was in flight");
+        Assert.Equal(3, (await ReadAsync(Node("b", backup), phone)).Cart);
+    }
+
     private StickySessionStore Node(string node, ISessionStore? backup, ISessionInvalidationBus? bus = null, Action<StickySessionStoreOptions>? configure = null)
     {
         var store = new StickySessionStore(Options(node, configure), backup, _time, bus: bus);
