@@ -105,9 +105,9 @@ public sealed class StickyRedisUserSessionTests(RedisFixture redis) : IClassFixt
 
         public Heard(ISessionInvalidationBus bus) => bus.Subscribe(m =>
         {
-            if (m.SessionId is { } id && id.StartsWith("user-session:", StringComparison.Ordinal))
+            if (m.SessionId is { } id && id.StartsWith("user-session", StringComparison.Ordinal))
             {
-                Slot(id.Substring("user-session:".Length, 32)).TrySetResult();
+                Slot(id.Substring(id.IndexOf(':', StringComparison.Ordinal) + 1, 32)).TrySetResult();
             }
         });
 

@@ -408,7 +408,7 @@ internal sealed class SessionTable
     /// Removes the live session of <paramref name="userId"/> whose public id is <paramref name="publicId"/>; <see langword="false"/>
     /// when that user has none under it. Raises <see cref="SessionEventKinds.Revoked"/>: the store's wrappers cannot see this revocation.
     /// </summary>
-    public bool RemoveUserSession(string userId, string publicId)
+    public bool RemoveUserSession(string userId, string publicId, SessionEventReason reason = SessionEventReason.RevokedById)
     {
         var now = _time.GetUtcNow();
         lock (_gate)
@@ -426,7 +426,7 @@ internal sealed class SessionTable
             }
 
             Remove(entry);
-            Events?.Raise(SessionEventKinds.Revoked, SessionEventReason.RevokedById, entry.Id, userId);
+            Events?.Raise(SessionEventKinds.Revoked, reason, entry.Id, userId);
             return true;
         }
     }

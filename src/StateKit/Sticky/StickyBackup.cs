@@ -275,7 +275,8 @@ internal sealed class StickyBackup : IAsyncDisposable
         foreach (var publicId in gone)
         {
             Log.StickyUserSessionSignedOutByLimit(_logger, _options.NodeId);
-            await EndUserSessionEverywhereAsync(userId, publicId, cancellationToken).ConfigureAwait(false);
+            RemoveUserSessionHere(userId, publicId, SessionEventReason.SessionLimit);
+            await _announce(StickyUserSessionMessage.Ended(userId, publicId, SessionEventReason.SessionLimit), cancellationToken).ConfigureAwait(false);
         }
 
         return result;
@@ -325,17 +326,17 @@ internal sealed class StickyBackup : IAsyncDisposable
     {
         var inBackup = await Lister!.RevokeUserSessionAsync(userId, publicId, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        var here = RemoveUserSessionHere(userId, publicId);
+        var here = RemoveUserSessionHere(userId, publicId, SessionEventReason.RevokedById);
         if (inBackup || here)
         {
-            await _announce(StickyUserSessionMessage.Ended(userId, publicId), cancellationToken).ConfigureAwait(false);
+            await _announce(StickyUserSessionMessage.Ended(userId, publicId, SessionEventReason.RevokedById), cancellationToken).ConfigureAwait(false);
         }
 
         return inBackup || here;
     }
 
     /// <summary>Drops this node's copy of a user's session named by its public id, found through the node's user index.</summary>
-    public bool RemoveUserSessionHere(string userId, string publicId)
+    public bool RemoveUserSessionHere(string userId, string publicId, SessionEventReason reason)
     {
         if (_table.IdOfUserSession(userId, publicId) is not { } id)
         {
@@ -343,13 +344,7 @@ internal sealed class StickyBackup : IAsyncDisposable
         }
 
         Replicator.Forget(id);
-        return _table.RemoveUserSession(userId, publicId);
-    }
-
-    private async ValueTask EndUserSessionEverywhereAsync(string userId, string publicId, CancellationToken cancellationToken)
-    {
-        RemoveUserSessionHere(userId, publicId);
-        await _announce(StickyUserSessionMessage.Ended(userId, publicId), cancellationToken).ConfigureAwait(false);
+        return _table.RemoveUserSession(userId, publicId, reason);
     }
 
     /// <summary>

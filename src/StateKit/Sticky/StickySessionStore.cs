@@ -534,10 +534,10 @@ public sealed class StickySessionStore : ISessionStore, ISessionLister, IAsyncDi
             // which removed its own already).
             _table.RemoveUser(userId, raiseEvents: true);
         }
-        else if (_backup is not null && StickyUserSessionMessage.TryRead(message, out var user, out var publicId))
+        else if (_backup is not null && StickyUserSessionMessage.TryRead(message, out var user, out var publicId, out var reason))
         {
             // Ended by public id on some node (revoked from a listing, or signed out by the backup's limit).
-            _backup.RemoveUserSessionHere(user, publicId);
+            _backup.RemoveUserSessionHere(user, publicId, reason);
         }
         else if (message.SessionId is { } sessionId)
         {
