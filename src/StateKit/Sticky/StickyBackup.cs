@@ -198,6 +198,11 @@ internal sealed class StickyBackup : IAsyncDisposable
             // taken over at its next request.
             _table.Remove(id);
             Replicator.Forget(id);
+            if (newId != id)
+            {
+                await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
+            }
+
             return written with { SessionId = newId, Ticket = newId != id || foreign ? _issue(newId) : null };
         }
 
@@ -220,6 +225,9 @@ internal sealed class StickyBackup : IAsyncDisposable
             UserId = session.UserId,
         });
         Replicator.MarkRefreshed(newId);
+
+        // The backup got the state this request read; a change another request made here meanwhile follows behind.
+        await Replicator.EnqueueAsync(newId, cancellationToken).ConfigureAwait(false);
 
         // A node still holding the old id (a former owner) must not serve the ticket rotated away from.
         await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
