@@ -2,7 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using StateKit.DependencyInjection;
 using StateKit.Memory;
 using StateKit.Testing;
 using StateKit.Tests.Sticky;
@@ -185,6 +187,45 @@ public sealed class TieredUserSessionTests
         var part = await standard.LoadAsync(standardPart);
         Assert.Equal(1L, part!.Version);
         Assert.Null(part.UserId);
+    }
+
+    [Fact]
+    public async Task Traces_OfTheRegisteredTieredStore_NameTheSessionByThePublicIdStateSessionShows()
+    {
+        // Each tier traces its own part; the index tier's part is the one StateSession.Id and the listing name.
+        var tags = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == StateKitDiagnostics.ActivitySourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.GetTagItem("statekit.session.id") is string tag)
+                {
+                    tags.Add(tag);
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var services = new ServiceCollection();
+        services.AddStateKit(kit => kit
+            .AddTier("critical", t => t.UseInMemory())
+            .AddTier("standard", t => t.UseInMemory())
+            .MapKey("cart", "critical")
+            .WithDefaultTier("standard"));
+        await using var provider = services.BuildServiceProvider();
+        var store = provider.GetRequiredService<ISessionStore>();
+
+        var session = store.Open(null);
+        session.Set("name", "Ana", ContractJsonContext.Default.String);
+        session.BindUser("ana");
+        await session.CommitAsync();
+        var again = store.Open(session.Ticket);
+        await again.LoadAsync();
+
+        Assert.Equal(session.Id, again.Id);
+        Assert.Contains(session.Id!, tags);
+        Assert.DoesNotContain(SessionIds.ToPublicId(session.BearerId!), tags);
     }
 
     private static async Task<StateSession> SignInAsync(TieredSessionStore store, string userId, int? cart, string name)
