@@ -190,6 +190,8 @@ internal static class RedisScripts
     /// session. Returns {1 when it was live or 0, user or ''} when deleted; nil when absent; with a user: {-2} when absent
     /// (a tombstone now holds the id, so that a create or an import still in flight under it can never make it live), and
     /// {-1, user or ''} when bound to someone else (left alone, and left in the index: it may be a bind to this user in flight).
+    /// ARGV[4] '1' deletes only a session that is no longer alive (a listing's prune: the session it read as absent may have
+    /// been created since), and answers {-3} for a live one, left alone.
     /// </summary>
     public static readonly RedisScript Revoke = new("revoke", Prelude + """
 
@@ -204,10 +206,11 @@ internal static class RedisScripts
           return { -2 }
         end
         if ARGV[2] ~= '' and meta[5] ~= ARGV[2] then return { -1, meta[5] or '' } end
-        redis.call('DEL', h)
         local a, x, i = tonumber(meta[2]), tonumber(meta[3]), tonumber(meta[4])
         local live = 0
         if a and x and i and alive(a, x, i, tonumber(ARGV[1])) then live = 1 end
+        if live == 1 and ARGV[4] == '1' then return { -3 } end
+        redis.call('DEL', h)
         return { live, meta[5] or '' }
         """);
 

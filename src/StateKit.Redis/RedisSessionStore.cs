@@ -38,7 +38,7 @@ namespace StateKit.Redis;
 public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposable, IAsyncDisposable, ISessionEventSource
 {
     private static readonly Func<RedisResult, bool> CreateWrote = static r => (RedisWriteOnceCode)(long)r == RedisWriteOnceCode.Written;
-    private static readonly Func<RedisResult, bool> RevokeWrote = static r => !r.IsNull && (long)((RedisResult[])r!)[0] != -1;
+    private static readonly Func<RedisResult, bool> RevokeWrote = static r => !r.IsNull && (long)((RedisResult[])r!)[0] is not (-1 or -3);
 
     private readonly RedisConnection _connection;
     private readonly RedisSessionStoreOptions _options;
@@ -242,7 +242,7 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
 
         var members = await _userIndex.MembersAsync(userId, cancellationToken).ConfigureAwait(false);
         var ids = members.Select(m => (string?)m).Where(SessionIds.IsWellFormed).Select(m => m!).ToArray();
-        var revoked = await Task.WhenAll(ids.Select(id => RevokeOneAsync(id, userId, cancellationToken))).ConfigureAwait(false);
+        var revoked = await Task.WhenAll(ids.Select(id => RevokeOneAsync(id, userId, deadOnly: false, cancellationToken))).ConfigureAwait(false);
         var gone = members.Where(m => !SessionIds.IsWellFormed(m)).Concat(ids.Where((_, i) => revoked[i].Unindex).Select(id => (RedisValue)id)).ToArray();
         if (gone.Length > 0)
         {
@@ -461,13 +461,21 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
         }
     }
 
-    /// <summary>Revokes one session of a user's index: whether it was live, and whether its id may leave the index.</summary>
-    private async Task<(bool Live, bool Unindex)> RevokeOneAsync(string id, string userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Revokes one session of a user's index (only one no longer alive when <paramref name="deadOnly"/>: a listing's prune,
+    /// which may have read the session as absent while its create was in flight): whether it was live, and whether its id
+    /// may leave the index.
+    /// </summary>
+    /// <param name="id">The session's id.</param>
+    /// <param name="userId">The user whose index holds it.</param>
+    /// <param name="deadOnly">Whether a live session is left alone, and indexed.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    private async Task<(bool Live, bool Unindex)> RevokeOneAsync(string id, string userId, bool deadOnly, CancellationToken cancellationToken)
     {
         var result = await _runner.RunWriteAsync(
-            RedisScripts.Revoke, _keys.Session(id), [Now(), userId, (long)_options.AbsoluteLifetime.TotalMilliseconds], "revoke", RevokeWrote, cancellationToken).ConfigureAwait(false);
+            RedisScripts.Revoke, _keys.Session(id), [Now(), userId, (long)_options.AbsoluteLifetime.TotalMilliseconds, deadOnly ? "1" : "0"], "revoke", RevokeWrote, cancellationToken).ConfigureAwait(false);
         var code = (long)((RedisResult[])result!)[0];
-        return (code == 1, code != -1);
+        return (code == 1, code is not (-1 or -3));
     }
 
     private void ThrowIfTooLarge(long size)

@@ -30,7 +30,7 @@ internal sealed class RedisUserSessionLister(
     RedisKeys keys,
     RedisUserIndex index,
     TimeProvider time,
-    Func<string, string, CancellationToken, Task<(bool Live, bool Unindex)>> revokeOne)
+    Func<string, string, bool, CancellationToken, Task<(bool Live, bool Unindex)>> revokeOne)
 {
     private static readonly RedisValue[] Fields = ["m:v", "m:c", "m:a", "m:x", "m:i", RedisFields.User, "m:s"];
 
@@ -111,7 +111,7 @@ internal sealed class RedisUserSessionLister(
             return null;
         }
 
-        var (live, unindex) = await revokeOne(id, userId, cancellationToken).ConfigureAwait(false);
+        var (live, unindex) = await revokeOne(id, userId, false, cancellationToken).ConfigureAwait(false);
         if (unindex)
         {
             await index.RemoveAsync(userId, [id], cancellationToken).ConfigureAwait(false);
@@ -156,8 +156,9 @@ internal sealed class RedisUserSessionLister(
         if (dead.Count > 0)
         {
             // The revoke script deletes an expired session and tombstones an absent id, so dropping either from the index is
-            // safe against a create still in flight under it; one bound to someone else meanwhile is left (Unindex false).
-            var revoked = await Task.WhenAll(dead.Select(id => revokeOne(id, userId, cancellationToken))).ConfigureAwait(false);
+            // safe against a create still in flight under it; one bound to someone else meanwhile is left (Unindex false),
+            // and so is one alive by now (read as absent while its create was in flight): deadOnly.
+            var revoked = await Task.WhenAll(dead.Select(id => revokeOne(id, userId, true, cancellationToken))).ConfigureAwait(false);
             gone.AddRange(dead.Where((_, i) => revoked[i].Unindex).Select(id => (RedisValue)id));
         }
 

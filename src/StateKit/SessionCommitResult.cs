@@ -29,6 +29,9 @@ public readonly record struct SessionCommitResult
     /// </summary>
     public DateTimeOffset? AbsoluteExpiresAt { get; init; }
 
+    /// <summary>Gets the public id of the committed session when it is not derived from <see cref="SessionId"/> (see <see cref="SessionSnapshot.PublicId"/>).</summary>
+    internal string? PublicId { get; init; }
+
     /// <summary>The result of a commit that wrote <paramref name="session"/>: its id, version and both deadlines.</summary>
     /// <param name="session">The session as written.</param>
     /// <param name="ticket">The ticket the client must carry from now on, or <see langword="null"/> when it keeps its own.</param>

@@ -52,6 +52,13 @@ public sealed class SessionSnapshot
     internal string? ReissuedTicket { get; init; }
 
     /// <summary>
+    /// Gets the public id <see cref="StateSession.Id"/> shows, when the store names the session in its listing by something
+    /// other than <see cref="SessionIds.ToPublicId"/> of <see cref="Id"/> (a tiered session is listed by its index tier's
+    /// part), or <see langword="null"/> for that default.
+    /// </summary>
+    internal string? PublicId { get; init; }
+
+    /// <summary>
     /// Gets the <see cref="Memory.SessionTable"/> entry the snapshot was read from, when a store that keeps sessions in this
     /// process (the in-memory and the sticky store) loaded it, or <see langword="null"/>. A commit based on this snapshot lets
     /// that table find the session again without a second lookup by id; the table trusts only its own entries, still checks

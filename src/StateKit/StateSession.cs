@@ -90,7 +90,8 @@ public sealed class StateSession
 
     /// <summary>
     /// Gets the session's public id once loaded or committed, else <see langword="null"/>: a value that names the session in
-    /// logs, traces and admin pages without being a credential (<see cref="SessionIds.ToPublicId"/> of <see cref="BearerId"/>).
+    /// logs, traces and admin pages without being a credential (<see cref="SessionIds.ToPublicId"/> of <see cref="BearerId"/>;
+    /// for a tiered session, of its part in the tier that keeps the user index). It is what <see cref="ISessionLister"/> lists.
     /// Every node computes the same public id for the same session, so logs of one session correlate across nodes.
     /// </summary>
     public string? Id => _id is null ? null : _publicId ??= SessionIds.ToPublicId(_id);
@@ -580,7 +581,7 @@ public sealed class StateSession
                 break;
         }
 
-        SetBearerId(_ticket is null ? null : result.SessionId ?? _id);
+        SetBearerId(_ticket is null ? null : result.SessionId ?? _id, result.PublicId);
 
         // A read-only session has no next commit, so what it saw and wrote stays readable without another load; any other
         // session goes back to the store on its next read, since a base without the store's version would break the next merge.
@@ -643,7 +644,7 @@ public sealed class StateSession
     private void OnLoaded(SessionSnapshot? snapshot)
     {
         _snapshot = snapshot;
-        SetBearerId(snapshot?.Id);
+        SetBearerId(snapshot?.Id, snapshot?.PublicId);
         if (snapshot?.ReissuedTicket is { } reissued)
         {
             // The store moved the session while loading it (sticky failover): the client must carry the new ticket.
@@ -653,12 +654,17 @@ public sealed class StateSession
         _loaded = true;
     }
 
-    private void SetBearerId(string? id)
+    // A store that lists the session under another public id than the hash of its id (tiered) says which.
+    private void SetBearerId(string? id, string? publicId)
     {
         if (!string.Equals(id, _id, StringComparison.Ordinal))
         {
             _id = id;
-            _publicId = null;
+            _publicId = publicId;
+        }
+        else if (publicId is not null)
+        {
+            _publicId = publicId;
         }
     }
 

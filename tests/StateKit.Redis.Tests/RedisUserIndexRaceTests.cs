@@ -43,6 +43,29 @@ public sealed class RedisUserIndexRaceTests(RedisFixture redis) : IClassFixture<
     }
 
     [Fact]
+    public async Task Create_ListingReadsItBeforeItsKeyExistsAndPrunesAfter_DoesNotDeleteTheNewSession()
+    {
+        // An account page listing the user while the same user signs in elsewhere: the listing finds the new id without a
+        // key (the create is held), counts it dead, and its prune runs only once the create has written the session.
+        var created = Gated.Hold(RedisScripts.Create);
+        var signIn = Store.CommitAsync(NewSession("ana")).AsTask();
+        await created.Reached;
+        var pruned = Gated.Hold(RedisScripts.Revoke);
+        var listing = Store.ListUserSessionsAsync("ana").AsTask();
+        await pruned.Reached;
+
+        created.Release();
+        var ticket = (await signIn).Ticket;
+        pruned.Release();
+        await listing;
+
+        // A create the prune got to first starts over under a new id; either way the session it returns is live and indexed.
+        Assert.NotNull(ticket);
+        Assert.NotNull(await Store.LoadAsync(ticket!));
+        await AssertEveryLiveSessionIndexedAsync("ana", ticket!);
+    }
+
+    [Fact]
     public async Task Create_RevokeUserBetweenItsIndexEntryAndItsKey_StaysInTheIndex()
     {
         var created = Gated.Hold(RedisScripts.Create);

@@ -93,6 +93,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 47, EventName = "StickyRevocationPublishFailed", Level = LogLevel.Warning, Message = "Sticky store {Store} could not publish a revocation; the node that owns the session drops it at its next write to the backup store.")]
     public static partial void StickyRevocationPublishFailed(ILogger logger, string store, Exception exception);
 
+    // Sessions per user on the sticky and tiered stores (issue 18): 320-324.
+    [LoggerMessage(EventId = 320, EventName = "StickyUserSessionSignedOutByLimit", Level = LogLevel.Information, Message = "Sticky node {NodeId}: a sign-in made the backup store sign another session of the user out (MaxSessionsPerUser); every node is told to drop its copy.")]
+    public static partial void StickyUserSessionSignedOutByLimit(ILogger logger, string nodeId);
+
     // Session lifecycle events (issue 16): 80-89.
     [LoggerMessage(EventId = 80, EventName = "SessionEventHandlerFailed", Level = LogLevel.Error, Message = "Session event handler {Handler} threw on a {Kind} event from store {Store}; the event goes on to the other handlers.")]
     public static partial void SessionEventHandlerFailed(ILogger logger, string handler, StateKit.Events.SessionEventKinds kind, string store, Exception exception);

@@ -408,7 +408,7 @@ internal sealed class SessionTable
     /// Removes the live session of <paramref name="userId"/> whose public id is <paramref name="publicId"/>; <see langword="false"/>
     /// when that user has none under it. Raises <see cref="SessionEventKinds.Revoked"/>: the store's wrappers cannot see this revocation.
     /// </summary>
-    public bool RemoveUserSession(string userId, string publicId)
+    public bool RemoveUserSession(string userId, string publicId, SessionEventReason reason = SessionEventReason.RevokedById)
     {
         var now = _time.GetUtcNow();
         lock (_gate)
@@ -426,8 +426,18 @@ internal sealed class SessionTable
             }
 
             Remove(entry);
-            Events?.Raise(SessionEventKinds.Revoked, SessionEventReason.RevokedById, entry.Id, userId);
+            Events?.Raise(SessionEventKinds.Revoked, reason, entry.Id, userId);
             return true;
+        }
+    }
+
+    /// <summary>The id of the live session of <paramref name="userId"/> whose public id is <paramref name="publicId"/>, or <see langword="null"/>.</summary>
+    public string? IdOfUserSession(string userId, string publicId)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            return _users.Find(userId, publicId) is { } entry && !entry.IsExpired(now) ? entry.Id : null;
         }
     }
 

@@ -32,6 +32,15 @@ internal sealed class BackupReplicator : IAsyncDisposable
     // Session id -> when its backup copy was last written or read: read-only sessions are refreshed before the backup expires them.
     private readonly Dictionary<string, DateTimeOffset> _refreshedAt = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
+
+    // The sessions the loop is writing now, and the task that ends when it is done: a flush waits for it rather than
+    // write the same session at once (an older copy could land last).
+    private readonly HashSet<string> _batchIds = new(StringComparer.Ordinal);
+    private Task _batchWritten = Task.CompletedTask;
+
+    // The sessions a flush is writing, and when each is written: the loop waits for one before it writes the same
+    // session again, so two writes of one session are never in flight at once.
+    private readonly Dictionary<string, Task> _flushing = new(StringComparer.Ordinal);
     private readonly Task _worker;
     private volatile bool _draining;
     private int _writing;
@@ -95,13 +104,13 @@ internal sealed class BackupReplicator : IAsyncDisposable
             : Dropped(sessionId);
     }
 
-    /// <summary>Queues a session that was only read, when its backup copy has not been refreshed for a quarter of the idle timeout.</summary>
+    /// <summary>Queues a session that was only read, when its backup copy has not been refreshed for <see cref="StickySessionStoreOptions.BackupRefreshInterval"/>.</summary>
     public ValueTask RefreshIfDueAsync(string sessionId, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            if (_refreshedAt.TryGetValue(sessionId, out var at) && now - at < _options.IdleTimeout / 4)
+            if (_refreshedAt.TryGetValue(sessionId, out var at) && now - at < _options.RefreshInterval)
             {
                 return ValueTask.CompletedTask;
             }
@@ -120,7 +129,7 @@ internal sealed class BackupReplicator : IAsyncDisposable
             if (_refreshedAt.Count > _options.MaxSessions)
             {
                 // Bounded like the store: forget entries old enough to be due anyway; a forgotten one only costs an early refresh.
-                var due = now - (_options.IdleTimeout / 4);
+                var due = now - _options.RefreshInterval;
                 var stale = new List<string>();
                 foreach (var (id, at) in _refreshedAt)
                 {
@@ -168,7 +177,14 @@ internal sealed class BackupReplicator : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes a session's whole state under its id. <see cref="SessionCommitOutcome.NotFound"/> means the backup no longer has it.</summary>
+    /// <summary>
+    /// Writes the whole state of a session the backup has already (created and bound first, synchronously) under its id.
+    /// <see cref="SessionCommitOutcome.NotFound"/> means the backup no longer has it.
+    /// </summary>
+    /// <remarks>
+    /// Binds no user: the binding reached the backup when it was made, and binding again would replace the sign-in metadata
+    /// the backup keeps for the listing.
+    /// </remarks>
     public async ValueTask<SessionCommitOutcome> WriteAsync(SessionSnapshot session, CancellationToken cancellationToken)
     {
         var result = await _backup.CommitAsync(
@@ -177,7 +193,6 @@ internal sealed class BackupReplicator : IAsyncDisposable
                 Ticket = session.Id,
                 Upserts = session.Values,
                 ClearExisting = true,
-                BindUserId = session.UserId,
             },
             cancellationToken).ConfigureAwait(false);
         if (result.Outcome == SessionCommitOutcome.Committed)
@@ -186,6 +201,57 @@ internal sealed class BackupReplicator : IAsyncDisposable
         }
 
         return result.Outcome;
+    }
+
+    /// <summary>
+    /// Writes now the replications queued for these sessions, instead of behind the request, and waits for those the loop
+    /// is writing: before the backup lists a user's sessions or judges a sign-in against MaxSessionsPerUser, so that the
+    /// last-active times it reads for this node's sessions are not a queue behind.
+    /// </summary>
+    public async ValueTask FlushAsync(List<string> sessionIds, CancellationToken cancellationToken)
+    {
+        Task? inFlight = null;
+        List<(string SessionId, long QueuedAt, TaskCompletionSource Written)>? due = null;
+        lock (_gate)
+        {
+            foreach (var id in sessionIds)
+            {
+                if (_batchIds.Contains(id))
+                {
+                    inFlight = _batchWritten;
+                }
+                else if (!_draining && !_flushing.ContainsKey(id) && _pending.Remove(id, out var queuedAt))
+                {
+                    // Out of the pending set, the id the channel still holds is skipped by the loop.
+                    StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
+                    var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _flushing[id] = written.Task;
+                    (due ??= []).Add((id, queuedAt, written));
+                }
+            }
+        }
+
+        if (inFlight is not null)
+        {
+            await inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var (id, queuedAt, written) in due ?? [])
+        {
+            try
+            {
+                await ReplicateAsync(id, queuedAt, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _flushing.Remove(id);
+                }
+
+                written.TrySetResult();
+            }
+        }
     }
 
     /// <summary>Stops the loop: what is still queued is left for the drain, which writes every live session anyway.</summary>
@@ -276,8 +342,10 @@ internal sealed class BackupReplicator : IAsyncDisposable
             // Up to StickyReplicationParallelism distinct sessions at a time, written concurrently: against a backup
             // over the network, one write at a time would let the queue grow to every busy session of the node.
             batch.Clear();
+            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             lock (_gate)
             {
+                _batchWritten = written.Task;
                 while (batch.Count < StateKitDefaults.StickyReplicationParallelism && reader.TryRead(out var sessionId))
                 {
                     // Distinct: an id leaves the pending set here, under the gate, and only the gate lets it back in.
@@ -286,6 +354,7 @@ internal sealed class BackupReplicator : IAsyncDisposable
                     {
                         StateKitTelemetry.BackupQueueLength.Add(-1, _storeTag);
                         batch.Add((sessionId, queuedAt));
+                        _batchIds.Add(sessionId);
                     }
                 }
 
@@ -301,7 +370,7 @@ internal sealed class BackupReplicator : IAsyncDisposable
                     writes.Clear();
                     foreach (var (sessionId, queuedAt) in batch)
                     {
-                        writes.Add(ReplicateAsync(sessionId, queuedAt, stop));
+                        writes.Add(ReplicateAfterFlushAsync(sessionId, queuedAt, stop));
                     }
 
                     await Task.WhenAll(writes).ConfigureAwait(false);
@@ -309,9 +378,32 @@ internal sealed class BackupReplicator : IAsyncDisposable
             }
             finally
             {
+                lock (_gate)
+                {
+                    _batchIds.Clear();
+                }
+
                 Volatile.Write(ref _writing, 0);
+                written.TrySetResult();
             }
         }
+    }
+
+    // The loop's write of a session: after a flush writing the same session, if one is under way.
+    private async Task ReplicateAfterFlushAsync(string sessionId, long queuedAt, CancellationToken stop)
+    {
+        Task? flushing;
+        lock (_gate)
+        {
+            _flushing.TryGetValue(sessionId, out flushing);
+        }
+
+        if (flushing is not null)
+        {
+            await flushing.WaitAsync(stop).ConfigureAwait(false);
+        }
+
+        await ReplicateAsync(sessionId, queuedAt, stop).ConfigureAwait(false);
     }
 
     private async Task ReplicateAsync(string sessionId, long queuedAt, CancellationToken stop)

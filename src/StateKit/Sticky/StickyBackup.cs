@@ -58,10 +58,14 @@ internal sealed class StickyBackup : IAsyncDisposable
         _maxPayloadBytes = maxPayloadBytes;
         _issue = issue;
         Replicator = new BackupReplicator(table, backup, options, time, logger, storeTag);
+        Lister = backup.Capabilities.ListsUserSessions ? backup as ISessionLister : null;
     }
 
     /// <summary>Gets the write-behind copy of changes.</summary>
     public BackupReplicator Replicator { get; }
+
+    /// <summary>Gets the backup's listing of user sessions (its user index), or <see langword="null"/> when it keeps none.</summary>
+    public ISessionLister? Lister { get; }
 
     /// <summary>
     /// Creates a session in the backup, then here under the backup's id unless <paramref name="inMemory"/> is false (a
@@ -77,7 +81,11 @@ internal sealed class StickyBackup : IAsyncDisposable
         }
 
         CheckPayload(values);
-        var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+        return await CommitToBackupAsync(commit, rotatedFrom: null, inBackup => ValueTask.FromResult(Created(inBackup, commit, values, inMemory)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private SessionCommitResult Created(SessionCommitResult inBackup, SessionCommit commit, Dictionary<string, ReadOnlyMemory<byte>> values, bool inMemory)
+    {
         if (inBackup.Outcome != SessionCommitOutcome.Committed)
         {
             return inBackup;
@@ -126,9 +134,9 @@ internal sealed class StickyBackup : IAsyncDisposable
             return deleted;
         }
 
-        if (commit.RotateId && !stale)
+        if (!stale && (commit.RotateId || commit.BindUserId is not null))
         {
-            return await RotateAsync(commit, id, cancellationToken).ConfigureAwait(false);
+            return await WriteThroughAsync(commit, id, current, foreign, cancellationToken).ConfigureAwait(false);
         }
 
         var result = _table.Commit(commit, id, commit.RotateId);
@@ -137,50 +145,77 @@ internal sealed class StickyBackup : IAsyncDisposable
             return result;
         }
 
-        if (commit.BindUserId is not null && commit.BindUserId != current.UserId && _table.Peek(id) is { } bound)
-        {
-            // Binding a user is copied before the request returns, not behind it: revoking that user by the backup's
-            // user index ("sign out everywhere" on any node) must find this session.
-            if (await Replicator.WriteAsync(bound, cancellationToken).ConfigureAwait(false) == SessionCommitOutcome.NotFound)
-            {
-                _table.Remove(id);
-                return SessionCommitResult.NotFound;
-            }
-        }
-        else
-        {
-            await Replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
-        }
+        await Replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
 
         // A new inner ticket (rotation), or a ticket naming another node: the client carries one in this node's name.
         return result.Ticket is not null || foreign ? result with { Ticket = _issue(result.SessionId!) } : result;
     }
 
-    /// <summary>Applies a commit's changes here, then moves the whole session to a new backup id and drops the old one.</summary>
-    private async ValueTask<SessionCommitResult> RotateAsync(SessionCommit commit, string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// A sign-in (a user bound) or an id rotation: the backup has its say before this node applies the commit. The backup
+    /// enforces MaxSessionsPerUser (a refusal leaves this node's copy as it was), keeps the sign-in metadata a listing shows,
+    /// and rotates its copy itself, so that a session ended there meanwhile is not brought back under a new id and a
+    /// rotation is not counted as one more sign-in. It gets the whole session with this request's changes applied.
+    /// </summary>
+    private async ValueTask<SessionCommitResult> WriteThroughAsync(SessionCommit commit, string id, SessionSnapshot current, bool foreign, CancellationToken cancellationToken)
     {
-        var changes = commit.Retarget(id, rotateId: false);
-        if (changes.NeedsWrite(StateLocation.Process))
+        var values = SessionPayload.Apply(current.Values, commit);
+        CheckPayload(values);
+        var whole = new SessionCommit
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var applied = _table.Commit(changes, id, rotateId: false);
-            if (applied.Outcome != SessionCommitOutcome.Committed)
+            Ticket = id,
+            Upserts = values,
+            ClearExisting = true,
+            RotateId = commit.RotateId,
+            BindUserId = commit.BindUserId,
+            SignInMetadata = commit.SignInMetadata,
+        };
+        return await CommitToBackupAsync(whole, commit.RotateId ? id : null, written => ApplyWrittenAsync(commit, id, foreign, written, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies here a commit the backup has judged (<paramref name="written"/>): moved to the backup's new id for a rotation.</summary>
+    private async ValueTask<SessionCommitResult> ApplyWrittenAsync(SessionCommit commit, string id, bool foreign, SessionCommitResult written, CancellationToken cancellationToken)
+    {
+        switch (written.Outcome)
+        {
+            case SessionCommitOutcome.Committed:
+                break;
+            case SessionCommitOutcome.NotFound:
+                // Ended in the backup (revoked on another node, whose message has not arrived): not served here either.
+                _table.Remove(id);
+                Replicator.Forget(id);
+                return SessionCommitResult.NotFound;
+            default:
+                // Refused (SessionLimitReached): nothing changed, here or there.
+                return written;
+        }
+
+        var newId = commit.RotateId ? BackupId(written) : id;
+        var local = _table.Commit(commit, id, rotateId: false);
+        if (local.Outcome != SessionCommitOutcome.Committed || (newId != id && _table.Peek(id) is null))
+        {
+            // This node's copy changed or went meanwhile: the backup's, which this commit wrote whole, is the session now,
+            // taken over at its next request.
+            _table.Remove(id);
+            Replicator.Forget(id);
+            if (newId != id)
             {
-                return applied;
+                await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
             }
+
+            return written with { SessionId = newId, Ticket = newId != id || foreign ? _issue(newId) : null };
         }
 
-        if (_table.Peek(id) is not { } session)
+        if (newId == id)
         {
-            return SessionCommitResult.NotFound;
+            // Queued as well, in case an older write of the loop lands after this one.
+            await Replicator.EnqueueAsync(id, cancellationToken).ConfigureAwait(false);
+            return foreign ? local with { Ticket = _issue(id) } : local;
         }
 
-        var moved = await _backup.CommitAsync(
-            new SessionCommit { Upserts = session.Values, BindUserId = session.UserId },
-            cancellationToken).ConfigureAwait(false);
-        var newId = BackupId(moved);
-        await DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        var session = _table.Peek(id)!;
         _table.Remove(id);
+        Replicator.Forget(id);
         var rotated = _table.Import(new SessionSnapshot(newId, session.Version, session.Values)
         {
             CreatedAt = session.CreatedAt,
@@ -191,9 +226,133 @@ internal sealed class StickyBackup : IAsyncDisposable
         });
         Replicator.MarkRefreshed(newId);
 
+        // The backup got the state this request read; a change another request made here meanwhile follows behind.
+        await Replicator.EnqueueAsync(newId, cancellationToken).ConfigureAwait(false);
+
         // A node still holding the old id (a former owner) must not serve the ticket rotated away from.
         await _announce(new SessionInvalidation(id, long.MaxValue), cancellationToken).ConfigureAwait(false);
         return SessionCommitResult.Committed(rotated, _issue(newId));
+    }
+
+    /// <summary>
+    /// Commits to the backup, then applies the result here (<paramref name="apply"/>). A sign-in (a user bound) is more: the
+    /// backup enforces MaxSessionsPerUser (its own options) and may sign other sessions of the user out to make room,
+    /// without saying which, and whoever owns one must stop serving it. So the backup's last-active times for this node's
+    /// sessions of the user are brought up to date first, and the user's listing is read before the commit and after it is
+    /// applied here: each session gone from it, and each of this node's copies it no longer lists, is ended on every node.
+    /// </summary>
+    /// <param name="commit">The commit for the backup.</param>
+    /// <param name="rotatedFrom">The id a rotation leaves (gone from the listing by design), or <see langword="null"/>.</param>
+    /// <param name="apply">Applies the backup's result to this node, and returns the commit's result.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    private async ValueTask<SessionCommitResult> CommitToBackupAsync(SessionCommit commit, string? rotatedFrom, Func<SessionCommitResult, ValueTask<SessionCommitResult>> apply, CancellationToken cancellationToken)
+    {
+        if (commit.BindUserId is not { } userId || Lister is null)
+        {
+            return await apply(await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+
+        await Replicator.FlushAsync(_table.SessionIdsOf(userId), cancellationToken).ConfigureAwait(false);
+        var gone = await ListedAsync(userId, cancellationToken).ConfigureAwait(false);
+        var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+        var result = await apply(inBackup).ConfigureAwait(false);
+        if (inBackup.Outcome != SessionCommitOutcome.Committed || gone is null)
+        {
+            return result;
+        }
+
+        // This node's copies are read before the second listing, and after this commit is applied here: each had its
+        // backup copy before it came here, so one the listing lacks was signed out (by this sign-in or a concurrent one).
+        foreach (var localId in _table.SessionIdsOf(userId))
+        {
+            gone.Add(SessionIds.ToPublicId(localId));
+        }
+
+        var after = await ListedAsync(userId, cancellationToken).ConfigureAwait(false);
+        if (after is null)
+        {
+            return result;
+        }
+
+        gone.ExceptWith(after);
+        if (rotatedFrom is not null)
+        {
+            gone.Remove(SessionIds.ToPublicId(rotatedFrom));
+        }
+
+        foreach (var publicId in gone)
+        {
+            Log.StickyUserSessionSignedOutByLimit(_logger, _options.NodeId);
+            RemoveUserSessionHere(userId, publicId, SessionEventReason.SessionLimit);
+            await _announce(StickyUserSessionMessage.Ended(userId, publicId, SessionEventReason.SessionLimit), cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The public ids the backup lists for a user, or <see langword="null"/> past <see cref="StateKitDefaults.StickySignInListingPages"/>
+    /// pages: a user with that many sessions is not compared (the owners find out at their next write to the backup).
+    /// </summary>
+    private async ValueTask<HashSet<string>?> ListedAsync(string userId, CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        string? token = null;
+        for (var page = 0; page < StateKitDefaults.StickySignInListingPages; page++)
+        {
+            var listed = await Lister!.ListUserSessionsAsync(userId, token, UserSessionPage.MaxPageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var session in listed.Sessions)
+            {
+                ids.Add(session.PublicId);
+            }
+
+            if ((token = listed.ContinuationToken) is null)
+            {
+                return ids;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>One page of the backup's listing, after this node's queued writes of the user's sessions (first page only).</summary>
+    public async ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken, int pageSize, CancellationToken cancellationToken)
+    {
+        if (continuationToken is null)
+        {
+            await Replicator.FlushAsync(_table.SessionIdsOf(userId), cancellationToken).ConfigureAwait(false);
+        }
+
+        return await Lister!.ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends a session of a user named by its public id: in the backup first (no node can take it over after), then this
+    /// node's copy, then every other node's, told on the bus.
+    /// </summary>
+    public async ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken)
+    {
+        var inBackup = await Lister!.RevokeUserSessionAsync(userId, publicId, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var here = RemoveUserSessionHere(userId, publicId, SessionEventReason.RevokedById);
+        if (inBackup || here)
+        {
+            await _announce(StickyUserSessionMessage.Ended(userId, publicId, SessionEventReason.RevokedById), cancellationToken).ConfigureAwait(false);
+        }
+
+        return inBackup || here;
+    }
+
+    /// <summary>Drops this node's copy of a user's session named by its public id, found through the node's user index.</summary>
+    public bool RemoveUserSessionHere(string userId, string publicId, SessionEventReason reason)
+    {
+        if (_table.IdOfUserSession(userId, publicId) is not { } id)
+        {
+            return false;
+        }
+
+        Replicator.Forget(id);
+        return _table.RemoveUserSession(userId, publicId, reason);
     }
 
     /// <summary>
@@ -369,7 +528,11 @@ internal sealed class StickyBackup : IAsyncDisposable
             return SessionCommitResult.Conflict;
         }
 
-        var result = await _backup.CommitAsync(commit.Retarget(id, commit.RotateId), cancellationToken).ConfigureAwait(false);
+        return await CommitToBackupAsync(commit.Retarget(id, commit.RotateId), commit.RotateId ? id : null, result => AfterThroughAsync(result, id, foreign, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<SessionCommitResult> AfterThroughAsync(SessionCommitResult result, string id, bool foreign, CancellationToken cancellationToken)
+    {
         switch (result.Outcome)
         {
             case SessionCommitOutcome.Committed when result.Ticket is not null:

@@ -40,7 +40,7 @@ namespace StateKit.Sticky;
 /// quarter of the idle timeout). See docs/sticky.md for the bounds, and <see cref="Capabilities"/> for what is claimed.
 /// </para>
 /// </remarks>
-public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessionEventSource
+public sealed class StickySessionStore : ISessionStore, ISessionLister, IAsyncDisposable, ISessionEventSource
 {
     /// <summary>
     /// The response header a drained node adds (its value is the node id), and StateKit.Yarp's affinity policy honours:
@@ -128,6 +128,9 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessi
             SupportsBlindWrites = true,
             Events = SessionEventKinds.Expired | SessionEventKinds.Evicted | SessionEventKinds.Revoked
                 | (backup is null ? SessionEventKinds.None : SessionEventKinds.Migrated | SessionEventKinds.Rehydrated),
+
+            // Across nodes only through the backup's user index: without one, a node sees only its own sessions.
+            ListsUserSessions = backup is ISessionLister && backup.Capabilities.ListsUserSessions,
         };
         if (backup is not null)
         {
@@ -357,6 +360,41 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessi
         return Math.Max(here, inBackup);
     }
 
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The store has no backup store that lists (see <see cref="SessionStoreCapabilities.ListsUserSessions"/>).</exception>
+    /// <remarks>
+    /// The backup's listing (its user index holds every node's sessions), after this node has written the changes it still
+    /// had queued for the user's sessions. A session's last-active time is its backup copy's: it lags the session's last
+    /// request on its owner node by at most <see cref="StickySessionStoreOptions.BackupRefreshInterval"/> (a quarter of the
+    /// idle timeout by default) plus the write-behind queue's lag; exact for this node's sessions. Public ids are those of
+    /// the backup's ids, which are the sticky sessions' ids: <see cref="StateSession.Id"/> shows the same.
+    /// </remarks>
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        UserSessionListing.ThrowIfBadPageSize(pageSize);
+        var backup = ListingBackup();
+        cancellationToken.ThrowIfCancellationRequested();
+        return backup.ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">The store has no backup store that lists (see <see cref="SessionStoreCapabilities.ListsUserSessions"/>).</exception>
+    /// <remarks>
+    /// Revokes the session in the backup's user index first (no node can take it over after), then drops this node's copy
+    /// if it holds it, then publishes the user and public id on the bus: the owner node finds its copy through its own user
+    /// index and drops it (with an in-process bus before this returns; with Redis pub/sub when the message arrives). Without
+    /// a bus the owner drops it when its next write to the backup finds it gone, as for <see cref="RevokeAsync"/>.
+    /// </remarks>
+    public async ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(publicId);
+        var backup = ListingBackup();
+        cancellationToken.ThrowIfCancellationRequested();
+        return UserSessionListing.IsPublicId(publicId) && await backup.RevokeUserSessionAsync(userId, publicId, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Moves every live session of this node to the backup store and drops it from memory, within
     /// <see cref="StickySessionStoreOptions.DrainTimeout"/>, while the node keeps answering requests; then
@@ -468,6 +506,11 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessi
         TicketProof = verified,
     };
 
+    private StickyBackup ListingBackup() => _backup is { Lister: not null } backup
+        ? backup
+        : throw new NotSupportedException(
+            "This sticky store cannot list a user's sessions: each node holds only its own, and only a backup store with a user index (Redis, or any store whose Capabilities.ListsUserSessions is true) sees every node's. Configure one with StickySessionStoreOptions.BackupStoreName (or the constructor's backup).");
+
     private static RevocationSupport RevocationOf(ISessionStore? backup, ISessionInvalidationBus? bus)
     {
         var byId = bus is not null || backup is not null ? RevocationSupport.ById : RevocationSupport.None;
@@ -490,6 +533,11 @@ public sealed class StickySessionStore : ISessionStore, IAsyncDisposable, ISessi
             // Each session lives in one node's memory: the node that held it reports it (a no-op on the node that revoked,
             // which removed its own already).
             _table.RemoveUser(userId, raiseEvents: true);
+        }
+        else if (_backup is not null && StickyUserSessionMessage.TryRead(message, out var user, out var publicId, out var reason))
+        {
+            // Ended by public id on some node (revoked from a listing, or signed out by the backup's limit).
+            _backup.RemoveUserSessionHere(user, publicId, reason);
         }
         else if (message.SessionId is { } sessionId)
         {

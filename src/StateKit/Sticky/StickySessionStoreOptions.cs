@@ -48,6 +48,19 @@ public sealed class StickySessionStoreOptions : SessionStoreOptions
     public TimeSpan BackupQueueFullTimeout { get; set; } = StateKitDefaults.StickyBackupQueueFullTimeout;
 
     /// <summary>
+    /// Gets or sets how long a session only read may go without its backup copy being written again. Each write slides the
+    /// copy's idle deadline and sets the last-active time a listing of the user's sessions shows (see docs/user-sessions.md),
+    /// so that time lags the session's real last request by at most this interval plus the write-behind queue's lag.
+    /// Shorter is more exact and costs one backup write per read session per interval; <see cref="TimeSpan.Zero"/> queues
+    /// one for every request.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: a quarter of <see cref="SessionStoreOptions.IdleTimeout"/>.</value>
+    public TimeSpan? BackupRefreshInterval { get; set; }
+
+    /// <summary>The refresh interval in force: <see cref="BackupRefreshInterval"/>, or a quarter of the idle timeout.</summary>
+    internal TimeSpan RefreshInterval => BackupRefreshInterval ?? IdleTimeout / 4;
+
+    /// <summary>
     /// Gets or sets how long the drain at shutdown may take to flush every live session to the backup store. Keep it
     /// under the host's shutdown timeout (<c>HostOptions.ShutdownTimeout</c>, 30 seconds by default).
     /// </summary>
@@ -92,6 +105,11 @@ public sealed class StickySessionStoreOptions : SessionStoreOptions
         if (BackupQueueFullTimeout < TimeSpan.Zero)
         {
             errors.Add($"BackupQueueFullTimeout must not be negative (was {BackupQueueFullTimeout}).");
+        }
+
+        if (BackupRefreshInterval is { } refresh && (refresh < TimeSpan.Zero || refresh > IdleTimeout / 2))
+        {
+            errors.Add($"BackupRefreshInterval must be from zero to half the IdleTimeout (was {refresh}, IdleTimeout {IdleTimeout}): a read-only session's backup copy must be rewritten well before it idles out.");
         }
 
         if (DrainTimeout <= TimeSpan.Zero)

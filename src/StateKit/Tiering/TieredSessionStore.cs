@@ -38,7 +38,7 @@ namespace StateKit.Tiering;
 /// <see cref="SessionCommitMode.RequireBaseVersion"/> a conflict in one tier stops the commit, but tiers committed before it stay written.
 /// </para>
 /// </remarks>
-public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
+public sealed class TieredSessionStore : ISessionStore, ISessionLister, ICompositeTicketStore
 {
     /// <summary>The hidden key every tier part keeps the session's binding id under; applications may not write it.</summary>
     internal const string BindingKey = "$stk.bind";
@@ -56,6 +56,9 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
     // each by name. A client chooses which client-held part it presents; a server-held part it can only present or drop.
     private readonly string[] _trustOrder;
     private readonly TieredSessionStoreOptions _options;
+
+    // The tier whose user index lists, limits and ends signed-in sessions: the most trusted tier that lists, or null.
+    private readonly string? _indexTier;
 
     // The parts behind each composite snapshot a load handed out, so that a commit based on it can check each tier's version
     // and knows the session's binding.
@@ -75,6 +78,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         _names = [.. _tiers.Keys.Order(StringComparer.Ordinal)];
         _trustOrder = [.. _names.OrderBy(n => _tiers[n].Capabilities.Location == StateLocation.Client ? 1 : 0)];
         _options = options;
+        _indexTier = _trustOrder.FirstOrDefault(n => _tiers[n] is ISessionLister && _tiers[n].Capabilities.ListsUserSessions);
         var all = _tiers.Values.Select(t => t.Capabilities).ToArray();
         Capabilities = new SessionStoreCapabilities
         {
@@ -89,6 +93,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
 
             // Each tier raises its own events, under its own store name.
             Events = all.Aggregate(Events.SessionEventKinds.None, (e, c) => e | c.Events),
+            ListsUserSessions = _indexTier is not null,
         };
     }
 
@@ -97,6 +102,17 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
 
     /// <inheritdoc />
     public IReadOnlyList<string> PartNames => _names;
+
+    /// <summary>
+    /// Gets the tier whose user index lists a user's sessions (<see cref="ISessionLister"/>), enforces its own
+    /// <c>MaxSessionsPerUser</c> for the whole session, and ends a session by public id: the first server-held tier, by
+    /// name, whose store lists (<see cref="SessionStoreCapabilities.ListsUserSessions"/>); <see langword="null"/> when none does.
+    /// </summary>
+    /// <remarks>
+    /// A session bound to a user always has a part in this tier (its binding alone if no key maps there), and is signed in
+    /// only while that part lives: when the tier ends it, every other part is refused with it. See docs/user-sessions.md.
+    /// </remarks>
+    public string? UserIndexTier => _indexTier;
 
     /// <summary>Gets a tier's store.</summary>
     /// <param name="tier">The tier's name.</param>
@@ -120,10 +136,20 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
     /// <inheritdoc />
     public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
     {
+        var (loaded, _) = await LoadPartsAsync(ticket, cancellationToken).ConfigureAwait(false);
+        return loaded is null ? null : Compose(loaded);
+    }
+
+    /// <summary>
+    /// The parts of a session that bind, or <see langword="null"/> when none does; <c>Ended</c> when they are those of a
+    /// signed-in session whose part in the <see cref="UserIndexTier"/> is gone (see <see cref="Anchored"/>).
+    /// </summary>
+    private async ValueTask<(LoadedParts? Loaded, bool Ended)> LoadPartsAsync(string ticket, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         if (!CompositeTicket.TryParse(ticket, out var parts) || !parts.Keys.All(_tiers.ContainsKey))
         {
-            return null;
+            return (null, false);
         }
 
         // Every tier's load starts before any is awaited: the slowest tier sets the latency, not the sum.
@@ -158,7 +184,12 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         }
 
         var loaded = Bind(byTier);
-        return loaded.Tiers.Count == 0 ? null : Compose(loaded);
+        if (loaded.Tiers.Count == 0)
+        {
+            return (null, false);
+        }
+
+        return Anchored(loaded) ? (loaded, false) : (null, true);
     }
 
     /// <inheritdoc />
@@ -184,12 +215,19 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         }
 
         var changes = Partition(commit);
-        if (commit.Ticket is not null && loaded is null && !commit.Revoke && NeedsBinding(commit, changes, parts))
+
+        // A sign-in binds the session in the tier that keeps the user index first, creating its part there if need be:
+        // that tier's limit judges it before any other tier is written, and its part is what a listing shows.
+        var anchor = _indexTier is not null && commit.BindUserId is not null && !commit.Revoke ? _indexTier : null;
+        if (commit.Ticket is not null && loaded is null && !commit.Revoke && (_indexTier is not null || NeedsBinding(commit, changes, parts)))
         {
-            // A blind write that creates a tier or rewrites bindings: the binding lives in the parts, so read it once.
-            if (await LoadAsync(commit.Ticket, cancellationToken).ConfigureAwait(false) is { } current)
+            // A blind write that creates a tier or rewrites bindings: the binding lives in the parts, so read it once. With
+            // an index tier every blind write reads, so that none lands in a signed-in session the index tier has ended.
+            (loaded, var ended) = await LoadPartsAsync(commit.Ticket, cancellationToken).ConfigureAwait(false);
+            if (ended)
             {
-                _bases.TryGetValue(current, out loaded);
+                await EndPartsAsync(parts, except: null, cancellationToken).ConfigureAwait(false);
+                return SessionCommitResult.NotFound;
             }
         }
 
@@ -200,6 +238,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         }
 
         var bases = loaded?.Tiers;
+        var boundBefore = commit.Base?.UserId ?? UserOf(loaded);
 
         // A new session, and a rotation, get a new binding; a session from before bindings gets its first one, in every part.
         var unbound = commit.Ticket is not null && loaded is not null && loaded.Binding is null;
@@ -208,8 +247,14 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         byte[]? drawn = renew ? null : loaded!.Binding;
         var rebindAll = commit.RotateId || unbound;
         var everyTier = commit.Revoke || commit.ClearExisting || rebindAll || commit.BindUserId is not null || commit.Refresh;
-        var involved = _names.Where(t => changes.ContainsKey(t) || (everyTier && parts.ContainsKey(t))).ToArray();
-        var outcomes = new List<(string Tier, SessionCommitResult Result, TierChanges Changes)>(involved.Length);
+        var boundAfter = commit.Revoke ? null : commit.BindUserId ?? boundBefore;
+        var involved = _names.Where(t => changes.ContainsKey(t) || (everyTier && parts.ContainsKey(t)) || t == anchor).ToList();
+        if (_indexTier is not null && involved.Remove(_indexTier))
+        {
+            involved.Insert(0, _indexTier);
+        }
+
+        var outcomes = new List<(string Tier, SessionCommitResult Result, TierChanges Changes)>(involved.Count);
         foreach (var tier in involved)
         {
             changes.TryGetValue(tier, out var delta);
@@ -218,12 +263,12 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             SessionCommitResult result;
             if (tierTicket is null)
             {
-                if (commit.Revoke || delta.Upserts.Count == 0)
+                if (commit.Revoke || (delta.Upserts.Count == 0 && tier != anchor))
                 {
                     continue;
                 }
 
-                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, commit.SignInMetadata, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -231,13 +276,16 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
                 bases?.TryGetValue(tier, out tierBase);
                 var upserts = delta.Upserts;
                 var clear = commit.ClearExisting;
-                if (!commit.Revoke && LeavesOnlyTheBinding(tierBase, delta, clear))
+
+                // A bound session keeps its part in the index tier, its binding alone if nothing else is left.
+                var keep = tier == _indexTier && boundAfter is not null;
+                if (!commit.Revoke && !keep && LeavesOnlyTheBinding(tierBase, delta, clear))
                 {
                     // Nothing of the application's would be left: delete the part rather than keep a binding alone.
                     upserts = [];
                     clear = true;
                 }
-                else if (!commit.Revoke && (rebindAll || (clear && upserts.Count > 0)))
+                else if (!commit.Revoke && (rebindAll || (clear && (upserts.Count > 0 || keep))))
                 {
                     upserts = new Dictionary<string, ReadOnlyMemory<byte>>(upserts, StringComparer.Ordinal) { [BindingKey] = drawn ??= NewBinding() };
                 }
@@ -254,6 +302,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
                         RotateId = commit.RotateId,
                         Revoke = commit.Revoke,
                         BindUserId = commit.BindUserId,
+                        SignInMetadata = commit.SignInMetadata,
                         Refresh = commit.Refresh,
                         Mode = commit.Mode,
                     },
@@ -262,6 +311,29 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
                 {
                     return SessionCommitResult.Conflict;
                 }
+
+                if (tier == _indexTier && result.Outcome == SessionCommitOutcome.NotFound && !commit.Revoke)
+                {
+                    if (boundBefore is not null)
+                    {
+                        // The index tier ended the signed-in session (revoked from a listing, or signed out by its limit):
+                        // the whole session is over, and nothing of it is written anew.
+                        await EndPartsAsync(parts, tier, cancellationToken).ConfigureAwait(false);
+                        return SessionCommitResult.NotFound;
+                    }
+
+                    if (tier == anchor)
+                    {
+                        // Expired while anonymous: the sign-in starts the part anew, judged by the limit before any other tier.
+                        result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId, commit.SignInMetadata, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            if (result.Outcome == SessionCommitOutcome.SessionLimitReached)
+            {
+                // Only a tier that keeps a user index refuses; the index tier goes first, so nothing is written yet.
+                return result;
             }
 
             outcomes.Add((tier, result, delta));
@@ -285,7 +357,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             if (result.Outcome == SessionCommitOutcome.NotFound && commit.Mode == SessionCommitMode.MergeKeys && delta.Upserts.Count > 0)
             {
                 // This tier's session expired while others live: its old data stays gone; this commit's keys start it anew.
-                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, cancellationToken).ConfigureAwait(false);
+                result = await CreateAsync(tier, delta, drawn ??= NewBinding(), commit.BindUserId ?? commit.Base?.UserId, null, cancellationToken).ConfigureAwait(false);
             }
 
             switch (result.Outcome)
@@ -312,7 +384,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             return SessionCommitResult.NoChange;
         }
 
-        return Combine(parts, results, bases, ticket == commit.Ticket ? null : ticket);
+        return Combine(parts, results, bases, ticket == commit.Ticket ? null : ticket, _indexTier);
     }
 
     /// <inheritdoc />
@@ -338,6 +410,39 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         return revoked;
     }
 
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">No tier keeps a user index that lists (see <see cref="UserIndexTier"/>).</exception>
+    /// <remarks>
+    /// The <see cref="UserIndexTier"/>'s listing: a tiered session appears once, under the public id of its part there, which
+    /// is what <see cref="StateSession.Id"/> shows for it; times and sign-in metadata are that part's.
+    /// </remarks>
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        UserSessionListing.ThrowIfBadPageSize(pageSize);
+        return IndexLister().ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">No tier keeps a user index that lists (see <see cref="UserIndexTier"/>).</exception>
+    /// <remarks>
+    /// Ends the session's part in the <see cref="UserIndexTier"/>; the whole tiered session ends with it: a load refuses
+    /// every other part of a signed-in session whose index part is gone. The other tiers' parts cannot be named from a
+    /// listing (their ids are not derived from the public id): server-held ones stay unreachable in their store until they
+    /// expire (a blind write on the old ticket deletes those it names), and client-held ones load as nothing.
+    /// </remarks>
+    public ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(publicId);
+        return IndexLister().RevokeUserSessionAsync(userId, publicId, cancellationToken);
+    }
+
+    private ISessionLister IndexLister() => _indexTier is not null
+        ? (ISessionLister)_tiers[_indexTier]
+        : throw new NotSupportedException(
+            "No tier of this tiered store keeps a user index that lists sessions (Capabilities.ListsUserSessions of each tier's store). Give the tiered store a server-side tier whose store lists, e.g. Redis (AddTier(\"critical\", t => t.UseRedis(...))): it becomes the UserIndexTier.");
+
     /// <summary>Revokes every session of a user in every tier.</summary>
     /// <param name="userId">The user.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
@@ -359,11 +464,53 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         return most;
     }
 
-    private ValueTask<SessionCommitResult> CreateAsync(string tier, TierChanges delta, byte[] binding, string? userId, CancellationToken cancellationToken)
+    private ValueTask<SessionCommitResult> CreateAsync(string tier, TierChanges delta, byte[] binding, string? userId, IReadOnlyDictionary<string, string>? signInMetadata, CancellationToken cancellationToken)
         => CommitTierAsync(
             tier,
-            new SessionCommit { Upserts = new Dictionary<string, ReadOnlyMemory<byte>>(delta.Upserts, StringComparer.Ordinal) { [BindingKey] = binding }, BindUserId = userId },
+            new SessionCommit
+            {
+                Upserts = new Dictionary<string, ReadOnlyMemory<byte>>(delta.Upserts, StringComparer.Ordinal) { [BindingKey] = binding },
+                BindUserId = userId,
+                SignInMetadata = userId is null ? null : signInMetadata,
+            },
             cancellationToken);
+
+    /// <summary>Deletes the parts of a session other than <paramref name="except"/>, each in its tier, as far as each tier can.</summary>
+    private async ValueTask EndPartsAsync(Dictionary<string, string> parts, string? except, CancellationToken cancellationToken)
+    {
+        foreach (var (tier, ticket) in parts)
+        {
+            if (tier != except)
+            {
+                await _tiers[tier].CommitAsync(new SessionCommit { Ticket = ticket, Revoke = true }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a load may stand: a session bound to a user is signed in only while its part in the index tier lives and is
+    /// bound (the index tier is what lists it, limits it and ends it by public id); an anonymous one needs no such part.
+    /// </summary>
+    private bool Anchored(LoadedParts loaded)
+        => _indexTier is null
+            || UserOf(loaded) is null
+            || (loaded.Tiers.TryGetValue(_indexTier, out var anchor) && anchor.UserId is not null);
+
+    /// <summary>The user the loaded parts are bound to: the reference part's, else any part's.</summary>
+    private static string? UserOf(LoadedParts? loaded)
+    {
+        if (loaded is null)
+        {
+            return null;
+        }
+
+        if (loaded.Reference is not null && loaded.Tiers.TryGetValue(loaded.Reference, out var reference) && reference.UserId is not null)
+        {
+            return reference.UserId;
+        }
+
+        return loaded.Tiers.Values.FirstOrDefault(s => s.UserId is not null)?.UserId;
+    }
 
     /// <summary>Commits one tier; a payload refusal is reported against the application's share of the limit, as <see cref="Capabilities"/> states it.</summary>
     private async ValueTask<SessionCommitResult> CommitTierAsync(string tier, SessionCommit commit, CancellationToken cancellationToken)
@@ -503,6 +650,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             AbsoluteExpiresAt = byTier.Values.Min(s => s.AbsoluteExpiresAt),
             IdleTimeout = soonest.IdleTimeout,
             UserId = userId,
+            PublicId = _indexTier is not null && byTier.TryGetValue(_indexTier, out var anchor) ? SessionIds.ToPublicId(anchor.Id) : null,
         };
         _bases.AddOrUpdate(composite, loaded);
         return composite;
@@ -512,7 +660,8 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
         Dictionary<string, string> parts,
         Dictionary<string, SessionCommitResult> results,
         Dictionary<string, SessionSnapshot>? bases,
-        string? newTicket)
+        string? newTicket,
+        string? indexTier)
     {
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         long version = 0;
@@ -542,6 +691,7 @@ public sealed class TieredSessionStore : ISessionStore, ICompositeTicketStore
             Outcome = SessionCommitOutcome.Committed,
             Ticket = newTicket,
             SessionId = CompositeTicket.Join(ids),
+            PublicId = indexTier is not null && ids.TryGetValue(indexTier, out var anchorId) && anchorId.Length > 0 ? SessionIds.ToPublicId(anchorId) : null,
             Version = version,
             ExpiresAt = expiresAt,
             AbsoluteExpiresAt = absoluteExpiresAt,

@@ -36,6 +36,31 @@ public sealed class StickySessionStoreEventsTests
     }
 
     [Fact]
+    public async Task LimitSignOut_OnAnotherNodesSignIn_TheOwnerRaisesRevokedWithTheLimitAsReason()
+    {
+        await using var harness = new EventHarness(_time);
+        var bus = new InMemorySessionInvalidationBus();
+        var backup = ListingBackup.Create(_time, maxSessionsPerUser: 1);
+        await using var a = new StickySessionStore(Options("a"), backup, _time, bus: bus);
+        await using var b = new StickySessionStore(Options("b"), backup, _time, bus: bus);
+        var nodeA = harness.Front(a, "sticky-a");
+        var nodeB = harness.Front(b, "sticky-b");
+        var first = nodeA.Open(null);
+        first.Set("cart", 1, ContractJsonContext.Default.Int32);
+        first.BindUser("ana");
+        await first.CommitAsync();
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var second = nodeB.Open(null);
+        second.Set("cart", 2, ContractJsonContext.Default.Int32);
+        second.BindUser("ana");
+        await second.CommitAsync();
+
+        var revoked = await harness.Recorder.WaitForAsync(SessionEventKinds.Revoked, first.BearerId!);
+        Assert.Equal((SessionEventReason.SessionLimit, "sticky-a", "ana"), (revoked.Reason, revoked.StoreName, revoked.UserId));
+    }
+
+    [Fact]
     public async Task Drain_AndTakeOver_RaiseMigratedOnTheOldNodeAndRehydratedOnTheNew()
     {
         await using var harness = new EventHarness(_time);

@@ -258,3 +258,39 @@ internal sealed class ServerSide(ISessionStore inner) : ISessionStore
 
     public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
 }
+
+/// <summary>
+/// A real in-memory store (with its user index, listing and MaxSessionsPerUser) that says it keeps state on a server: what
+/// every node of a test shares as the backup that lists. Every call goes to the store as it is.
+/// </summary>
+internal sealed class ListingBackup(StateKit.Memory.InMemorySessionStore inner) : ISessionStore, ISessionLister
+{
+    public StateKit.Memory.InMemorySessionStore Inner => inner;
+
+    public SessionStoreCapabilities Capabilities => inner.Capabilities with { Location = StateLocation.Server, SurvivesNodeLoss = true };
+
+    public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
+
+    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default) => inner.CommitAsync(commit, cancellationToken);
+
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
+
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
+
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+        => inner.ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken);
+
+    public ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+        => inner.RevokeUserSessionAsync(userId, publicId, cancellationToken);
+
+    public static ListingBackup Create(TimeProvider time, int maxSessionsPerUser = 0, UserSessionLimitPolicy policy = UserSessionLimitPolicy.SignOutLeastRecentlyActive) => new(
+        new StateKit.Memory.InMemorySessionStore(
+            new StateKit.Memory.InMemorySessionStoreOptions
+            {
+                IdleTimeout = SessionStoreContract.IdleTimeout,
+                AbsoluteLifetime = SessionStoreContract.AbsoluteLifetime,
+                MaxSessionsPerUser = maxSessionsPerUser,
+                SessionLimitPolicy = policy,
+            },
+            time));
+}
