@@ -142,6 +142,20 @@ internal sealed class OutageRouter : IDisposable
         }
     }
 
+    /// <summary>Gets the routes whose claimed primary ticket is the session with this public id.</summary>
+    public OutageRoute[] Claiming(string publicId)
+    {
+        if (IsEmpty)
+        {
+            return [];
+        }
+
+        lock (_routesLock)
+        {
+            return _routes.Values.Where(r => r.PrimaryTicket is { } claimed && SessionIds.ToPublicId(claimed) == publicId).ToArray();
+        }
+    }
+
     /// <summary>Gets a value indicating whether revocations wait for replay; read without the lock.</summary>
     public bool HasRevocations => Volatile.Read(ref _revokedCount) != 0;
 
