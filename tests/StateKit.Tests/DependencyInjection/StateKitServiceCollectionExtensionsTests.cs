@@ -44,17 +44,43 @@ public sealed class StateKitServiceCollectionExtensionsTests
         Assert.Null(await store.LoadAsync(ticket));
     }
 
-    [Fact]
-    public async Task AddStateKit_WithNearCache_SaysItCannotListAndRefusesToWithATypedError()
+    [Theory]
+    [InlineData("")]
+    [InlineData("carts")]
+    public async Task AddStateKit_NearCacheAndCircuitBreakerOverInMemory_TheRegisteredStoreListsAndEndsASessionItHasCached(string name)
     {
-        await using var provider = new ServiceCollection().AddStateKitAndReturn(kit => kit.UseInMemory().WithNearCache()).BuildServiceProvider();
+        static void Configure(StateKitBuilder store) => store.UseInMemory().WithNearCache().WithCircuitBreaker();
+        await using var provider = new ServiceCollection()
+            .AddStateKitAndReturn(kit => _ = name.Length == 0 ? kit.UseInMemory().WithNearCache().WithCircuitBreaker() : kit.AddStore(name, Configure))
+            .BuildServiceProvider();
+        var store = name.Length == 0 ? provider.GetRequiredService<ISessionStore>() : provider.GetRequiredKeyedService<ISessionStore>(name);
+        var session = store.Open(null);
+        session.Set("n", 1, ContractJsonContext.Default.Int32);
+        session.BindUser("ana");
+        var ticket = (await session.CommitAsync()).Ticket!;
+        Assert.NotNull(await store.LoadAsync(ticket)); // now in the near cache
+
+        // Metrics wrapper over breaker over near cache over the store: every layer must pass listing through.
+        Assert.True(store.Capabilities.ListsUserSessions);
+        var lister = Assert.IsAssignableFrom<ISessionLister>(store);
+        var listed = Assert.Single((await lister.ListUserSessionsAsync("ana")).Sessions);
+        Assert.Equal(SessionIds.ToPublicId(ticket), listed.PublicId);
+        Assert.True(await lister.RevokeUserSessionAsync("ana", listed.PublicId));
+        Assert.Null(await store.LoadAsync(ticket)); // not served from the near cache either
+    }
+
+    [Fact]
+    public async Task AddStateKit_DecoratorsOverAStoreThatCannotList_SayNoAndRefuseWithATypedError()
+    {
+        await using var provider = new ServiceCollection()
+            .AddDistributedMemoryCache()
+            .AddStateKitAndReturn(kit => kit.UseDistributedCache().WithNearCache().WithCircuitBreaker())
+            .BuildServiceProvider();
         var store = provider.GetRequiredService<ISessionStore>();
 
         Assert.False(store.Capabilities.ListsUserSessions);
-        if (store is ISessionLister lister)
-        {
-            await Assert.ThrowsAsync<NotSupportedException>(() => lister.ListUserSessionsAsync("ana").AsTask());
-        }
+        var lister = Assert.IsAssignableFrom<ISessionLister>(store);
+        await Assert.ThrowsAsync<NotSupportedException>(() => lister.ListUserSessionsAsync("ana").AsTask());
     }
 
     [Fact]
