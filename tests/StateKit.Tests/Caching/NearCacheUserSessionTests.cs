@@ -42,14 +42,36 @@ public sealed class NearCacheUserSessionTests : IDisposable
         return node;
     }
 
-    private static async Task<string> SignInAsync(ISessionStore store, string userId, string cart)
+    /// <summary>The ways an app signs a user in: each reaches the store's limit by another path.</summary>
+    public enum SignIn
     {
-        var session = store.Open(null);
+        NewSession,
+        BindTheAnonymousSession,
+        BindAndRotate,
+    }
+
+    private static async Task<string> SignInAsync(ISessionStore store, string userId, string cart, SignIn how = SignIn.NewSession)
+    {
+        string? ticket = null;
+        if (how != SignIn.NewSession)
+        {
+            var anonymous = store.Open(null);
+            anonymous.SetBytes("cart", Encoding.UTF8.GetBytes(cart));
+            ticket = (await anonymous.CommitAsync()).Ticket!;
+        }
+
+        var session = store.Open(ticket);
+        await session.LoadAsync();
         session.SetBytes("cart", Encoding.UTF8.GetBytes(cart));
         session.BindUser(userId);
+        if (how == SignIn.BindAndRotate)
+        {
+            session.RotateId();
+        }
+
         var result = await session.CommitAsync();
         Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
-        return result.Ticket!;
+        return result.Ticket ?? ticket!;
     }
 
     private static async Task<string?> ReadAsync(ISessionStore store, string ticket)
@@ -110,8 +132,11 @@ public sealed class NearCacheUserSessionTests : IDisposable
         Assert.Null(await alone.LoadAsync(phone));
     }
 
-    [Fact]
-    public async Task SignInPastTheLimit_SessionTheStoreSignsOut_IsServedByNoNode()
+    [Theory]
+    [InlineData(SignIn.NewSession)]
+    [InlineData(SignIn.BindTheAnonymousSession)]
+    [InlineData(SignIn.BindAndRotate)]
+    public async Task SignInPastTheLimit_SessionTheStoreSignsOut_IsServedByNoNode(SignIn how)
     {
         _shared = new InMemorySessionStore(new InMemorySessionStoreOptions { MaxSessionsPerUser = 1 }, _time);
         var a = Node();
@@ -121,7 +146,7 @@ public sealed class NearCacheUserSessionTests : IDisposable
         Assert.Equal("apple", await ReadAsync(b, phone));
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        var laptop = await SignInAsync(b, "ana", "pear"); // the store signs the phone out to make room
+        var laptop = await SignInAsync(b, "ana", "pear", how); // the store signs the phone out to make room
 
         Assert.Null(await _shared.LoadAsync(phone));
         Assert.Null(await a.LoadAsync(phone));
