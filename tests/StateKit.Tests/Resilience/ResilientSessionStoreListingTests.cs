@@ -161,6 +161,26 @@ public sealed class ResilientSessionStoreListingTests : IDisposable
     }
 
     [Fact]
+    public async Task RevokeByPublicId_RequestThatLoadedItBeforeCommitsDuringTheOutage_DoesNotSeedTheFallbackWithIt()
+    {
+        var store = Create(OutagePolicy.FallbackWithJournal);
+        var phone = await SignInAsync(_primary, "ana", "1");
+        var loaded = await store.LoadAsync(phone); // a request on the phone, in flight while the user ends that session
+        Assert.True(await store.RevokeUserSessionAsync("ana", SessionIds.ToPublicId(phone)));
+        await OpenCircuitAsync(store);
+
+        var result = await store.CommitAsync(new SessionCommit
+        {
+            Ticket = phone,
+            Base = loaded,
+            Upserts = new System.Collections.Generic.Dictionary<string, ReadOnlyMemory<byte>> { ["cart"] = "2"u8.ToArray() },
+        });
+
+        Assert.Equal(SessionCommitOutcome.NotFound, result.Outcome); // not a fallback copy of the ended session, signed in as ana
+        Assert.Equal(0, store.JournalDepth);
+    }
+
+    [Fact]
     public async Task RevokeByPublicId_AfterTheReplay_EndsTheSessionTheOutageTicketIsForwardedTo()
     {
         var store = Create(OutagePolicy.FallbackWithJournal);

@@ -108,6 +108,7 @@ internal sealed class FallbackSessions
     /// <returns>How many routes ended.</returns>
     public int EndClaimsOf(string publicId)
     {
+        _router.RememberEnded(publicId);
         var ended = 0;
         foreach (var route in _router.Claiming(publicId))
         {
@@ -151,6 +152,13 @@ internal sealed class FallbackSessions
             }
 
             return claimed is null ? SessionCommitResult.NoChange : SessionCommitResult.Deleted;
+        }
+
+        if (claimed is not null && commit.Base is { Version: > 0 } && _router.WasEnded(claimed))
+        {
+            // Loaded before its user ended it by public id: seeding the fallback would bring it back, signed in, for the
+            // outage. Like any write to a dead session, NotFound (StateSession starts a new one with this request's writes).
+            return SessionCommitResult.NotFound;
         }
 
         // Seeded with what the request loaded from the primary before the outage, if anything.
