@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using StateKit.Caching;
@@ -105,6 +106,25 @@ public sealed class NearCacheUserSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task RevokeUserSession_WhileAnotherNodesLoadOfItIsInFlight_ThatNodeDoesNotCacheWhatItRead()
+    {
+        var held = new HeldLoadStore(_shared);
+        using var a = new NearCacheSessionStore(held, new NearCacheOptions(), _bus, null, _time);
+        var b = Node();
+        var phone = await SignInAsync(b, "ana", "apple");
+
+        // A read the live session from the store; the revocation arrives before its load returns.
+        var loading = a.LoadAsync(phone).AsTask();
+        await held.Read.Task.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
+        Assert.True(await b.RevokeUserSessionAsync("ana", SessionIds.ToPublicId(phone)));
+        held.Release.TrySetResult();
+        Assert.NotNull(await loading); // that request saw it: it read before the end
+
+        Assert.Equal(0, a.Count);
+        Assert.Null(await a.LoadAsync(phone));
+    }
+
+    [Fact]
     public async Task RevokeUserSession_PublicIdOfAnotherUsersSession_EndsNothingAndDropsNothing()
     {
         var a = Node();
@@ -164,6 +184,36 @@ public sealed class NearCacheUserSessionTests : IDisposable
         await Assert.ThrowsAsync<NotSupportedException>(async () => await node.ListUserSessionsAsync("ana"));
         await Assert.ThrowsAsync<NotSupportedException>(async () => await node.RevokeUserSessionAsync("ana", new string('0', 32)));
     }
+}
+
+/// <summary>Passes calls to a real store, except that the first load waits, after reading, until the test releases it.</summary>
+internal sealed class HeldLoadStore(ISessionStore inner) : ISessionStore
+{
+    private int _held;
+
+    public TaskCompletionSource Read { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public SessionStoreCapabilities Capabilities => inner.Capabilities;
+
+    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
+    {
+        var snapshot = await inner.LoadAsync(ticket, cancellationToken);
+        if (Interlocked.Exchange(ref _held, 1) == 0)
+        {
+            Read.TrySetResult();
+            await Release.Task;
+        }
+
+        return snapshot;
+    }
+
+    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default) => inner.CommitAsync(commit, cancellationToken);
+
+    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
+
+    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
 }
 
 /// <summary>The listing contract through a near cache over the in-memory store.</summary>
