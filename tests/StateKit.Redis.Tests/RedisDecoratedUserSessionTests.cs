@@ -56,19 +56,8 @@ public sealed class RedisDecoratedRegistrationTests(RedisFixture redis) : IClass
             .WithNearCache()
             .WithCircuitBreaker(o => o.Timeout = RedisFixture.PatientCallTimeout));
         await using var provider = services.BuildServiceProvider();
-        var store = provider.GetRequiredService<ISessionStore>();
-        var session = store.Open(null);
-        session.Set("n", 1, ContractJsonContext.Default.Int32);
-        session.BindUser("ana");
-        var ticket = (await session.CommitAsync()).Ticket!;
-        Assert.NotNull(await store.LoadAsync(ticket)); // now in the near cache
+        var ticket = await RegisteredListerChecks.ListsAndEndsASessionItHasCachedAsync(provider.GetRequiredService<ISessionStore>());
 
-        Assert.True(store.Capabilities.ListsUserSessions);
-        var lister = Assert.IsAssignableFrom<ISessionLister>(store);
-        var listed = Assert.Single((await lister.ListUserSessionsAsync("ana")).Sessions);
-        Assert.Equal(SessionIds.ToPublicId(ticket), listed.PublicId);
-        Assert.True(await lister.RevokeUserSessionAsync("ana", listed.PublicId));
-        Assert.Null(await store.LoadAsync(ticket)); // not served from the near cache either
         Assert.False(await redis.Redis.GetDatabase().KeyExistsAsync(new RedisKeys(prefix).Session(ticket)));
     }
 }

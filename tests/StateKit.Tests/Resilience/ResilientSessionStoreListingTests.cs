@@ -18,14 +18,14 @@ public sealed class ResilientSessionStoreListingTests : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
     private readonly InMemorySessionStore _primary;
     private readonly ChaosSessionStore _chaos;
-    private readonly GatedStore _gated;
+    private readonly GatedSessionStore _gated;
     private ResilientSessionStore? _store;
 
     public ResilientSessionStoreListingTests()
     {
         _primary = new InMemorySessionStore(new InMemorySessionStoreOptions(), _time);
         _chaos = new ChaosSessionStore(_primary, _time);
-        _gated = new GatedStore(_chaos);
+        _gated = new GatedSessionStore(_chaos);
     }
 
     public void Dispose() => _store?.Dispose();
@@ -198,60 +198,6 @@ public sealed class ResilientSessionStoreListingTests : IDisposable
         Assert.Null(await store.LoadAsync(outageTicket));
         Assert.Null(await store.LoadAsync(phone));
         Assert.Equal(0, _primary.Count);
-    }
-
-    /// <summary>Passes calls through (listing too), except that it can hold the next commit until the test releases it.</summary>
-    private sealed class GatedStore(ChaosSessionStore inner) : ISessionStore, ISessionLister
-    {
-        private Gate? _next;
-        private Gate? _afterRevoke;
-
-        public SessionStoreCapabilities Capabilities => inner.Capabilities;
-
-        public Gate HoldNextCommit() => _next = new Gate();
-
-        public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
-
-        public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Exchange(ref _next, null) is { } gate)
-            {
-                gate.Entered.TrySetResult();
-                await gate.Released.Task;
-            }
-
-            return await inner.CommitAsync(commit, cancellationToken);
-        }
-
-        public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
-
-        public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
-
-        public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
-            => inner.ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken);
-
-        public Gate HoldAfterNextRevokeUserSession() => _afterRevoke = new Gate();
-
-        public async ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
-        {
-            var revoked = await inner.RevokeUserSessionAsync(userId, publicId, cancellationToken);
-            if (Interlocked.Exchange(ref _afterRevoke, null) is { } gate)
-            {
-                gate.Entered.TrySetResult();
-                await gate.Released.Task;
-            }
-
-            return revoked;
-        }
-
-        public sealed class Gate
-        {
-            public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-            public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-            public void Release() => Released.TrySetResult();
-        }
     }
 }
 
