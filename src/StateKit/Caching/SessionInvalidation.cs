@@ -76,6 +76,7 @@ public readonly struct SessionInvalidation
     /// The message; <see cref="IsAll"/> is <see langword="true"/> for it, and <see cref="UserId"/> is <see langword="null"/>
     /// (it does not end the user's other sessions).
     /// </returns>
+    /// <exception cref="ArgumentException"><paramref name="userId"/> is empty, or <paramref name="publicId"/> is not a public id.</exception>
     public static SessionInvalidation ForPublicId(string userId, string publicId)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
