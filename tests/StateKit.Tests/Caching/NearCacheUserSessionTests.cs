@@ -2,16 +2,15 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
-using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StateKit.Caching;
 using StateKit.Distributed;
 using StateKit.Memory;
 using StateKit.Testing;
-using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.Caching.Memory;
-using Microsoft.Extensions.Options;
 
 namespace StateKit.Tests.Caching;
 
@@ -184,50 +183,4 @@ public sealed class NearCacheUserSessionTests : IDisposable
         await Assert.ThrowsAsync<NotSupportedException>(async () => await node.ListUserSessionsAsync("ana"));
         await Assert.ThrowsAsync<NotSupportedException>(async () => await node.RevokeUserSessionAsync("ana", new string('0', 32)));
     }
-}
-
-/// <summary>Passes calls to a real store, except that the first load waits, after reading, until the test releases it.</summary>
-internal sealed class HeldLoadStore(ISessionStore inner) : ISessionStore
-{
-    private int _held;
-
-    public TaskCompletionSource Read { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public SessionStoreCapabilities Capabilities => inner.Capabilities;
-
-    public async ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default)
-    {
-        var snapshot = await inner.LoadAsync(ticket, cancellationToken);
-        if (Interlocked.Exchange(ref _held, 1) == 0)
-        {
-            Read.TrySetResult();
-            await Release.Task;
-        }
-
-        return snapshot;
-    }
-
-    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default) => inner.CommitAsync(commit, cancellationToken);
-
-    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
-
-    public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
-}
-
-/// <summary>The listing contract through a near cache over the in-memory store.</summary>
-public sealed class NearCacheUserSessionListerTests : UserSessionListerContract, IDisposable
-{
-    private InMemorySessionStore? _inner;
-
-    public void Dispose() => (Store as IDisposable)?.Dispose();
-
-    protected override ISessionStore CreateStore()
-    {
-        _inner = new InMemorySessionStore(new InMemorySessionStoreOptions { IdleTimeout = IdleTimeout, AbsoluteLifetime = AbsoluteLifetime }, Time);
-        return new NearCacheSessionStore(_inner, new NearCacheOptions(), new InMemorySessionInvalidationBus(), null, Time);
-    }
-
-    protected override Task<int> IndexedCountAsync(string userId) => Task.FromResult(_inner!.IndexedCountOf(userId));
 }
