@@ -153,9 +153,10 @@ public sealed class NearCacheSessionStore : ISessionStore, ISessionLister, IDisp
         }
 
         // A sign-in past MaxSessionsPerUser ended other sessions of the user, which may be cached on any node.
-        foreach (var signedOut in result.SignedOutSessionIds)
+        var signedOut = result.SignedOutSessionIds;
+        for (var i = 0; i < signedOut.Count; i++)
         {
-            await AnnounceAsync(new SessionInvalidation(signedOut, long.MaxValue), cancellationToken).ConfigureAwait(false);
+            await AnnounceAsync(new SessionInvalidation(signedOut[i], long.MaxValue), cancellationToken).ConfigureAwait(false);
         }
 
         return result;
