@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
@@ -25,6 +26,12 @@ public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisp
 {
     // Not a number, so a node that predates user messages ignores them (its near cache drops everything on its own revocation anyway).
     private const string UserPrefix = "u:";
+
+    // p:<public id>:<user>. Also not a number, so an older node ignores it (and serves its copy for at most its TimeToLive).
+    private const string PublicIdPrefix = "p:";
+    private const int PublicIdLength = 32;
+
+    private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
 
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisChannel _channel;
@@ -53,7 +60,9 @@ public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisp
     public async ValueTask PublishAsync(SessionInvalidation message, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        RedisValue payload = message.UserId is { } userId
+        RedisValue payload = message.PublicId is { } publicId
+            ? string.Concat(PublicIdPrefix, publicId, ":", message.OwnerId)
+            : message.UserId is { } userId
             ? UserPrefix + userId
             : message.IsAll ? "*" : string.Create(CultureInfo.InvariantCulture, $"{message.Version}:{message.SessionId}");
         try
@@ -104,6 +113,18 @@ public sealed class RedisSessionInvalidationBus : ISessionInvalidationBus, IDisp
         message = SessionInvalidation.All;
         if (payload == "*")
         {
+            return true;
+        }
+
+        if (payload is not null && payload.StartsWith(PublicIdPrefix, StringComparison.Ordinal))
+        {
+            var separator = PublicIdPrefix.Length + PublicIdLength;
+            if (payload.Length <= separator + 1 || payload[separator] != ':' || payload.AsSpan(PublicIdPrefix.Length, PublicIdLength).ContainsAnyExcept(LowerHex))
+            {
+                return false;
+            }
+
+            message = SessionInvalidation.ForPublicId(payload[(separator + 1)..], payload.Substring(PublicIdPrefix.Length, PublicIdLength));
             return true;
         }
 

@@ -21,6 +21,7 @@ internal sealed class RedisSessionRotation(
     {
         var oldId = commit.Ticket!;
         var oldKey = keys.Session(oldId);
+        string[]? signedOut = null;
         for (var attempt = 1; attempt <= RedisDefaults.RotationAttempts; attempt++)
         {
             var exported = await runner.RunAsync(RedisScripts.Export, oldKey, [Now()], "rotate", cancellationToken).ConfigureAwait(false);
@@ -37,10 +38,12 @@ internal sealed class RedisSessionRotation(
             {
                 // Before the new id can be live, so that "sign out everywhere" can always find it. The old id is not counted
                 // against the limit: the new one replaces it.
-                if (!await store.IndexForBindAsync(user, newId, oldId, cancellationToken).ConfigureAwait(false))
+                if (await store.IndexForBindAsync(user, newId, oldId, cancellationToken).ConfigureAwait(false) is not { } gone)
                 {
                     return SessionCommitResult.SessionLimitReached;
                 }
+
+                signedOut = gone.Length == 0 ? signedOut : [.. signedOut ?? [], .. gone];
             }
 
             args[0] = Now();
@@ -74,7 +77,8 @@ internal sealed class RedisSessionRotation(
                     await userIndex.RemoveAsync(oldUser, oldId, cancellationToken).ConfigureAwait(false);
                 }
 
-                return await store.InterpretCommitAsync(reply, commit, newId, newId, cancellationToken).ConfigureAwait(false);
+                var rotated = await store.InterpretCommitAsync(reply, commit, newId, newId, cancellationToken).ConfigureAwait(false);
+                return signedOut is { Length: > 0 } ? rotated with { SignedOutSessionIds = signedOut } : rotated;
             }
 
             await runner.CallAsync(db => db.KeyDeleteAsync(newKey), "rotate", cancellationToken).ConfigureAwait(false);

@@ -203,14 +203,16 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
             return await _rotation.RotateAsync(commit, cancellationToken).ConfigureAwait(false);
         }
 
-        if (commit.BindUserId is not null && !await IndexForBindAsync(commit.BindUserId, commit.Ticket, null, cancellationToken).ConfigureAwait(false))
+        string[]? signedOut = null;
+        if (commit.BindUserId is not null && (signedOut = await IndexForBindAsync(commit.BindUserId, commit.Ticket, null, cancellationToken).ConfigureAwait(false)) is null)
         {
             return SessionCommitResult.SessionLimitReached;
         }
 
         var result = await _runner.RunWriteAsync(
             RedisScripts.Commit, _keys.Session(commit.Ticket), RedisScriptArgs.Commit(commit, Now(), _options), "commit", RedisCommitReply.WroteAnything, cancellationToken).ConfigureAwait(false);
-        return await InterpretCommitAsync(new RedisCommitReply(result), commit, commit.Ticket, null, cancellationToken).ConfigureAwait(false);
+        var committed = await InterpretCommitAsync(new RedisCommitReply(result), commit, commit.Ticket, null, cancellationToken).ConfigureAwait(false);
+        return signedOut is { Length: > 0 } ? committed with { SignedOutSessionIds = signedOut } : committed;
     }
 
     /// <inheritdoc />
@@ -346,9 +348,10 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
 
     /// <summary>
     /// Indexes <paramref name="id"/> under its user before it can be live; <see langword="false"/> when
-    /// <see cref="RedisSessionStoreOptions.MaxSessionsPerUser"/> refuses it. Raises Revoked for the sessions signed out to make room.
+    /// <see cref="RedisSessionStoreOptions.MaxSessionsPerUser"/> refuses it (<see langword="null"/> then). Raises Revoked for
+    /// the sessions signed out to make room, and returns their ids for the commit's result.
     /// </summary>
-    internal async ValueTask<bool> IndexForBindAsync(string userId, string id, string? replacing, CancellationToken cancellationToken)
+    internal async ValueTask<string[]?> IndexForBindAsync(string userId, string id, string? replacing, CancellationToken cancellationToken)
     {
         var (indexed, signedOut) = await _userIndex.AddAsync(userId, id, replacing, cancellationToken).ConfigureAwait(false);
         foreach (var gone in signedOut)
@@ -356,7 +359,9 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
             _events?.Raise(SessionEventKinds.Revoked, SessionEventReason.SessionLimit, gone, userId);
         }
 
-        return indexed;
+        // A refused sign-in on a cluster may still have signed sessions out (an attempt that had to read again): they are
+        // raised as events above, but a refusal has no result to name them in.
+        return indexed ? signedOut : null;
     }
 
     /// <summary>Deletes a session and drops it from its user's index; true when it was live.</summary>
@@ -422,12 +427,19 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
         var now = _time.GetUtcNow();
         var absolute = now + _options.AbsoluteLifetime;
         var collisions = 0;
+        string[]? signedOut = null;
         for (var attempt = 1; ; attempt++)
         {
             var id = SessionIds.NewId();
-            if (commit.BindUserId is not null && !await IndexForBindAsync(commit.BindUserId, id, null, cancellationToken).ConfigureAwait(false))
+            if (commit.BindUserId is not null)
             {
-                return SessionCommitResult.SessionLimitReached;
+                var gone = await IndexForBindAsync(commit.BindUserId, id, null, cancellationToken).ConfigureAwait(false);
+                if (gone is null)
+                {
+                    return SessionCommitResult.SessionLimitReached;
+                }
+
+                signedOut = gone.Length == 0 ? signedOut : [.. signedOut ?? [], .. gone];
             }
 
             var args = RedisScriptArgs.Create(commit, now, _options.IdleTimeout, absolute, size);
@@ -456,6 +468,7 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
                     Version = 1,
                     ExpiresAt = idleDeadline < absolute ? idleDeadline : absolute,
                     AbsoluteExpiresAt = absolute,
+                    SignedOutSessionIds = signedOut ?? [],
                 };
             }
         }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace StateKit;
 
@@ -31,6 +32,20 @@ public readonly record struct SessionCommitResult
 
     /// <summary>Gets the public id of the committed session when it is not derived from <see cref="SessionId"/> (see <see cref="SessionSnapshot.PublicId"/>).</summary>
     internal string? PublicId { get; init; }
+
+    /// <summary>
+    /// Gets the ids (<see cref="SessionSnapshot.Id"/>) of the other sessions of the user this commit signed out to keep
+    /// <c>MaxSessionsPerUser</c> under <see cref="UserSessionLimitPolicy.SignOutLeastRecentlyActive"/>; empty when none.
+    /// Decorators that keep copies of sessions (the near cache) drop these too. For store authors: a store that enforces
+    /// the limit reports them here.
+    /// </summary>
+    public IReadOnlyList<string> SignedOutSessionIds
+    {
+        get => _signedOutSessionIds ?? [];
+        init => _signedOutSessionIds = value;
+    }
+
+    private readonly IReadOnlyList<string>? _signedOutSessionIds;
 
     /// <summary>The result of a commit that wrote <paramref name="session"/>: its id, version and both deadlines.</summary>
     /// <param name="session">The session as written.</param>

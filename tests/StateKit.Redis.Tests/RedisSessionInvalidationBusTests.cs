@@ -114,6 +114,85 @@ public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClas
         Assert.False(RedisSessionInvalidationBus.TryParse("u:", out _));
     }
 
+    [Fact]
+    public void Parse_PublicIdRevocation_RoundTripsAndRejectsGarbage()
+    {
+        var publicId = SessionIds.ToPublicId(SessionIds.NewId());
+
+        Assert.True(RedisSessionInvalidationBus.TryParse($"p:{publicId}:ana:1", out var message));
+
+        Assert.Equal((publicId, "ana:1"), (message.PublicId, message.OwnerId));
+        Assert.Null(message.UserId); // not "sign out everywhere": a sticky node must not end the user's other sessions
+        Assert.Null(message.SessionId);
+        foreach (var bad in new[] { "p:", $"p:{publicId}", $"p:{publicId}:", $"p:{publicId.ToUpperInvariant()}:ana", $"p:{publicId[1..]}:ana", $"p:{publicId}ana" })
+        {
+            Assert.False(RedisSessionInvalidationBus.TryParse(bad, out _), bad);
+        }
+    }
+
+    [Fact]
+    public async Task RevokeUserSession_OnNodeA_NodeBStopsServingItsCachedCopyAndKeepsTheOthers()
+    {
+        var prefix = RedisFixture.UniquePrefix("bus-public-id");
+        await using var a = await Node.StartAsync(redis.Configuration, prefix, redis.Server.IsRealRedis);
+        await using var b = await Node.StartAsync(redis.Configuration, prefix, redis.Server.IsRealRedis);
+        var phone = await SignInAsync(a.Cache, "ana", 1);
+        var laptop = await SignInAsync(a.Cache, "ana", 2);
+        Assert.Equal(1, await ReadAsync(b.Cache, phone));
+        Assert.Equal(2, await ReadAsync(b.Cache, laptop));
+        Assert.Equal((0, 2), (a.Cache.Count, b.Cache.Count)); // A never loaded the phone's session: it cannot name its id
+
+        Assert.True(await a.Cache.RevokeUserSessionAsync("ana", SessionIds.ToPublicId(phone)));
+
+        await WaitUntilAsync(() => b.Cache.Count == 1);
+        Assert.Null(await b.Cache.LoadAsync(phone));
+        Assert.Equal(2, await ReadAsync(b.Cache, laptop));
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task SignInPastTheLimit_OnNodeA_NodeBStopsServingTheSessionRedisSignedOut(bool bindAnonymousSession, bool rotate)
+    {
+        var prefix = RedisFixture.UniquePrefix("bus-limit");
+        await using var a = await Node.StartAsync(redis.Configuration, prefix, redis.Server.IsRealRedis, maxSessionsPerUser: 1);
+        await using var b = await Node.StartAsync(redis.Configuration, prefix, redis.Server.IsRealRedis, maxSessionsPerUser: 1);
+        var phone = await SignInAsync(b.Cache, "ana", 1);
+        Assert.Equal(1, await ReadAsync(b.Cache, phone));
+        Assert.Equal(1, b.Cache.Count);
+
+        var laptop = await SignInAsync(a.Cache, "ana", 2, bindAnonymousSession, rotate); // Redis signs the phone out to make room
+
+        await WaitUntilAsync(() => b.Cache.Count == 0);
+        Assert.Null(await b.Cache.LoadAsync(phone));
+        Assert.Equal(2, await ReadAsync(b.Cache, laptop));
+    }
+
+    private static async Task<string> SignInAsync(ISessionStore store, string userId, int n, bool bindAnonymousSession = false, bool rotate = false)
+    {
+        string? ticket = null;
+        if (bindAnonymousSession)
+        {
+            var anonymous = store.Open(null);
+            anonymous.Set("n", n, ContractJsonContext.Default.Int32);
+            ticket = (await anonymous.CommitAsync()).Ticket!;
+        }
+
+        var session = store.Open(ticket);
+        await session.LoadAsync();
+        session.Set("n", n, ContractJsonContext.Default.Int32);
+        session.BindUser(userId);
+        if (rotate)
+        {
+            session.RotateId();
+        }
+
+        var result = await session.CommitAsync();
+        Assert.Equal(SessionCommitOutcome.Committed, result.Outcome);
+        return result.Ticket ?? ticket!;
+    }
+
     private static async Task<int> ReadAsync(ISessionStore store, string ticket)
     {
         var session = store.Open(ticket);
@@ -149,12 +228,12 @@ public sealed class RedisSessionInvalidationBusTests(RedisFixture redis) : IClas
 
         public NearCacheSessionStore Cache { get; }
 
-        public static async Task<Node> StartAsync(string configuration, string prefix, bool realRedis)
+        public static async Task<Node> StartAsync(string configuration, string prefix, bool realRedis, int maxSessionsPerUser = 0)
         {
             var name = "node-" + Guid.NewGuid().ToString("N");
             var redis = await ConnectionMultiplexer.ConnectAsync(realRedis ? configuration + ",name=" + name : configuration);
             var bus = new RedisSessionInvalidationBus(redis, prefix);
-            var cache = new NearCacheSessionStore(new RedisSessionStore(redis, new RedisSessionStoreOptions { KeyPrefix = prefix }), new NearCacheOptions(), bus);
+            var cache = new NearCacheSessionStore(new RedisSessionStore(redis, new RedisSessionStoreOptions { KeyPrefix = prefix, MaxSessionsPerUser = maxSessionsPerUser }), new NearCacheOptions(), bus);
             await WaitUntilAsync(() => redis.GetSubscriber().IsConnected(RedisChannel.Literal(prefix + "invalidations")));
 
             // The bus flushes its handlers once its subscription is live; a read before that flush would be dropped by it.

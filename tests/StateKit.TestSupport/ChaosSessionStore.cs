@@ -24,7 +24,8 @@ public enum ChaosMode
 /// Wraps a real store and makes it fail, stall or slow down on command, so resilience tests need not kill servers.
 /// The store itself is never faked: a healthy call reaches it unchanged.
 /// </summary>
-public sealed class ChaosSessionStore(ISessionStore inner, TimeProvider? timeProvider = null) : ISessionStore
+/// <remarks>Lists a user's sessions when the real store does, with the same faults.</remarks>
+public sealed class ChaosSessionStore(ISessionStore inner, TimeProvider? timeProvider = null) : ISessionStore, ISessionLister
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private TaskCompletionSource _healed = NewHealed();
@@ -132,6 +133,36 @@ public sealed class ChaosSessionStore(ISessionStore inner, TimeProvider? timePro
         {
             Interlocked.Increment(ref _reached);
             return await inner.RevokeUserAsync(userId, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+    {
+        await InjectAsync(cancellationToken);
+        try
+        {
+            Interlocked.Increment(ref _reached);
+            return await ((ISessionLister)inner).ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+    {
+        await InjectAsync(cancellationToken);
+        try
+        {
+            Interlocked.Increment(ref _reached);
+            return await ((ISessionLister)inner).RevokeUserSessionAsync(userId, publicId, cancellationToken);
         }
         finally
         {

@@ -26,8 +26,13 @@ namespace StateKit.Caching;
 /// An entry serves hits for at most <see cref="NearCacheOptions.TimeToLive"/>, capped at half the session's idle timeout,
 /// because a hit does not reach the store and so does not slide its idle deadline.
 /// </para>
+/// <para>
+/// Lists a user's sessions when the store under it does (<see cref="ISessionLister"/>): a listing always comes from that
+/// store, never from the cache. A session ended by public id, or signed out by the store's <c>MaxSessionsPerUser</c>, is
+/// dropped here and announced on the bus like any revocation, so no node keeps serving it (see docs/user-sessions.md).
+/// </para>
 /// </remarks>
-public sealed class NearCacheSessionStore : ISessionStore, IDisposable
+public sealed class NearCacheSessionStore : ISessionStore, ISessionLister, IDisposable
 {
     private SessionStoreCapabilities? _capabilities;
     private readonly ISessionStore _inner;
@@ -79,10 +84,13 @@ public sealed class NearCacheSessionStore : ISessionStore, IDisposable
 
     /// <inheritdoc />
     /// <remarks>
-    /// The inner store's, except <see cref="SessionStoreCapabilities.ListsUserSessions"/>: the near cache does not list (yet),
-    /// since ending a session by public id would have to reach this cache's copy of it too.
+    /// The inner store's; <see cref="SessionStoreCapabilities.ListsUserSessions"/> only when the inner store is an
+    /// <see cref="ISessionLister"/> that says it lists.
     /// </remarks>
-    public SessionStoreCapabilities Capabilities => _capabilities ??= _inner.Capabilities with { ListsUserSessions = false };
+    public SessionStoreCapabilities Capabilities => _capabilities ??= _inner.Capabilities with
+    {
+        ListsUserSessions = _inner.Capabilities.ListsUserSessions && _inner is ISessionLister,
+    };
 
     /// <summary>Gets how many sessions the cache holds.</summary>
     public int Count => _byTicket.Count;
@@ -144,6 +152,13 @@ public sealed class NearCacheSessionStore : ISessionStore, IDisposable
                 break;
         }
 
+        // A sign-in past MaxSessionsPerUser ended other sessions of the user, which may be cached on any node.
+        var signedOut = result.SignedOutSessionIds;
+        for (var i = 0; i < signedOut.Count; i++)
+        {
+            await AnnounceAsync(new SessionInvalidation(signedOut[i], long.MaxValue), cancellationToken).ConfigureAwait(false);
+        }
+
         return result;
     }
 
@@ -165,8 +180,37 @@ public sealed class NearCacheSessionStore : ISessionStore, IDisposable
         return revoked;
     }
 
+    /// <inheritdoc />
+    /// <remarks>Always the inner store's listing: a listing is not cached.</remarks>
+    /// <exception cref="NotSupportedException">The inner store does not list (<see cref="Capabilities"/> says so).</exception>
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+        => Lister.ListUserSessionsAsync(userId, continuationToken, pageSize, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Ends the session in the inner store, then drops this node's copy and announces the public id and the user on the bus
+    /// (<see cref="SessionInvalidation.ForPublicId"/>): the node that ends it may never have loaded it, so it cannot name its id.
+    /// </remarks>
+    /// <exception cref="NotSupportedException">The inner store does not list (<see cref="Capabilities"/> says so).</exception>
+    public async ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+    {
+        var revoked = await Lister.RevokeUserSessionAsync(userId, publicId, cancellationToken).ConfigureAwait(false);
+
+        // Only after a revocation: a made-up public id must not make every node scan its cache.
+        if (revoked)
+        {
+            await AnnounceAsync(SessionInvalidation.ForPublicId(userId, publicId), cancellationToken).ConfigureAwait(false);
+        }
+
+        return revoked;
+    }
+
     /// <summary>Stops listening to the invalidation bus.</summary>
     public void Dispose() => _subscription?.Dispose();
+
+    private ISessionLister Lister => Capabilities.ListsUserSessions
+        ? (ISessionLister)_inner
+        : throw new NotSupportedException($"The store under the near cache '{_name}' cannot list a user's sessions (its Capabilities.ListsUserSessions is false); the in-memory and Redis stores can.");
 
     private async ValueTask<SessionSnapshot?> ProbedHitAsync(string ticket, Entry entry, long now, CancellationToken cancellationToken)
     {
@@ -237,6 +281,12 @@ public sealed class NearCacheSessionStore : ISessionStore, IDisposable
     private void OnInvalidation(SessionInvalidation message)
     {
         StateKitTelemetry.NearCacheInvalidations.Add(1, _storeTag);
+        if (message.PublicId is { } publicId)
+        {
+            DropByPublicId(message.OwnerId!, publicId);
+            return;
+        }
+
         if (message.IsAll)
         {
             Interlocked.Increment(ref _generation);
@@ -259,6 +309,21 @@ public sealed class NearCacheSessionStore : ISessionStore, IDisposable
         if (_ticketById.TryGetValue(id, out var ticket) && _byTicket.TryGetValue(ticket, out var entry) && entry.Snapshot.Version < message.Version)
         {
             Evict(ticket);
+        }
+    }
+
+    private void DropByPublicId(string userId, string publicId)
+    {
+        // The id behind the public id is known only from a cached copy: a load in flight, which has none yet, must not
+        // cache what it read before the revocation.
+        Interlocked.Increment(ref _generation);
+        foreach (var (ticket, entry) in _byTicket)
+        {
+            // Only the user's own copies are hashed: a bound session's snapshot carries its user.
+            if (string.Equals(entry.Snapshot.UserId, userId, StringComparison.Ordinal) && SessionIds.ToPublicId(entry.Snapshot.Id) == publicId)
+            {
+                Evict(ticket);
+            }
         }
     }
 

@@ -97,6 +97,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 320, EventName = "StickyUserSessionSignedOutByLimit", Level = LogLevel.Information, Message = "Sticky node {NodeId}: a sign-in made the backup store sign another session of the user out (MaxSessionsPerUser); every node is told to drop its copy.")]
     public static partial void StickyUserSessionSignedOutByLimit(ILogger logger, string nodeId);
 
+    // Sessions per user through the circuit breaker (issue 18): 325-329.
+    [LoggerMessage(EventId = 325, EventName = "OutageWritesOfEndedSessionDropped", Level = LogLevel.Information, Message = "Store {Store}: a session ended by public id had outage writes waiting for replay in {Routes} journaled sessions; they were dropped, so the replay cannot bring it back.")]
+    public static partial void OutageWritesOfEndedSessionDropped(ILogger logger, string store, int routes);
+
     // Session lifecycle events (issue 16): 80-89.
     [LoggerMessage(EventId = 80, EventName = "SessionEventHandlerFailed", Level = LogLevel.Error, Message = "Session event handler {Handler} threw on a {Kind} event from store {Store}; the event goes on to the other handlers.")]
     public static partial void SessionEventHandlerFailed(ILogger logger, string handler, StateKit.Events.SessionEventKinds kind, string store, Exception exception);

@@ -123,13 +123,14 @@ internal sealed class SessionTable
         };
         lock (_gate)
         {
-            if (commit.BindUserId is not null && !MakeRoomForUser(commit.BindUserId, binding: null, now))
+            List<string>? signedOut = null;
+            if (commit.BindUserId is not null && !MakeRoomForUser(commit.BindUserId, binding: null, now, ref signedOut))
             {
                 return SessionCommitResult.SessionLimitReached;
             }
 
             Add(entry, payload, commit.BindUserId, now);
-            return Committed(entry, entry.Id);
+            return Committed(entry, entry.Id) with { SignedOutSessionIds = signedOut ?? [] };
         }
     }
 
@@ -193,7 +194,8 @@ internal sealed class SessionTable
 
             var payload = values.PayloadBytes;
             CheckPayload(payload);
-            if (commit.BindUserId is not null && !MakeRoomForUser(commit.BindUserId, entry, now))
+            List<string>? signedOut = null;
+            if (commit.BindUserId is not null && !MakeRoomForUser(commit.BindUserId, entry, now, ref signedOut))
             {
                 return SessionCommitResult.SessionLimitReached;
             }
@@ -221,7 +223,7 @@ internal sealed class SessionTable
 
             LruOf(entry).Touch(entry);
             TrimToBounds(now, keep: entry);
-            return Committed(entry, newTicket);
+            return Committed(entry, newTicket) with { SignedOutSessionIds = signedOut ?? [] };
         }
     }
 
@@ -493,10 +495,10 @@ internal sealed class SessionTable
     /// <summary>
     /// Before <paramref name="binding"/> (or a new session, when <see langword="null"/>) is bound to a user: whether the user
     /// may have one more session. Past <see cref="InMemorySessionStoreOptions.MaxSessionsPerUser"/>, signs out the least
-    /// recently active ones to make room, or answers <see langword="false"/> under the refuse policy. Under the lock, so two
-    /// sign-ins cannot both slip under the limit.
+    /// recently active ones to make room (adding their ids to <c>signedOut</c>, for the commit's result), or answers
+    /// <see langword="false"/> under the refuse policy. Under the lock, so two sign-ins cannot both slip under the limit.
     /// </summary>
-    private bool MakeRoomForUser(string userId, SessionTableEntry? binding, DateTimeOffset now)
+    private bool MakeRoomForUser(string userId, SessionTableEntry? binding, DateTimeOffset now, ref List<string>? signedOut)
     {
         var max = _options.MaxSessionsPerUser;
         if (max == 0 || (binding is not null && binding.UserId == userId))
@@ -531,6 +533,7 @@ internal sealed class SessionTable
         {
             _removals++;
             Remove(oldest);
+            (signedOut ??= []).Add(oldest.Id);
             Events?.Raise(SessionEventKinds.Revoked, SessionEventReason.SessionLimit, oldest.Id, userId);
         }
 

@@ -3,6 +3,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using StateKit.Diagnostics;
 using StateKit.Events;
 using StateKit.Memory;
 
@@ -26,7 +27,7 @@ namespace StateKit.Resilience;
 /// ticket forwards there, and the next commit hands the client the primary ticket. See docs/resilience.md, "Threats".
 /// </para>
 /// </remarks>
-public sealed class ResilientSessionStore : ISessionStore, IDisposable, ISessionEventSource
+public sealed class ResilientSessionStore : ISessionStore, ISessionLister, IDisposable, ISessionEventSource
 {
     // The front asks the router where a ticket goes and the guard whether the primary may be called, then delegates.
     private readonly ResilienceOptions _options;
@@ -98,13 +99,15 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable, ISession
     /// <summary>Gets the guarded store.</summary>
     internal ISessionStore Primary => _guard.Primary;
 
-    /// <summary>Gets the primary's capabilities. During an outage the fallback's guarantees apply to the sessions it serves.</summary>
+    /// <summary>
+    /// Gets the primary's capabilities. During an outage the fallback's guarantees apply to the sessions it serves.
+    /// <see cref="SessionStoreCapabilities.ListsUserSessions"/> when the primary lists; during an outage listing fails
+    /// (see <see cref="ListUserSessionsAsync"/>).
+    /// </summary>
     public SessionStoreCapabilities Capabilities => _capabilities ??= _guard.PrimaryCapabilities with
     {
         Events = _guard.PrimaryCapabilities.Events | SessionEventKinds.Reconciled | SessionEventKinds.Conflict,
-
-        // Not (yet) an ISessionLister: during an outage the fallback holds sessions the primary's index does not list.
-        ListsUserSessions = false,
+        ListsUserSessions = _guard.PrimaryCapabilities.ListsUserSessions && _guard.Primary is ISessionLister,
     };
 
     /// <inheritdoc />
@@ -178,6 +181,64 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable, ISession
             : ValueTask.FromException<int>(_guard.Rejected());
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// The primary's listing, through the breaker like any call (a failure counts against the store). While the circuit is
+    /// open it fails with <see cref="SessionStoreRejectedException"/>: the fallback's sessions are not listed in its place,
+    /// since they are not the primary's (an account page shows "try again shortly" rather than a partial list).
+    /// </remarks>
+    /// <exception cref="SessionStoreRejectedException">The circuit is open, or the call timed out or was shed.</exception>
+    /// <exception cref="NotSupportedException">The primary does not list (<see cref="Capabilities"/> says so).</exception>
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(string userId, string? continuationToken = null, int pageSize = UserSessionPage.DefaultPageSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        UserSessionListing.ThrowIfBadPageSize(pageSize);
+        _ = Lister;
+        var permit = _guard.TryEnter();
+        return permit.IsAllowed
+            ? _guard.ListUserSessionsAsync(permit, userId, continuationToken, pageSize, cancellationToken)
+            : ValueTask.FromException<UserSessionPage>(_guard.Rejected());
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Ends the session in the primary, through the breaker; while the circuit is open it fails with
+    /// <see cref="SessionStoreRejectedException"/> (the primary must check the owner, and only it can). Once the primary has
+    /// ended it, outage writes the journal still holds for that session are dropped, so their replay cannot bring it back.
+    /// </remarks>
+    /// <exception cref="SessionStoreRejectedException">The circuit is open, or the call timed out or was shed.</exception>
+    /// <exception cref="NotSupportedException">The primary does not list (<see cref="Capabilities"/> says so).</exception>
+    public async ValueTask<bool> RevokeUserSessionAsync(string userId, string publicId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        ArgumentNullException.ThrowIfNull(publicId);
+        _ = Lister;
+
+        // Held across the primary's revocation and the routes' end: a replay between them would find the session gone
+        // and start a new one from its outage writes.
+        await _router.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var permit = _guard.TryEnter();
+            if (!permit.IsAllowed)
+            {
+                throw _guard.Rejected();
+            }
+
+            var revoked = await _guard.RevokeUserSessionAsync(permit, userId, publicId, cancellationToken).ConfigureAwait(false);
+            if (revoked && _fallback.EndClaimsOf(publicId) is var ended and > 0)
+            {
+                Log.OutageWritesOfEndedSessionDropped(_guard.Logger, Name, ended);
+            }
+
+            return revoked;
+        }
+        finally
+        {
+            _router.WriteGate.Release();
+        }
+    }
+
     /// <summary>
     /// Replays the outage journal to the primary now: each session's writes are applied with a version check, and a
     /// session the primary changed meanwhile goes through the merge policy. Runs by itself when the circuit closes.
@@ -194,6 +255,10 @@ public sealed class ResilientSessionStore : ISessionStore, IDisposable, ISession
         _guard.Dispose();
         _router.Dispose();
     }
+
+    private ISessionLister Lister => Capabilities.ListsUserSessions
+        ? (ISessionLister)_guard.Primary
+        : throw new NotSupportedException($"The store '{Name}' under the circuit breaker cannot list a user's sessions (its Capabilities.ListsUserSessions is false); the in-memory and Redis stores can.");
 
     private static async ValueTask<SessionCommitResult> HandOverAsync(ValueTask<SessionCommitResult> pending, string primaryTicket)
     {

@@ -44,17 +44,33 @@ public sealed class StateKitServiceCollectionExtensionsTests
         Assert.Null(await store.LoadAsync(ticket));
     }
 
-    [Fact]
-    public async Task AddStateKit_WithNearCache_SaysItCannotListAndRefusesToWithATypedError()
+    [Theory]
+    [InlineData("")]
+    [InlineData("carts")]
+    public async Task AddStateKit_NearCacheAndCircuitBreakerOverInMemory_TheRegisteredStoreListsAndEndsASessionItHasCached(string name)
     {
-        await using var provider = new ServiceCollection().AddStateKitAndReturn(kit => kit.UseInMemory().WithNearCache()).BuildServiceProvider();
+        static void Configure(StateKitBuilder store) => store.UseInMemory().WithNearCache().WithCircuitBreaker();
+        await using var provider = new ServiceCollection()
+            .AddStateKitAndReturn(kit => _ = name.Length == 0 ? kit.UseInMemory().WithNearCache().WithCircuitBreaker() : kit.AddStore(name, Configure))
+            .BuildServiceProvider();
+        var store = name.Length == 0 ? provider.GetRequiredService<ISessionStore>() : provider.GetRequiredKeyedService<ISessionStore>(name);
+
+        // Metrics wrapper over breaker over near cache over the store: every layer must pass listing through.
+        await RegisteredListerChecks.ListsAndEndsASessionItHasCachedAsync(store);
+    }
+
+    [Fact]
+    public async Task AddStateKit_DecoratorsOverAStoreThatCannotList_SayNoAndRefuseWithATypedError()
+    {
+        await using var provider = new ServiceCollection()
+            .AddDistributedMemoryCache()
+            .AddStateKitAndReturn(kit => kit.UseDistributedCache().WithNearCache().WithCircuitBreaker())
+            .BuildServiceProvider();
         var store = provider.GetRequiredService<ISessionStore>();
 
         Assert.False(store.Capabilities.ListsUserSessions);
-        if (store is ISessionLister lister)
-        {
-            await Assert.ThrowsAsync<NotSupportedException>(() => lister.ListUserSessionsAsync("ana").AsTask());
-        }
+        var lister = Assert.IsAssignableFrom<ISessionLister>(store);
+        await Assert.ThrowsAsync<NotSupportedException>(() => lister.ListUserSessionsAsync("ana").AsTask());
     }
 
     [Fact]

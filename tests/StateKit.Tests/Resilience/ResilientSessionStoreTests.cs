@@ -610,7 +610,7 @@ public sealed class ResilientSessionStoreTests : IDisposable
     {
         // Found by the real-Redis outage test: a commit routed to the fallback waited for the gate the replay held; when it
         // ran, the fallback's copy was gone, it answered NotFound and the request started a new, empty session.
-        var gated = new GatedCommitStore(_chaos);
+        var gated = new GatedSessionStore(_chaos);
         var options = new ResilienceOptions { Name = "primary", Outage = OutagePolicy.FallbackWithJournal, Timeout = Timeout };
         options.CircuitBreaker.MinimumThroughput = 3;
         options.CircuitBreaker.BreakDuration = Break;
@@ -621,7 +621,7 @@ public sealed class ResilientSessionStoreTests : IDisposable
         var loaded = await store.LoadAsync(outageTicket); // served by the fallback, as the replay is about to begin
 
         _chaos.Heal();
-        var blocked = gated.BlockNextCommit();
+        var blocked = gated.HoldNextCommit();
         _time.Advance(Break); // the journal's own probe starts the replay, which stops inside its commit to the primary
         await blocked.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
         var waiting = store.CommitAsync(new SessionCommit
@@ -637,42 +637,6 @@ public sealed class ResilientSessionStoreTests : IDisposable
         await store.ReconcileAsync();
         Assert.Equal("2", await ReadAsync(_primary, ticket, "cart"));
         Assert.Equal("dark", await ReadAsync(_primary, ticket, "theme"));
-    }
-
-    /// <summary>Passes calls through, except that it can hold the next commit until the test releases it.</summary>
-    private sealed class GatedCommitStore(ISessionStore inner) : ISessionStore
-    {
-        private Gate? _next;
-
-        public SessionStoreCapabilities Capabilities => inner.Capabilities;
-
-        public Gate BlockNextCommit() => _next = new Gate();
-
-        public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
-
-        public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Exchange(ref _next, null) is { } gate)
-            {
-                gate.Entered.TrySetResult();
-                await gate.Released.Task;
-            }
-
-            return await inner.CommitAsync(commit, cancellationToken);
-        }
-
-        public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
-
-        public ValueTask<int> RevokeUserAsync(string userId, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(userId, cancellationToken);
-
-        public sealed class Gate
-        {
-            public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-            public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-            public void Release() => Released.TrySetResult();
-        }
     }
 
     [Fact]

@@ -100,6 +100,39 @@ internal sealed class FallbackSessions
         }
     }
 
+    /// <summary>
+    /// The primary ended a session by its public id: every outage route that claims it (its writes still in the fallback,
+    /// waiting for replay) ends too, so that neither the fallback's copy nor the replay brings the session back. Called
+    /// under <see cref="OutageRouter.WriteGate"/>, held across the primary's revocation, so that no replay runs between.
+    /// </summary>
+    /// <returns>How many routes ended.</returns>
+    public int EndClaimsOf(string publicId)
+    {
+        _router.RememberEnded(publicId);
+        var ended = 0;
+        foreach (var route in _router.Claiming(publicId))
+        {
+            // A route forwarded to the primary needs nothing: its writes are there, and the primary just ended them.
+            if (route.ForwardTo is not null || route.Deleted)
+            {
+                continue;
+            }
+
+            _journal.Remove(route);
+            route.Changes.Clear();
+            route.Deleted = true;
+            if (route.FallbackTicket is { } fallbackTicket)
+            {
+                Discard(fallbackTicket);
+                route.FallbackTicket = null;
+            }
+
+            ended++;
+        }
+
+        return ended;
+    }
+
     /// <summary>Drops the fallback's copy of a session the primary holds now; it only costs memory.</summary>
     public void Discard(string fallbackTicket)
         => _ = _fallback.CommitAsync(new SessionCommit { Ticket = fallbackTicket, Revoke = true }, CancellationToken.None).AsTask();
@@ -119,6 +152,13 @@ internal sealed class FallbackSessions
             }
 
             return claimed is null ? SessionCommitResult.NoChange : SessionCommitResult.Deleted;
+        }
+
+        if (claimed is not null && commit.Base is { Version: > 0 } && _router.WasEnded(claimed))
+        {
+            // Loaded before its user ended it by public id: seeding the fallback would bring it back, signed in, for the
+            // outage. Like any write to a dead session, NotFound (StateSession starts a new one with this request's writes).
+            return SessionCommitResult.NotFound;
         }
 
         // Seeded with what the request loaded from the primary before the outage, if anything.

@@ -18,6 +18,10 @@ internal sealed class OutageRouter : IDisposable
     // revoking made-up strings takes no journal slot, and bounded, oldest forgotten first.
     private readonly Queue<string> _revokedOrder = new();
     private readonly HashSet<string> _revoked = new(StringComparer.Ordinal);
+    // Public ids of sessions the primary ended by public id while this store was up, so that a request that loaded one
+    // before and commits during an outage cannot seed the fallback with it. Bounded like revocations, oldest forgotten first.
+    private readonly Queue<string> _endedOrder = new();
+    private readonly HashSet<string> _ended = new(StringComparer.Ordinal);
     private readonly Lock _routesLock = new();
     private readonly int _maxForwards;
     private readonly int _maxRevocations;
@@ -139,6 +143,45 @@ internal sealed class OutageRouter : IDisposable
         {
             _routes.Remove(route.ClientTicket);
             Volatile.Write(ref _routeCount, _routes.Count);
+        }
+    }
+
+    /// <summary>Remembers that the primary ended the session with this public id; forgets the oldest when full.</summary>
+    public void RememberEnded(string publicId)
+    {
+        lock (_routesLock)
+        {
+            if (_ended.Add(publicId))
+            {
+                _endedOrder.Enqueue(publicId);
+                if (_ended.Count > _maxRevocations)
+                {
+                    _ended.Remove(_endedOrder.Dequeue());
+                }
+            }
+        }
+    }
+
+    /// <summary>Gets a value indicating whether the primary ended the session a ticket names by its public id (as far as remembered).</summary>
+    public bool WasEnded(string ticket)
+    {
+        lock (_routesLock)
+        {
+            return _ended.Count != 0 && _ended.Contains(SessionIds.ToPublicId(ticket));
+        }
+    }
+
+    /// <summary>Gets the routes whose claimed primary ticket is the session with this public id.</summary>
+    public OutageRoute[] Claiming(string publicId)
+    {
+        if (IsEmpty)
+        {
+            return [];
+        }
+
+        lock (_routesLock)
+        {
+            return _routes.Values.Where(r => r.PrimaryTicket is { } claimed && SessionIds.ToPublicId(claimed) == publicId).ToArray();
         }
     }
 

@@ -77,6 +77,22 @@ internal sealed class StoreCallGuard : IDisposable
     public ValueTask<int> RevokeUserAsync(CircuitPermit permit, string userId, CancellationToken cancellationToken)
         => CallAsync(permit, "revoke_user", userId, static (store, id, ct) => store.RevokeUserAsync(id, ct), cancellationToken);
 
+    public ValueTask<UserSessionPage> ListUserSessionsAsync(CircuitPermit permit, string userId, string? continuationToken, int pageSize, CancellationToken cancellationToken)
+        => CallAsync(
+            permit,
+            "list_user_sessions",
+            (userId, continuationToken, pageSize),
+            static (store, a, ct) => ((ISessionLister)store).ListUserSessionsAsync(a.userId, a.continuationToken, a.pageSize, ct),
+            cancellationToken);
+
+    public ValueTask<bool> RevokeUserSessionAsync(CircuitPermit permit, string userId, string publicId, CancellationToken cancellationToken)
+        => CallAsync(
+            permit,
+            "revoke_user_session",
+            (userId, publicId),
+            static (store, a, ct) => ((ISessionLister)store).RevokeUserSessionAsync(a.userId, a.publicId, ct),
+            cancellationToken);
+
     /// <summary>Loads from the primary, or throws the rejection when the breaker says no (for the replay, which has no fallback).</summary>
     public async Task<SessionSnapshot?> LoadOrThrowAsync(string ticket, CancellationToken cancellationToken)
     {
