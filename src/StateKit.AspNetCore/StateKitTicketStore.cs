@@ -100,7 +100,7 @@ public sealed class StateKitTicketStore : ITicketStore
     public string? GetCurrentPublicId(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
-        return httpContext.Items[this] is Retrieved retrieved ? SessionIds.ToPublicId(retrieved.Snapshot.Id) : null;
+        return httpContext.Items[this] is Retrieved retrieved ? retrieved.Snapshot.ToPublicId() : null;
     }
 
     /// <inheritdoc />
@@ -226,7 +226,7 @@ public sealed class StateKitTicketStore : ITicketStore
             // The cookie handler keeps the key of the session a request arrived with, even when another user signs in over it.
             // Rebinding would hand the new user's sign-in to whoever else holds that key (a planted cookie: session fixation),
             // so the session ends instead, and the next request is anonymous: the user signs in again under a fresh key.
-            Log.TicketUserChanged(_logger, StoreName, SessionIds.ToPublicId(snapshot.Id));
+            Log.TicketUserChanged(_logger, StoreName, snapshot.ToPublicId());
             await _store.CommitAsync(new SessionCommit { Ticket = key, Base = snapshot, Revoke = true }, cancellationToken).ConfigureAwait(false);
             httpContext?.Items.Remove(this);
             return;

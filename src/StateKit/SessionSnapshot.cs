@@ -59,6 +59,15 @@ public sealed class SessionSnapshot
     internal string? PublicId { get; init; }
 
     /// <summary>
+    /// Returns the session's public id: what <see cref="StateSession.Id"/> shows for it and what a user's listing names it by
+    /// (<see cref="UserSessionInfo.PublicId"/>). Usually <see cref="SessionIds.ToPublicId"/> of <see cref="Id"/>; a tiered
+    /// session is named by its part in the tier that keeps the user index. For adapters that hold a snapshot, not a
+    /// <see cref="StateSession"/>.
+    /// </summary>
+    /// <returns>The public id; never the bearer id.</returns>
+    public string ToPublicId() => PublicId ?? SessionIds.ToPublicId(Id);
+
+    /// <summary>
     /// Gets the <see cref="Memory.SessionTable"/> entry the snapshot was read from, when a store that keeps sessions in this
     /// process (the in-memory and the sticky store) loaded it, or <see langword="null"/>. A commit based on this snapshot lets
     /// that table find the session again without a second lookup by id; the table trusts only its own entries, still checks

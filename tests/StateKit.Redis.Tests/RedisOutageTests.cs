@@ -107,7 +107,13 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         var criticalOpened = OpenedAt("critical");
         var standardOpened = OpenedAt("standard");
         int FailedBefore(string tier, TimeSpan opened) => calls.Count(c => c.Tier == tier && !c.Ok && c.Start >= killedAt && c.Start < opened);
-        var standardWhileOpen = calls.Where(c => c.Tier == "standard" && c.StateAtStart == CircuitState.Open).ToArray();
+        // Open for the whole call: the state is read just before the call, so a call that began as the break ended may have
+        // been admitted as the half-open probe, which goes to the dead primary and fails typed, as it should (a CI run: read
+        // Open at 3.2289 s, HalfOpen at 3.23 s, the call timed out). Such a call is not one the fallback served.
+        var standardWhileOpen = calls
+            .Where(c => c.Tier == "standard" && c.StateAtStart == CircuitState.Open)
+            .Where(c => !transitions.Any(t => t.Tier == "standard" && t.At >= c.Start && t.At <= c.Start + c.Duration))
+            .ToArray();
         var criticalOutageCommits = calls.Where(c => c.Tier == "critical" && c.Op == "commit" && c.Start >= killedAt && c.Start < backAt).ToArray();
         var journaledSessions = workers.Count(w => w.Tier == "standard" && w.Calls.Any(c => c.Op == "commit" && c.Ok && c.StateAtStart == CircuitState.Open));
 

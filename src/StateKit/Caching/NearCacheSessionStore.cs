@@ -320,7 +320,7 @@ public sealed class NearCacheSessionStore : ISessionStore, ISessionLister, IDisp
         foreach (var (ticket, entry) in _byTicket)
         {
             // Only the user's own copies are hashed: a bound session's snapshot carries its user.
-            if (string.Equals(entry.Snapshot.UserId, userId, StringComparison.Ordinal) && SessionIds.ToPublicId(entry.Snapshot.Id) == publicId)
+            if (string.Equals(entry.Snapshot.UserId, userId, StringComparison.Ordinal) && entry.Snapshot.ToPublicId() == publicId)
             {
                 Evict(ticket);
             }
