@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 340, EventName = "SignInRefusedBySessionLimit", Level = LogLevel.Information, Message = "Store '{Store}' refused a cookie sign-in: its user already has as many sessions as MaxSessionsPerUser allows (RefuseNewSession); SignInAsync threw SessionLimitReachedException.")]
     public static partial void SignInRefusedBySessionLimit(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 341, EventName = "BindRefusedBySessionLimit", Level = LogLevel.Warning, Message = "Store '{Store}' refused to bind the request's session to its user: the user already has as many sessions as MaxSessionsPerUser allows (RefuseNewSession). The session stays as it was (anonymous), and the response goes out. To tell the user, commit at sign-in yourself and check for SessionCommitOutcome.SessionLimitReached.")]
+    public static partial void BindRefusedBySessionLimit(ILogger logger, string store);
 }

@@ -156,6 +156,12 @@ internal sealed class StateKitFeature(HttpContext context, StateKitHttpRuntime r
 
                 // Costs nothing when the session has nothing to write.
                 tracked.Result = await tracked.Session.CommitAsync(context.RequestAborted).ConfigureAwait(false);
+                if (tracked.Result.Outcome == SessionCommitOutcome.SessionLimitReached)
+                {
+                    // Not a store failure, so not the failure response: the app asked for a bind the store refused, and
+                    // only the app knows what to tell the user. It cannot learn it from here, so the log says how to.
+                    Log.BindRefusedBySessionLimit(runtime.Logger, name);
+                }
             }
 
             foreach (var (name, tracked) in _sessions)

@@ -3,9 +3,11 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StateKit.DependencyInjection;
 using StateKit.Testing;
@@ -157,6 +159,36 @@ public sealed class StateKitMiddlewareTests
         Assert.Equal(507, (int)response.StatusCode);
         Assert.Equal("failed: SessionPayloadTooLargeException", await response.Content.ReadAsStringAsync());
         Assert.Empty(app.Client.LastSetCookies);
+    }
+
+    [Fact]
+    public async Task BindPastARefusingSessionLimit_AtTheMiddlewaresCommit_IsLoggedAsAWarning_AndTheSessionStaysAnonymous()
+    {
+        using var capture = new TelemetryCapture();
+        await using var app = await TestApp.StartAsync(
+            kit => kit.UseInMemory(o =>
+            {
+                o.MaxSessionsPerUser = 1;
+                o.SessionLimitPolicy = UserSessionLimitPolicy.RefuseNewSession;
+            }),
+            web => web.MapPost("/signin/{user}", (string user, StateSession session) =>
+            {
+                session.Set("cart", "book");
+                session.BindUser(user);
+            }),
+            services: s => s.AddSingleton<ILoggerProvider>(capture));
+        using var first = app.NewClient();
+        using var second = app.NewClient();
+
+        using var accepted = await first.PostAsync("/signin/ana");
+        using var refused = await second.PostAsync("/signin/ana");
+
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Single(first.LastSetCookies);
+        Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+        Assert.Empty(second.LastSetCookies);
+        var warning = Assert.Single(capture.Lines, l => l.Contains("BindRefusedBySessionLimit", StringComparison.Ordinal));
+        Assert.Contains("SessionCommitOutcome.SessionLimitReached", warning, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -26,6 +26,9 @@ internal sealed class TestApp : IAsyncDisposable
 
     public CookieClient Client { get; }
 
+    /// <summary>Another client of the same app, with cookies of its own (a second browser).</summary>
+    public CookieClient NewClient() => new(_app.GetTestClient());
+
     public IServiceProvider Services => _app.Services;
 
     public ISessionStore Store => _app.Services.GetRequiredService<SessionStores>().GetStore();
