@@ -40,10 +40,6 @@ internal static class StateKitDefaults
     public const int StickyRehydrateAttempts = 8;
     public const string StickyCookieName = "statekit";
 
-    // Pages of a user's listing a sticky sign-in reads before and after the backup judges it (MaxSessionsPerUser), to find
-    // the sessions it signed out: 500 sessions, far above any sensible limit; a user with more is not compared.
-    public const int StickySignInListingPages = 5;
-
     // Tickets a sticky node remembers as verified: a few MB at most (about 400 bytes each with their parsed fields);
     // emptied when full, which only costs the next request of each user one HMAC again.
     public const int StickyVerifiedTicketCacheSize = 10_000;

@@ -81,7 +81,7 @@ internal sealed class StickyBackup : IAsyncDisposable
         }
 
         CheckPayload(values);
-        return await CommitToBackupAsync(commit, rotatedFrom: null, inBackup => ValueTask.FromResult(Created(inBackup, commit, values, inMemory)), cancellationToken).ConfigureAwait(false);
+        return await CommitToBackupAsync(commit, inBackup => ValueTask.FromResult(Created(inBackup, commit, values, inMemory)), cancellationToken).ConfigureAwait(false);
     }
 
     private SessionCommitResult Created(SessionCommitResult inBackup, SessionCommit commit, Dictionary<string, ReadOnlyMemory<byte>> values, bool inMemory)
@@ -170,7 +170,7 @@ internal sealed class StickyBackup : IAsyncDisposable
             BindUserId = commit.BindUserId,
             SignInMetadata = commit.SignInMetadata,
         };
-        return await CommitToBackupAsync(whole, commit.RotateId ? id : null, written => ApplyWrittenAsync(commit, id, foreign, written, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await CommitToBackupAsync(whole, written => ApplyWrittenAsync(commit, id, foreign, written, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Applies here a commit the backup has judged (<paramref name="written"/>): moved to the backup's new id for a rotation.</summary>
@@ -236,16 +236,15 @@ internal sealed class StickyBackup : IAsyncDisposable
 
     /// <summary>
     /// Commits to the backup, then applies the result here (<paramref name="apply"/>). A sign-in (a user bound) is more: the
-    /// backup enforces MaxSessionsPerUser (its own options) and may sign other sessions of the user out to make room,
-    /// without saying which, and whoever owns one must stop serving it. So the backup's last-active times for this node's
-    /// sessions of the user are brought up to date first, and the user's listing is read before the commit and after it is
-    /// applied here: each session gone from it, and each of this node's copies it no longer lists, is ended on every node.
+    /// backup enforces MaxSessionsPerUser (its own options) and may sign other sessions of the user out to make room, which
+    /// it reports (<see cref="SessionCommitResult.SignedOutSessionIds"/>), and whoever owns one must stop serving it. So the
+    /// backup's last-active times for this node's sessions of the user are brought up to date first (the least recently
+    /// active goes), and each session it signed out is ended here and, over the bus, on every node.
     /// </summary>
     /// <param name="commit">The commit for the backup.</param>
-    /// <param name="rotatedFrom">The id a rotation leaves (gone from the listing by design), or <see langword="null"/>.</param>
     /// <param name="apply">Applies the backup's result to this node, and returns the commit's result.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
-    private async ValueTask<SessionCommitResult> CommitToBackupAsync(SessionCommit commit, string? rotatedFrom, Func<SessionCommitResult, ValueTask<SessionCommitResult>> apply, CancellationToken cancellationToken)
+    private async ValueTask<SessionCommitResult> CommitToBackupAsync(SessionCommit commit, Func<SessionCommitResult, ValueTask<SessionCommitResult>> apply, CancellationToken cancellationToken)
     {
         if (commit.BindUserId is not { } userId || Lister is null)
         {
@@ -253,66 +252,17 @@ internal sealed class StickyBackup : IAsyncDisposable
         }
 
         await Replicator.FlushAsync(_table.SessionIdsOf(userId), cancellationToken).ConfigureAwait(false);
-        var gone = await ListedAsync(userId, cancellationToken).ConfigureAwait(false);
         var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
         var result = await apply(inBackup).ConfigureAwait(false);
-        if (inBackup.Outcome != SessionCommitOutcome.Committed || gone is null)
+        foreach (var signedOut in inBackup.SignedOutSessionIds)
         {
-            return result;
-        }
-
-        // This node's copies are read before the second listing, and after this commit is applied here: each had its
-        // backup copy before it came here, so one the listing lacks was signed out (by this sign-in or a concurrent one).
-        foreach (var localId in _table.SessionIdsOf(userId))
-        {
-            gone.Add(SessionIds.ToPublicId(localId));
-        }
-
-        var after = await ListedAsync(userId, cancellationToken).ConfigureAwait(false);
-        if (after is null)
-        {
-            return result;
-        }
-
-        gone.ExceptWith(after);
-        if (rotatedFrom is not null)
-        {
-            gone.Remove(SessionIds.ToPublicId(rotatedFrom));
-        }
-
-        foreach (var publicId in gone)
-        {
+            var publicId = SessionIds.ToPublicId(signedOut);
             Log.StickyUserSessionSignedOutByLimit(_logger, _options.NodeId);
             RemoveUserSessionHere(userId, publicId, SessionEventReason.SessionLimit);
             await _announce(StickyUserSessionMessage.Ended(userId, publicId, SessionEventReason.SessionLimit), cancellationToken).ConfigureAwait(false);
         }
 
         return result;
-    }
-
-    /// <summary>
-    /// The public ids the backup lists for a user, or <see langword="null"/> past <see cref="StateKitDefaults.StickySignInListingPages"/>
-    /// pages: a user with that many sessions is not compared (the owners find out at their next write to the backup).
-    /// </summary>
-    private async ValueTask<HashSet<string>?> ListedAsync(string userId, CancellationToken cancellationToken)
-    {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        string? token = null;
-        for (var page = 0; page < StateKitDefaults.StickySignInListingPages; page++)
-        {
-            var listed = await Lister!.ListUserSessionsAsync(userId, token, UserSessionPage.MaxPageSize, cancellationToken).ConfigureAwait(false);
-            foreach (var session in listed.Sessions)
-            {
-                ids.Add(session.PublicId);
-            }
-
-            if ((token = listed.ContinuationToken) is null)
-            {
-                return ids;
-            }
-        }
-
-        return null;
     }
 
     /// <summary>One page of the backup's listing, after this node's queued writes of the user's sessions (first page only).</summary>
@@ -528,7 +478,7 @@ internal sealed class StickyBackup : IAsyncDisposable
             return SessionCommitResult.Conflict;
         }
 
-        return await CommitToBackupAsync(commit.Retarget(id, commit.RotateId), commit.RotateId ? id : null, result => AfterThroughAsync(result, id, foreign, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await CommitToBackupAsync(commit.Retarget(id, commit.RotateId), result => AfterThroughAsync(result, id, foreign, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<SessionCommitResult> AfterThroughAsync(SessionCommitResult result, string id, bool foreign, CancellationToken cancellationToken)
