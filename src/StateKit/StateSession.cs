@@ -379,7 +379,8 @@ public sealed class StateSession
 
     /// <summary>
     /// Binds the session to a user on commit, and keeps small metadata with it that a user's listing shows back
-    /// (<see cref="ISessionLister.ListUserSessionsAsync"/>): the ASP.NET Core middleware passes the user agent and client address.
+    /// (<see cref="ISessionLister.ListUserSessionsAsync"/>), such as the user agent and client address of the sign-in (the
+    /// cookie ticket store of StateKit.AspNetCore passes those).
     /// </summary>
     /// <param name="userId">The user's stable id.</param>
     /// <param name="metadata">
