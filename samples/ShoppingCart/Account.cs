@@ -181,7 +181,7 @@ internal static class Account
         }
 
         var current = tickets.GetCurrentPublicId(context);
-        var ordered = sessions.OrderByDescending(s => s.PublicId == current).ThenByDescending(s => s.LastActiveAt).ToList();
+        var ordered = sessions.DistinctBy(s => s.PublicId).OrderByDescending(s => s.PublicId == current).ThenByDescending(s => s.LastActiveAt).ToList();
         return new SessionsView(ordered, current, More: token is not null, ListingUnavailable: null);
     }
 

@@ -12,6 +12,10 @@ internal static class RedisDefaults
     // Rotation copies the session, then retires the old one only if nobody wrote it meanwhile; this bounds the retries.
     public const int RotationAttempts = 5;
 
+    // How many ids of a user's index a sign-in checks for pruning (a random sample, the new id possibly among them): every
+    // one of a small index; for a user with thousands, a bounded cost per sign-in, while listings prune as they page.
+    public const int IndexPruneSample = 17;
+
     // A sign-in under MaxSessionsPerUser re-reads the index when another changed it first; each retry means another bound.
     public const int LimitedBindAttempts = 50;
 

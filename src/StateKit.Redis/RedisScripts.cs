@@ -398,14 +398,31 @@ internal static class RedisScripts
         """);
 
     /// <summary>
-    /// KEYS[1] user index; ARGV: session id, ttl ms. Adds the id and extends (never shortens) the index's TTL.
-    /// Returns every id the index holds, for pruning.
+    /// KEYS[1] user index, KEYS[2] its leases; ARGV: session id, ttl ms, sample size, now, lease ms. Adds the id with a lease
+    /// (its key is written right after, in another slot) and extends (never shortens) both keys' TTL. Returns, for pruning,
+    /// the ids of a random sample of the index (all of a small one, a bounded few of a user's thousands) that hold no lease:
+    /// an id still within its lease is a sign-in in flight, and pruning it would make its create start over, which under
+    /// many concurrent sign-ins of one user repeats until the create gives up. A lease the sample finds expired is dropped.
     /// </summary>
-    public static readonly RedisScript IndexAdd = new("index-add", """
-        local k = KEYS[1]
-        redis.call('SADD', k, ARGV[1])
+    public static readonly RedisScript IndexAdd = new("index-add", Prelude + """
+
+        local k, lease, id = KEYS[1], KEYS[2], ARGV[1]
+        local now = tonumber(ARGV[4])
+        redis.call('SADD', k, id)
+        redis.call('HSET', lease, id, s(now + tonumber(ARGV[5])))
         local ttl = tonumber(ARGV[2])
         if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ARGV[2]) end
-        return redis.call('SMEMBERS', k)
+        if redis.call('PTTL', lease) < ttl then redis.call('PEXPIRE', lease, ARGV[2]) end
+        local out = {}
+        for _, m in ipairs(redis.call('SRANDMEMBER', k, ARGV[3])) do
+          if m ~= id then
+            local d = tonumber(redis.call('HGET', lease, m) or '0')
+            if d <= now then
+              if d > 0 then redis.call('HDEL', lease, m) end
+              out[#out + 1] = m
+            end
+          end
+        end
+        return out
         """);
 }

@@ -10,7 +10,8 @@ namespace StateKit.Redis;
 
 /// <summary>
 /// Each user's set of session ids, so that "sign out everywhere" can find them. An id is added before its session can be
-/// live and removed after the session is gone; ids whose session expired are pruned whenever the set grows.
+/// live and removed after the session is gone; ids whose session expired are pruned, from a random
+/// sample, whenever the set grows, and as a listing pages through it.
 /// </summary>
 /// <remarks>
 /// Between "added" and "live" an id has no key yet. Whoever drops such an id from the index (the prune, or sign-out
@@ -269,18 +270,19 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
         return 0;
     }
 
-    /// <summary>Adds a session to its user's index, and prunes ids whose session is gone.</summary>
+    /// <summary>Adds a session to its user's index, and prunes ids whose session is gone (of a bounded random sample).</summary>
     private async ValueTask AddAsync(string userId, string id, CancellationToken cancellationToken)
     {
         var userKey = keys.User(userId);
         var ttl = (long)options.AbsoluteLifetime.TotalMilliseconds;
-        var members = (RedisValue[])(await runner.RunAsync(RedisScripts.IndexAdd, userKey, [id, ttl], "bind", cancellationToken).ConfigureAwait(false))!;
-        if (members.Length <= 1)
+        RedisKey[] scriptKeys = [userKey, keys.UserLeases(userId)];
+        RedisValue[] args = [id, ttl, RedisDefaults.IndexPruneSample, time.GetUtcNow().ToUnixTimeMilliseconds(), (long)RedisDefaults.BindLease.TotalMilliseconds];
+        var others = (RedisValue[])(await runner.CallAsync(db => RedisScripts.IndexAdd.EvaluateAsync(db, scriptKeys, args, logger), "bind", cancellationToken).ConfigureAwait(false))!;
+        if (others.Length == 0)
         {
             return;
         }
 
-        var others = members.Where(m => m != id).ToArray();
         // Sent together, one round trip, as the EXISTS checks they replace.
         var exists = await runner.CallAsync(
             db => Task.WhenAll(others.Select(m => SessionIds.IsWellFormed(m) ? IsLiveOrSealAsync(db, m!, ttl) : Task.FromResult(false))),
@@ -289,7 +291,7 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
         var dead = others.Where((_, i) => !exists[i]).ToArray();
         if (dead.Length > 0)
         {
-            await runner.CallAsync(db => db.SetRemoveAsync(userKey, dead), "bind", cancellationToken).ConfigureAwait(false);
+            await RemoveAsync(userId, dead, "bind", cancellationToken).ConfigureAwait(false);
             Log.UserIndexPruned(logger, dead.Length);
         }
     }
@@ -299,7 +301,7 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
         => (long)await RedisScripts.Seal.EvaluateAsync(db, keys.Session(id), [ttl], logger).ConfigureAwait(false) == 1;
 
     public async ValueTask RemoveAsync(string userId, string id, CancellationToken cancellationToken)
-        => await runner.CallAsync(db => db.SetRemoveAsync(keys.User(userId), id), "unbind", cancellationToken).ConfigureAwait(false);
+        => await RemoveAsync(userId, [id], "unbind", cancellationToken).ConfigureAwait(false);
 
     /// <summary>Reads the user's index (for revoking every session in it).</summary>
     public Task<RedisValue[]> MembersAsync(string userId, CancellationToken cancellationToken)
@@ -339,9 +341,17 @@ internal sealed class RedisUserIndex(RedisCommandRunner runner, RedisKeys keys, 
     }
 
     /// <summary>Removes exactly the ids given (those revoked or sealed): a session bound meanwhile stays in the index.</summary>
-    public async ValueTask RemoveAsync(string userId, RedisValue[] members, CancellationToken cancellationToken)
+    public ValueTask RemoveAsync(string userId, RedisValue[] members, CancellationToken cancellationToken)
+        => RemoveAsync(userId, members, "revoke", cancellationToken);
+
+    // The ids' leases go with them (one slot, sent together), so the lease hash holds no more than the index.
+    private async ValueTask RemoveAsync(string userId, RedisValue[] members, string operation, CancellationToken cancellationToken)
     {
         var userKey = keys.User(userId);
-        await runner.CallAsync(db => db.SetRemoveAsync(userKey, members), "revoke", cancellationToken).ConfigureAwait(false);
+        var leaseKey = keys.UserLeases(userId);
+        await runner.CallAsync(
+            db => Task.WhenAll(db.SetRemoveAsync(userKey, members), db.HashDeleteAsync(leaseKey, members)),
+            operation,
+            cancellationToken).ConfigureAwait(false);
     }
 }

@@ -29,7 +29,11 @@ public interface ISessionLister
     /// more follow (dead entries skipped); only a <see langword="null"/> <see cref="UserSessionPage.ContinuationToken"/> ends the listing.
     /// </param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
-    /// <returns>The page. Sessions bound or ended while a listing walks the pages may or may not appear in it.</returns>
+    /// <returns>
+    /// The page. Sessions bound or ended while a listing walks the pages may or may not appear in it, and a session may
+    /// appear on two pages of one listing (on Redis, a scan of a user index that shrinks meanwhile, as the prune makes it,
+    /// can return an entry twice): show them by <see cref="UserSessionInfo.PublicId"/>.
+    /// </returns>
     /// <exception cref="System.ArgumentOutOfRangeException"><paramref name="pageSize"/> is not from 1 to <see cref="UserSessionPage.MaxPageSize"/>.</exception>
     /// <exception cref="System.ArgumentException"><paramref name="continuationToken"/> is not one this store issued.</exception>
     /// <exception cref="SessionStoreUnavailableException">The store's backend cannot be reached.</exception>

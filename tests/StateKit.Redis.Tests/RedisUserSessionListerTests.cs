@@ -16,4 +16,8 @@ public sealed class RedisUserSessionListerTests(RedisFixture redis) : UserSessio
 
     protected override async Task<int> IndexedCountAsync(string userId)
         => (int)await redis.Redis.GetDatabase().SetLengthAsync(new RedisKeys(_prefix).User(userId));
+
+    [Fact]
+    public Task List_TenThousandSessionsOfOneUser_ComeInPagesOfAtMostTheMaxPageSize_AndAllAreListed()
+        => AssertPagesThroughManySessionsAsync("many", 10_000, parallel: 100);
 }

@@ -11,4 +11,8 @@ public sealed class InMemoryUserSessionListerTests : UserSessionListerContract
         Time);
 
     protected override Task<int> IndexedCountAsync(string userId) => Task.FromResult(((InMemorySessionStore)Store).IndexedCountOf(userId));
+
+    [Fact]
+    public Task List_TenThousandSessionsOfOneUser_ComeInPagesOfAtMostTheMaxPageSize_AndAllAreListed()
+        => AssertPagesThroughManySessionsAsync("many", 10_000, parallel: 100);
 }
