@@ -30,8 +30,8 @@ public readonly record struct SessionCommitResult
     /// </summary>
     public DateTimeOffset? AbsoluteExpiresAt { get; init; }
 
-    /// <summary>Gets the public id of the committed session when it is not derived from <see cref="SessionId"/> (see <see cref="SessionSnapshot.PublicId"/>).</summary>
-    internal string? PublicId { get; init; }
+    /// <summary>Gets the id whose public id names the committed session, when not <see cref="SessionId"/> (see <see cref="SessionSnapshot.ListedId"/>).</summary>
+    internal string? ListedId { get; init; }
 
     /// <summary>
     /// Gets the ids (<see cref="SessionSnapshot.Id"/>) of the other sessions of the user this commit signed out to keep

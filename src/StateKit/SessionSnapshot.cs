@@ -52,11 +52,11 @@ public sealed class SessionSnapshot
     internal string? ReissuedTicket { get; init; }
 
     /// <summary>
-    /// Gets the public id <see cref="StateSession.Id"/> shows, when the store names the session in its listing by something
-    /// other than <see cref="SessionIds.ToPublicId"/> of <see cref="Id"/> (a tiered session is listed by its index tier's
-    /// part), or <see langword="null"/> for that default.
+    /// Gets the id whose public id names the session in a listing and in <see cref="StateSession.Id"/>, when it is not
+    /// <see cref="Id"/> (a tiered session is listed by its index tier's part), or <see langword="null"/> for that default.
+    /// An id, not its public id: the hash is computed only when someone reads it, as for every other store.
     /// </summary>
-    internal string? PublicId { get; init; }
+    internal string? ListedId { get; init; }
 
     /// <summary>
     /// Returns the session's public id: what <see cref="StateSession.Id"/> shows for it and what a user's listing names it by
@@ -65,7 +65,7 @@ public sealed class SessionSnapshot
     /// <see cref="StateSession"/>.
     /// </summary>
     /// <returns>The public id; never the bearer id.</returns>
-    public string ToPublicId() => PublicId ?? SessionIds.ToPublicId(Id);
+    public string ToPublicId() => SessionIds.ToPublicId(ListedId ?? Id);
 
     /// <summary>
     /// Gets the <see cref="Memory.SessionTable"/> entry the snapshot was read from, when a store that keeps sessions in this

@@ -37,6 +37,7 @@ public sealed class StateSession
     private string? _ticket;
     private SessionSnapshot? _snapshot;
     private string? _id;
+    private string? _listedId;
     private string? _publicId;
     private bool _loaded;
     private PendingUpserts? _upserts;
@@ -94,7 +95,7 @@ public sealed class StateSession
     /// for a tiered session, of its part in the tier that keeps the user index). It is what <see cref="ISessionLister"/> lists.
     /// Every node computes the same public id for the same session, so logs of one session correlate across nodes.
     /// </summary>
-    public string? Id => _id is null ? null : _publicId ??= SessionIds.ToPublicId(_id);
+    public string? Id => _id is null ? null : _publicId ??= SessionIds.ToPublicId(_listedId ?? _id);
 
     /// <summary>
     /// Gets the id the store knows the session by once loaded or committed, else <see langword="null"/>. For server-held
@@ -582,7 +583,7 @@ public sealed class StateSession
                 break;
         }
 
-        SetBearerId(_ticket is null ? null : result.SessionId ?? _id, result.PublicId);
+        SetBearerId(_ticket is null ? null : result.SessionId ?? _id, result.ListedId);
 
         // A read-only session has no next commit, so what it saw and wrote stays readable without another load; any other
         // session goes back to the store on its next read, since a base without the store's version would break the next merge.
@@ -645,7 +646,7 @@ public sealed class StateSession
     private void OnLoaded(SessionSnapshot? snapshot)
     {
         _snapshot = snapshot;
-        SetBearerId(snapshot?.Id, snapshot?.PublicId);
+        SetBearerId(snapshot?.Id, snapshot?.ListedId);
         if (snapshot?.ReissuedTicket is { } reissued)
         {
             // The store moved the session while loading it (sticky failover): the client must carry the new ticket.
@@ -656,16 +657,18 @@ public sealed class StateSession
     }
 
     // A store that lists the session under another public id than the hash of its id (tiered) says which.
-    private void SetBearerId(string? id, string? publicId)
+    private void SetBearerId(string? id, string? listedId)
     {
         if (!string.Equals(id, _id, StringComparison.Ordinal))
         {
             _id = id;
-            _publicId = publicId;
+            _listedId = listedId;
+            _publicId = null;
         }
-        else if (publicId is not null)
+        else if (listedId is not null && !string.Equals(listedId, _listedId, StringComparison.Ordinal))
         {
-            _publicId = publicId;
+            _listedId = listedId;
+            _publicId = null;
         }
     }
 

@@ -650,7 +650,7 @@ public sealed class TieredSessionStore : ISessionStore, ISessionLister, IComposi
             AbsoluteExpiresAt = byTier.Values.Min(s => s.AbsoluteExpiresAt),
             IdleTimeout = soonest.IdleTimeout,
             UserId = userId,
-            PublicId = _indexTier is not null && byTier.TryGetValue(_indexTier, out var anchor) ? SessionIds.ToPublicId(anchor.Id) : null,
+            ListedId = _indexTier is not null && byTier.TryGetValue(_indexTier, out var anchor) ? anchor.Id : null,
         };
         _bases.AddOrUpdate(composite, loaded);
         return composite;
@@ -691,7 +691,7 @@ public sealed class TieredSessionStore : ISessionStore, ISessionLister, IComposi
             Outcome = SessionCommitOutcome.Committed,
             Ticket = newTicket,
             SessionId = CompositeTicket.Join(ids),
-            PublicId = indexTier is not null && ids.TryGetValue(indexTier, out var anchorId) && anchorId.Length > 0 ? SessionIds.ToPublicId(anchorId) : null,
+            ListedId = indexTier is not null && ids.TryGetValue(indexTier, out var anchorId) && anchorId.Length > 0 ? anchorId : null,
             Version = version,
             ExpiresAt = expiresAt,
             AbsoluteExpiresAt = absoluteExpiresAt,
