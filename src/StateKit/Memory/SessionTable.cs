@@ -39,6 +39,11 @@ internal sealed class SessionTable
     // Counts removals by id or by user (revocations), so that a take-over that read a copy before one can tell.
     private long _removals;
 
+    // Counts the ends of user sessions (all of a user's, or one by public id) per stripe of user ids, so that a sticky
+    // sign-in can tell whether one of its user's sessions was ended while its own copy was not yet here to be removed.
+    private readonly long[] _userEnds = new long[UserEndStripes];
+    private const int UserEndStripes = 64;
+
     /// <summary>Initializes a new instance of the <see cref="SessionTable"/> class.</summary>
     /// <param name="options">The bounds, deadlines and payload limit; already validated.</param>
     /// <param name="storeName">The store tag of the eviction counter.</param>
@@ -274,6 +279,20 @@ internal sealed class SessionTable
     }
 
     /// <summary>
+    /// Gets a count that grows whenever this table is asked to end a session of <paramref name="userId"/> (all of them, or one
+    /// by public id), found or not. Shared with other users by stripe: a change means "maybe", never a missed end.
+    /// </summary>
+    public long UserEndsOf(string userId)
+    {
+        lock (_gate)
+        {
+            return _userEnds[UserEndStripe(userId)];
+        }
+    }
+
+    private static int UserEndStripe(string userId) => (int)((uint)StringComparer.Ordinal.GetHashCode(userId) % UserEndStripes);
+
+    /// <summary>
     /// <see cref="Import(SessionSnapshot)"/>, unless a session was removed by id or by user since <see cref="Removals"/> read
     /// <paramref name="removals"/>: then <see langword="null"/>, since the copy may be of a session revoked meanwhile.
     /// </summary>
@@ -314,6 +333,7 @@ internal sealed class SessionTable
         lock (_gate)
         {
             _removals++;
+            _userEnds[UserEndStripe(userId)]++;
             var revoked = 0;
             foreach (var id in _users.IdsOf(userId))
             {
@@ -416,6 +436,7 @@ internal sealed class SessionTable
         lock (_gate)
         {
             _removals++;
+            _userEnds[UserEndStripe(userId)]++;
             if (_users.Find(userId, publicId) is not { } entry)
             {
                 return false;

@@ -252,8 +252,14 @@ internal sealed class StickyBackup : IAsyncDisposable
         }
 
         await Replicator.FlushAsync(_table.SessionIdsOf(userId), cancellationToken).ConfigureAwait(false);
+        var ends = _table.UserEndsOf(userId);
         var inBackup = await _backup.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
         var result = await apply(inBackup).ConfigureAwait(false);
+        if (_table.UserEndsOf(userId) != ends)
+        {
+            await DropIfEndedInBackupAsync(result, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var signedOut in inBackup.SignedOutSessionIds)
         {
             var publicId = SessionIds.ToPublicId(signedOut);
@@ -263,6 +269,26 @@ internal sealed class StickyBackup : IAsyncDisposable
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// A session of the signing-in user was ended (another sign-in's limit, a listing's revoke, "sign out everywhere") while
+    /// this sign-in's session was in the backup but not yet here: that end may have named it and found nothing to remove.
+    /// The backup decides; a session it no longer has is dropped here too. Any end that comes after the session is here
+    /// finds it, so this is the only window.
+    /// </summary>
+    private async ValueTask DropIfEndedInBackupAsync(SessionCommitResult result, CancellationToken cancellationToken)
+    {
+        if (result.Outcome != SessionCommitOutcome.Committed || result.SessionId is not { } id || _table.Peek(id) is null)
+        {
+            return;
+        }
+
+        if (await _backup.LoadAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            Replicator.Forget(id);
+            _table.Remove(id);
+        }
     }
 
     /// <summary>One page of the backup's listing, after this node's queued writes of the user's sessions (first page only).</summary>
@@ -296,12 +322,12 @@ internal sealed class StickyBackup : IAsyncDisposable
     /// <summary>Drops this node's copy of a user's session named by its public id, found through the node's user index.</summary>
     public bool RemoveUserSessionHere(string userId, string publicId, SessionEventReason reason)
     {
-        if (_table.IdOfUserSession(userId, publicId) is not { } id)
+        // Asked of the table even when it holds no such session: the ask is counted, for a sign-in whose copy is on its way.
+        if (_table.IdOfUserSession(userId, publicId) is { } id)
         {
-            return false;
+            Replicator.Forget(id);
         }
 
-        Replicator.Forget(id);
         return _table.RemoveUserSession(userId, publicId, reason);
     }
 

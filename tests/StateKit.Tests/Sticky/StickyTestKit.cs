@@ -265,13 +265,32 @@ internal sealed class ServerSide(ISessionStore inner) : ISessionStore
 /// </summary>
 internal sealed class ListingBackup(StateKit.Memory.InMemorySessionStore inner) : ISessionStore, ISessionLister
 {
+    private TaskCompletionSource? _afterCommit;
+    private readonly TaskCompletionSource _heldAfterCommit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public StateKit.Memory.InMemorySessionStore Inner => inner;
+
+    /// <summary>Holds the next commit once the store has applied it, before it returns, until the test completes the source.</summary>
+    public TaskCompletionSource HoldAfterNextCommit() => _afterCommit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a commit is held by <see cref="HoldAfterNextCommit"/>.</summary>
+    public Task HeldAfterCommit => _heldAfterCommit.Task;
 
     public SessionStoreCapabilities Capabilities => inner.Capabilities with { Location = StateLocation.Server, SurvivesNodeLoss = true };
 
     public ValueTask<SessionSnapshot?> LoadAsync(string ticket, CancellationToken cancellationToken = default) => inner.LoadAsync(ticket, cancellationToken);
 
-    public ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default) => inner.CommitAsync(commit, cancellationToken);
+    public async ValueTask<SessionCommitResult> CommitAsync(SessionCommit commit, CancellationToken cancellationToken = default)
+    {
+        var result = await inner.CommitAsync(commit, cancellationToken);
+        if (Interlocked.Exchange(ref _afterCommit, null) is { } hold)
+        {
+            _heldAfterCommit.TrySetResult();
+            await hold.Task;
+        }
+
+        return result;
+    }
 
     public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default) => inner.RevokeAsync(sessionId, cancellationToken);
 

@@ -146,6 +146,46 @@ public sealed class StickyUserSessionTests : IAsyncDisposable
         Assert.Equal(2, (await b.ListUserSessionsAsync("ana")).Sessions.Count);
     }
 
+    // The CI run of 9eed1ee found this with 20 parallel sign-ins over Redis: 6 sessions live against a limit of 5.
+    [Theory]
+    [InlineData("limit")]
+    [InlineData("revoke from a listing")]
+    [InlineData("sign out everywhere")]
+    public async Task SignIn_EndedInTheBackupBeforeItsCopyReachesTheNode_IsNotServedByTheNode(string end)
+    {
+        var backup = ListingBackup.Create(_time, maxSessionsPerUser: end == "limit" ? 1 : 0);
+        var a = Node("a", backup, _bus);
+        var b = Node("b", backup, _bus);
+
+        // The sign-in on a is in the backup, and held before a keeps its copy.
+        var held = backup.HoldAfterNextCommit();
+        var signIn = SignInAsync(a, "ana", null);
+        await backup.HeldAfterCommit.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // b ends it meanwhile; the end reaches a (the bus) while a holds nothing to remove.
+        switch (end)
+        {
+            case "limit":
+                _time.Advance(TimeSpan.FromSeconds(1));
+                await SignInAsync(b, "ana", null);
+                break;
+            case "revoke from a listing":
+                var listed = Assert.Single((await b.ListUserSessionsAsync("ana")).Sessions);
+                Assert.True(await b.RevokeUserSessionAsync("ana", listed.PublicId));
+                break;
+            default:
+                Assert.Equal(1, await b.RevokeUserAsync("ana"));
+                break;
+        }
+
+        held.SetResult();
+        var (ticket, publicId) = await signIn;
+
+        Assert.Null(await a.LoadAsync(ticket));
+        Assert.Equal(0, a.Count);
+        Assert.DoesNotContain(publicId, (await b.ListUserSessionsAsync("ana")).Sessions.Select(s => s.PublicId));
+    }
+
     [Fact]
     public async Task Limit_RefusedSignIn_LeavesNoBoundSessionOnTheNode()
     {
