@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 105, EventName = "RedisUserIndexPruned", Level = LogLevel.Debug, Message = "Pruned {Count} dead session ids from a user index.")]
     public static partial void UserIndexPruned(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 136, EventName = "RedisLastAccessWriteFailed", Level = LogLevel.Debug, Message = "Writing a session's last access behind its load failed; the next load that finds it stale writes it again.")]
+    public static partial void LastAccessWriteFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 135, EventName = "RedisUserLimitAcrossSlots", Level = LogLevel.Information, Message = "The Redis server refused MaxSessionsPerUser's one-script check as cross-slot (Redis Cluster); this store now enforces the limit with the decision in the user's slot (docs/user-sessions.md).")]
     public static partial void UserLimitAcrossSlots(ILogger logger);
 

@@ -20,8 +20,11 @@ internal static class RedisFields
     /// <summary>
     /// Builds a snapshot from the session's raw hash: <c>d:</c> fields are the values (kept as the buffers the client
     /// already read, not copied again), <c>m:</c> fields the metadata, <c>w:</c> fields only matter to the commit script.
+    /// The snapshot's last access is this load's time (<paramref name="now"/>) when later than the stored one
+    /// (<paramref name="storedLastAccess"/>, Unix milliseconds): the load is an access, whether or not it writes it.
+    /// <see langword="null"/> for no session, or a tombstone (a hash without a version).
     /// </summary>
-    public static SessionSnapshot? ReadSnapshot(string id, HashEntry[] fields)
+    public static SessionSnapshot? ReadSnapshot(string id, HashEntry[] fields, long now, out long storedLastAccess)
     {
         var values = new Dictionary<string, ReadOnlyMemory<byte>>(fields.Length / 2, StringComparer.Ordinal);
         long? version = null;
@@ -54,6 +57,7 @@ internal static class RedisFields
             }
         }
 
+        storedLastAccess = lastAccess;
         if (version is null)
         {
             return null;
@@ -62,7 +66,7 @@ internal static class RedisFields
         return new SessionSnapshot(id, version.Value, values)
         {
             CreatedAt = FromMs(created),
-            LastAccessedAt = FromMs(lastAccess),
+            LastAccessedAt = FromMs(Math.Max(lastAccess, now)),
             AbsoluteExpiresAt = FromMs(absolute),
             IdleTimeout = TimeSpan.FromMilliseconds(idle),
             UserId = string.IsNullOrEmpty(userId) ? null : userId,

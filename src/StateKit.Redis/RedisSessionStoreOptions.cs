@@ -91,6 +91,20 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
     /// <value>The default value is <see cref="UserSessionLimitPolicy.SignOutLeastRecentlyActive"/>.</value>
     public UserSessionLimitPolicy SessionLimitPolicy { get; set; }
 
+    /// <summary>
+    /// Gets or sets how old a session's stored last access may get before a load writes it again. A load is then two plain
+    /// commands (<c>HGETALL</c> and <c>PEXPIRE</c>) in one round trip; only a load that finds the stored access this old also
+    /// runs a small script, behind the request, to write it. The idle deadline is judged from the stored access, so a session
+    /// only read may expire up to this interval before <see cref="SessionStoreOptions.IdleTimeout"/> has passed since its
+    /// last request, never after; and the last-active time a listing shows lags by as much.
+    /// <see cref="TimeSpan.Zero"/> writes it on every load, exactly, with a script in every load (see docs/redis.md).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: a twentieth of <see cref="SessionStoreOptions.IdleTimeout"/> (1 minute for 20).</value>
+    public TimeSpan? LastAccessWriteInterval { get; set; }
+
+    /// <summary>The interval in force: <see cref="LastAccessWriteInterval"/>, or a twentieth of the idle timeout.</summary>
+    internal TimeSpan LastAccessWrite => LastAccessWriteInterval ?? IdleTimeout / 20;
+
     /// <inheritdoc />
     protected override void CollectValidationErrors(ICollection<string> errors)
     {
@@ -103,6 +117,11 @@ public sealed class RedisSessionStoreOptions : SessionStoreOptions
         else if (KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
         {
             errors.Add($"KeyPrefix must not contain '{{' or '}}' (was '{KeyPrefix}'): the store adds the session id as the key's cluster hash tag. Use e.g. 'myapp:'.");
+        }
+
+        if (LastAccessWriteInterval is { } interval && (interval < TimeSpan.Zero || interval > IdleTimeout / 2))
+        {
+            errors.Add($"LastAccessWriteInterval must be from zero to half the IdleTimeout (was {interval}, IdleTimeout {IdleTimeout}): a session only read may expire this much before its idle timeout. Leave it null for a twentieth of the IdleTimeout.");
         }
 
         if (!Enum.IsDefined(KeyConflictPolicy))

@@ -2,6 +2,7 @@ using System;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using StateKit.Redis.Testing;
+using StateKit.Testing;
 
 namespace StateKit.Redis.Tests;
 
@@ -14,9 +15,9 @@ public sealed class RedisSignedOutSessionIdsTests(RedisFixture redis) : IClassFi
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var store = new RedisSessionStore(redis.Redis, new RedisSessionStoreOptions { KeyPrefix = RedisFixture.UniquePrefix("signed-out"), MaxSessionsPerUser = 2 }, time);
         var first = await SignInAsync(store);
-        time.Advance(TimeSpan.FromSeconds(1));
+        time.Advance(UserSessionLimitContract.ActivityResolution);
         var second = await SignInAsync(store);
-        time.Advance(TimeSpan.FromSeconds(1));
+        time.Advance(UserSessionLimitContract.ActivityResolution);
         Assert.NotNull(await store.LoadAsync(first.Ticket!)); // the second is now the least recently active
 
         time.Advance(TimeSpan.FromSeconds(1));

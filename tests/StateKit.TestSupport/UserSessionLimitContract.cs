@@ -16,6 +16,9 @@ public abstract class UserSessionLimitContract
     /// <summary>The idle timeout every store under this contract is built with.</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(20);
 
+    /// <summary>How far apart two activities must be for every store to tell which came last: over IdleTimeout / 20.</summary>
+    public static readonly TimeSpan ActivityResolution = TimeSpan.FromMinutes(1.5);
+
     /// <summary>The clock every store under this contract reads.</summary>
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
 
@@ -30,7 +33,10 @@ public abstract class UserSessionLimitContract
         for (var i = 0; i < Limit; i++)
         {
             tickets[i] = (await SignInAsync(store, "ana")).Ticket!;
-            Time.Advance(TimeSpan.FromSeconds(1));
+
+            // Longer than the Redis store's LastAccessWriteInterval (a twentieth of IdleTimeout by default): a store may
+            // know a session's last activity only to that resolution.
+            Time.Advance(ActivityResolution);
         }
 
         Assert.NotNull(await store.LoadAsync(tickets[0])); // the first is now the most recently active; the second the least
