@@ -65,15 +65,19 @@ internal static class RedisScripts
         end
         local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
         local n = tonumber(ARGV[6])
+        local f = { 'm:v', '1', 'm:c', ARGV[1], 'm:a', ARGV[1], 'm:x', ARGV[3], 'm:i', ARGV[2], 'm:n', ARGV[5], 'm:k', s(n), 'm:z', '0' }
+        if ARGV[4] ~= '' then
+          f[#f + 1] = 'm:u'; f[#f + 1] = ARGV[4]
+          local sm = ARGV[7 + 2 * n]
+          if sm and sm ~= '' then f[#f + 1] = 'm:s'; f[#f + 1] = sm end
+        end
+        -- One HSET for everything, in chunks that stay within Lua's stack for unpack.
         for j = 0, n - 1 do
           local k = ARGV[7 + 2 * j]
-          redis.call('HSET', h, 'd:' .. k, ARGV[8 + 2 * j], 'w:' .. k, '1')
+          f[#f + 1] = 'd:' .. k; f[#f + 1] = ARGV[8 + 2 * j]; f[#f + 1] = 'w:' .. k; f[#f + 1] = '1'
+          if #f >= 4000 then redis.call('HSET', h, unpack(f)); f = {} end
         end
-        redis.call('HSET', h, 'm:v', '1', 'm:c', ARGV[1], 'm:a', ARGV[1], 'm:x', ARGV[3], 'm:i', ARGV[2],
-          'm:n', ARGV[5], 'm:k', s(n), 'm:z', '0')
-        if ARGV[4] ~= '' then redis.call('HSET', h, 'm:u', ARGV[4]) end
-        local sm = ARGV[7 + 2 * n]
-        if ARGV[4] ~= '' and sm and sm ~= '' then redis.call('HSET', h, 'm:s', sm) end
+        if #f > 0 then redis.call('HSET', h, unpack(f)) end
         redis.call('PEXPIRE', h, s(math.min(idle, abs - now)))
         return 1
         """);
@@ -127,8 +131,9 @@ internal static class RedisScripts
           local c = cur[k]
           if c == nil then
             if clear then c = false else
-              local old = redis.call('HGET', h, 'd:' .. k)
-              if old then c = #old else c = false end
+              -- The length, not the value: a 64 KB value copied into Lua costs the server more than the whole commit.
+              c = redis.call('HSTRLEN', h, 'd:' .. k)
+              if c == 0 and redis.call('HEXISTS', h, 'd:' .. k) == 0 then c = false end
             end
           end
           return c
@@ -170,12 +175,15 @@ internal static class RedisScripts
             redis.call('HSET', h, 'w:' .. k, sv)
           end
         end
+        if now > a then a = now end
+        -- One HSET for the values and the metadata, in chunks that stay within Lua's stack for unpack.
+        local f = { 'm:v', sv, 'm:a', s(a), 'm:n', s(size), 'm:k', s(count) }
         for j = 0, nu - 1 do
           local k = ARGV[10 + 2 * j]
-          redis.call('HSET', h, 'd:' .. k, ARGV[11 + 2 * j], 'w:' .. k, sv)
+          f[#f + 1] = 'd:' .. k; f[#f + 1] = ARGV[11 + 2 * j]; f[#f + 1] = 'w:' .. k; f[#f + 1] = sv
+          if #f >= 4000 then redis.call('HSET', h, unpack(f)); f = {} end
         end
-        if now > a then a = now end
-        redis.call('HSET', h, 'm:v', sv, 'm:a', s(a), 'm:n', s(size), 'm:k', s(count))
+        if #f > 0 then redis.call('HSET', h, unpack(f)) end
         if ARGV[7] ~= '' then
           redis.call('HSET', h, 'm:u', ARGV[7])
           local sm = ARGV[fr + nr]
