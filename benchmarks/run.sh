@@ -29,7 +29,7 @@ bench() { dotnet run -c Release --no-build --project benchmarks/StateKit.Benchma
 if [[ $mode == ci ]]; then
   bench --filter '*' --job dry --inProcess "$@"
   bench --roundtrips | tee "$out/roundtrips.md"
-  bench --concurrency 0.3 | tee "$out/concurrency.md"
+  bench --concurrency 0.2 both | tee "$out/concurrency.md"
   bench --e2e 200 2 4 | tee "$out/e2e.md"
   bench --memory | tee "$out/memory.md"
   bench --ttfb 40 | tee "$out/ttfb.md"
@@ -37,7 +37,7 @@ if [[ $mode == ci ]]; then
 else
   bench --filter '*' --job short --iterationCount 10 "$@"
   bench --roundtrips | tee "$out/roundtrips.md"
-  bench --concurrency 3 | tee "$out/concurrency.md"
+  bench --concurrency 3 both | tee "$out/concurrency.md"
   bench --e2e 20000 10 16 | tee "$out/e2e.md"
   bench --memory | tee "$out/memory.md"
   bench --outage 3 8 | tee "$out/outage.md"
