@@ -28,12 +28,7 @@ public static class ShopEndpoints
             var checkout = session.Get("checkout", ShopJson.Default.Checkout) ?? new Checkout();
             var theme = session.Get("theme", ShopJson.Default.String) ?? "light";
             var lastOrder = session.Get("lastOrder", ShopJson.Default.String);
-            // Two devices taking the last one out at once can leave a count below zero: no line, as at zero.
-            var lines = cart
-                .Select(l => (Line: l, Product: Catalog.Find(l.Key)))
-                .Where(x => x.Product is not null && x.Line.Value > 0)
-                .Select(x => new CartLineView(x.Line.Key, x.Product!.Name, x.Line.Value, x.Product.Price * x.Line.Value))
-                .ToList();
+            var lines = Cart.Lines(cart);
             return new ShopView(strategyName, survives, TicketLength(context), lines, lines.Sum(l => l.Subtotal), checkout, theme, lastOrder, sync);
         });
 
@@ -45,16 +40,7 @@ public static class ShopEndpoints
             }
 
             var cart = await session.GetAsync("cart", ShopJson.Default.DictionaryStringInt32) ?? [];
-            var next = Math.Max(0, (cart.TryGetValue(sku, out var q) ? q : 0) + (quantity ?? 1));
-            if (next == 0)
-            {
-                cart.Remove(sku);
-            }
-            else
-            {
-                cart[sku] = next;
-            }
-
+            Cart.Add(cart, sku, quantity ?? 1);
             session.Set("cart", cart, ShopJson.Default.DictionaryStringInt32);
             return Results.NoContent();
         });
