@@ -50,6 +50,14 @@ public sealed record NodeStats(double CpuSeconds, double SysSeconds, IReadOnlyDi
             .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal),
         Keys);
 
+    /// <summary>Two deltas of the same node, one after the other, as one (keys are the later's).</summary>
+    public NodeStats Plus(NodeStats later) => new(
+        CpuSeconds + later.CpuSeconds,
+        SysSeconds + later.SysSeconds,
+        Calls.Concat(later.Calls).GroupBy(c => c.Key, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Sum(c => c.Value), StringComparer.OrdinalIgnoreCase),
+        Errors.Concat(later.Errors).GroupBy(e => e.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(e => e.Value), StringComparer.Ordinal),
+        later.Keys);
+
     private static Dictionary<string, string> Fields(string info) => info
         .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Where(line => !line.StartsWith('#') && line.Contains(':', StringComparison.Ordinal))
