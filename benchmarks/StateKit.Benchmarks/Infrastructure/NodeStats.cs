@@ -11,14 +11,19 @@ namespace StateKit.Benchmarks.Infrastructure;
 /// What one redis-server says about itself at one moment: <c>INFO cpu</c> (user + system seconds, and system alone), <c>INFO commandstats</c>
 /// (calls per command, which on Redis 7 include the commands scripts run inside), <c>INFO errorstats</c> (errors per
 /// prefix, e.g. <c>CROSSSLOT</c>) and <c>DBSIZE</c>. Subtracting two readings gives what happened in between.
+/// <see cref="ExecutionSeconds"/> is the time the server spent executing the commands a session store sends itself
+/// (commandstats <c>usec</c> of EVALSHA, EVAL and HGETALL; a script's includes what it runs inside): the server CPU
+/// without the event loop's own (reading sockets, parsing, writing replies, waking up).
 /// </summary>
-public sealed record NodeStats(double CpuSeconds, double SysSeconds, IReadOnlyDictionary<string, long> Calls, IReadOnlyDictionary<string, long> Errors, long Keys)
+public sealed record NodeStats(double CpuSeconds, double SysSeconds, double ExecutionSeconds, IReadOnlyDictionary<string, long> Calls, IReadOnlyDictionary<string, long> Errors, long Keys)
 {
     /// <summary>Commands a client library sends for its own upkeep, and this benchmark's own INFO/DBSIZE: not the store's.</summary>
     public static readonly HashSet<string> Housekeeping = new(StringComparer.OrdinalIgnoreCase)
     {
         "info", "ping", "echo", "client", "cluster", "config", "hello", "command", "subscribe", "select", "auth", "dbsize", "monitor",
     };
+
+    private static readonly string[] Sent = ["evalsha", "eval", "hgetall"];
 
     /// <summary>Gets the calls of every command but housekeeping.</summary>
     public long StoreCommands => Calls.Where(c => !Housekeeping.Contains(c.Key)).Sum(c => c.Value);
@@ -36,15 +41,18 @@ public sealed record NodeStats(double CpuSeconds, double SysSeconds, IReadOnlyDi
             .GroupBy(c => c.Key["cmdstat_".Length..].Split('|')[0], StringComparer.OrdinalIgnoreCase)
             .ToDictionary(g => g.Key, g => g.Sum(c => Count(c.Value, "calls")), StringComparer.OrdinalIgnoreCase);
 
+        var execution = commands.Where(c => Sent.Contains(c.Key["cmdstat_".Length..], StringComparer.OrdinalIgnoreCase)).Sum(c => Count(c.Value, "usec")) / 1e6;
+
         // errorstat_CROSSSLOT:count=1
         var errorCounts = errors.ToDictionary(e => e.Key["errorstat_".Length..], e => Count(e.Value, "count"), StringComparer.Ordinal);
-        return new NodeStats(seconds, sys, calls, errorCounts, await server.DatabaseSizeAsync());
+        return new NodeStats(seconds, sys, execution, calls, errorCounts, await server.DatabaseSizeAsync());
     }
 
     /// <summary>What happened between <paramref name="before"/> and this reading (keys are this reading's).</summary>
     public NodeStats Since(NodeStats before) => new(
         CpuSeconds - before.CpuSeconds,
         SysSeconds - before.SysSeconds,
+        ExecutionSeconds - before.ExecutionSeconds,
         Calls.ToDictionary(c => c.Key, c => c.Value - before.Calls.GetValueOrDefault(c.Key), StringComparer.OrdinalIgnoreCase),
         Errors.Select(e => (e.Key, Value: e.Value - before.Errors.GetValueOrDefault(e.Key))).Where(e => e.Value != 0)
             .ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal),
@@ -54,6 +62,7 @@ public sealed record NodeStats(double CpuSeconds, double SysSeconds, IReadOnlyDi
     public NodeStats Plus(NodeStats later) => new(
         CpuSeconds + later.CpuSeconds,
         SysSeconds + later.SysSeconds,
+        ExecutionSeconds + later.ExecutionSeconds,
         Calls.Concat(later.Calls).GroupBy(c => c.Key, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Sum(c => c.Value), StringComparer.OrdinalIgnoreCase),
         Errors.Concat(later.Errors).GroupBy(e => e.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(e => e.Value), StringComparer.Ordinal),
         later.Keys);
