@@ -19,11 +19,12 @@ namespace StateKit.Benchmarks.Modes;
 /// loopback, built as the tests build theirs (<c>RedisClusterSetup</c>, linked from tests/StateKit.Redis.Tests), next to a
 /// standalone redis-server in the same run. On each: <c>seconds</c> idle (what the servers burn on their own: cron, and on
 /// the cluster the cluster bus), then create <c>sessions</c> sessions of 4 KB, then a read-modify-write load and a
-/// read-only load, each for <c>seconds</c> in 4 slices taken in turn with the standalone server's (each after a short warm-up), <c>loops</c> concurrent loops each picking a random session per
-/// request. Per shard: store commands (<c>INFO commandstats</c> call deltas, which include the commands scripts run inside;
+/// read-only load, each for <c>seconds</c> in 4 slices taken in turn with the standalone server's (each after a short
+/// warm-up), <c>loops</c> concurrent loops each picking a random session per request. Per shard: store commands (<c>INFO commandstats</c> call deltas, which include the commands scripts run inside;
 /// housekeeping and this mode's own INFO/DBSIZE left out), server CPU (<c>INFO cpu</c> user + system deltas) and keys
 /// (<c>DBSIZE</c>), with busiest shard / mean. Per request: server CPU summed over the shards against the standalone
-/// server's for the same load, as measured and net of the idle burn.
+/// server's for the same load, as measured, net of the idle burn, and as the time spent executing the commands
+/// (commandstats <c>usec</c>, see <see cref="NodeStats.ExecutionSeconds"/>), which leaves out the event loop's own work.
 /// </summary>
 /// <remarks>
 /// The cross-slot check has two legs, each shown able to fail by a control:
