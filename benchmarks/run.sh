@@ -33,6 +33,7 @@ if [[ $mode == ci ]]; then
   bench --e2e 200 2 4 | tee "$out/e2e.md"
   bench --memory | tee "$out/memory.md"
   bench --ttfb 40 | tee "$out/ttfb.md"
+  bench --cluster 0.3 300 | tee "$out/cluster.md"
   charts=$out
 else
   bench --filter '*' --job short --iterationCount 10 "$@"
@@ -42,6 +43,7 @@ else
   bench --memory | tee "$out/memory.md"
   bench --outage 3 8 | tee "$out/outage.md"
   bench --ttfb 2000 | tee "$out/ttfb.md"
+  bench --cluster 3 10000 | tee "$out/cluster.md"
   charts=docs
 fi
 

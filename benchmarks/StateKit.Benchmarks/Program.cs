@@ -9,7 +9,7 @@ namespace StateKit.Benchmarks;
 
 /// <summary>
 /// BenchmarkDotNet's switcher (<c>--filter</c>, <c>--job</c>, ...), plus console modes for what BenchmarkDotNet's per-benchmark
-/// columns cannot show: <c>--roundtrips</c>, <c>--concurrency</c>, <c>--e2e</c>, <c>--memory</c>, <c>--outage</c>, <c>--ttfb</c>. Each prints a markdown table.
+/// columns cannot show: <c>--roundtrips</c>, <c>--concurrency</c>, <c>--e2e</c>, <c>--memory</c>, <c>--outage</c>, <c>--ttfb</c>, <c>--cluster</c>. Each prints a markdown table.
 /// </summary>
 public static class Program
 {
@@ -32,6 +32,8 @@ public static class Program
                     return await Modes.OutageReport.RunAsync(args.AsSpan(1).ToArray());
                 case "--ttfb":
                     return await Modes.FirstByteReport.RunAsync(args.AsSpan(1).ToArray());
+                case "--cluster":
+                    return await Modes.ClusterReport.RunAsync(args.AsSpan(1).ToArray());
             }
         }
 
