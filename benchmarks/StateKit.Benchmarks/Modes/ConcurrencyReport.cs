@@ -254,25 +254,7 @@ public static class ConcurrencyReport
     }
 
     /// <summary>The redis-server process's user + system CPU seconds so far (<c>INFO cpu</c>; Garnet runs in this process: 0).</summary>
-    private static async Task<double> ServerCpuSecondsAsync(BenchRedis redis)
-    {
-        if (!redis.Server.IsRealRedis)
-        {
-            return 0;
-        }
-
-        var info = await redis.Admin.GetServer(redis.Server.Endpoint).InfoRawAsync("cpu") ?? string.Empty;
-        double seconds = 0;
-        foreach (var line in info.Split('\n'))
-        {
-            if (line.StartsWith("used_cpu_user:", StringComparison.Ordinal) || line.StartsWith("used_cpu_sys:", StringComparison.Ordinal))
-            {
-                seconds += double.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim(), CultureInfo.InvariantCulture);
-            }
-        }
-
-        return seconds;
-    }
+    private static async Task<double> ServerCpuSecondsAsync(BenchRedis redis) => await RedisServerCpu.SecondsAsync(redis) ?? 0;
 
     /// <summary>One store (or cache) per strategy, as an application has; one session per concurrent client.</summary>
     private static List<RequestDriver> CreateMany(Strategy strategy, BenchRedis redis, int count)
