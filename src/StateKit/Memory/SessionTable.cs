@@ -31,7 +31,7 @@ internal sealed class SessionTable
     private readonly SessionLruList _anonymous = new();
     private readonly SessionLruList _bound = new();
     private readonly InMemorySessionStoreOptions _options;
-    private readonly TimeProvider _time;
+    private readonly SessionClock _clock;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _storeTag;
     private long _bytes;
@@ -52,7 +52,7 @@ internal sealed class SessionTable
     public SessionTable(InMemorySessionStoreOptions options, string storeName, TimeProvider time, ILogger logger)
     {
         _options = options;
-        _time = time;
+        _clock = new SessionClock(time);
         _logger = logger;
         _storeTag = new(StateKitTelemetry.StoreTag, storeName);
     }
@@ -95,7 +95,7 @@ internal sealed class SessionTable
     /// </summary>
     public SessionSnapshot? Load(string id, TicketProof? ticketProof = null)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             if (!TryGetLive(id, now, out var entry))
@@ -112,7 +112,7 @@ internal sealed class SessionTable
     /// <summary>Creates a session under a new id from a commit without a ticket; <see cref="SessionCommitResult.NoChange"/> when it would hold no keys.</summary>
     public SessionCommitResult Create(SessionCommit commit)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         var values = PackedValues.Apply(null, commit);
         if (values.Count == 0)
         {
@@ -146,7 +146,7 @@ internal sealed class SessionTable
     /// </summary>
     public SessionCommitResult Commit(SessionCommit commit, string id, bool rotateId)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         var metadata = SignInMetadataOf(commit);
 
         // The request that loaded the session carries this table's entry in its base snapshot: skip the id check and
@@ -240,7 +240,7 @@ internal sealed class SessionTable
 
     private SessionSnapshot? Import(SessionSnapshot session, long? removals)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         var values = PackedValues.From(session.Values);
         var payload = values.PayloadBytes;
         CheckPayload(payload);
@@ -303,7 +303,7 @@ internal sealed class SessionTable
     {
         lock (_gate)
         {
-            return _entries.TryGetValue(id, out var entry) && !entry.IsExpired(_time.GetUtcNow()) ? ToSnapshot(entry) : null;
+            return _entries.TryGetValue(id, out var entry) && !entry.IsExpired(_clock.GetUtcNow()) ? ToSnapshot(entry) : null;
         }
     }
 
@@ -313,7 +313,7 @@ internal sealed class SessionTable
         lock (_gate)
         {
             _removals++;
-            if (!TryGetLive(id, _time.GetUtcNow(), out var entry))
+            if (!TryGetLive(id, _clock.GetUtcNow(), out var entry))
             {
                 return false;
             }
@@ -329,7 +329,7 @@ internal sealed class SessionTable
     /// </summary>
     public int RemoveUser(string userId, bool raiseEvents = false)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             _removals++;
@@ -361,7 +361,7 @@ internal sealed class SessionTable
     /// <summary>Every live session, most recently used first: what a drain flushes.</summary>
     public List<SessionSnapshot> LiveSessions()
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             // The two lists merged by last access: most recently used first, whichever list.
@@ -398,7 +398,7 @@ internal sealed class SessionTable
     /// </summary>
     public UserSessionPage ListUser(string userId, string? afterPublicId, int pageSize)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             var sessions = new List<UserSessionInfo>(Math.Min(pageSize, _users.CountOf(userId)));
@@ -432,7 +432,7 @@ internal sealed class SessionTable
     /// </summary>
     public bool RemoveUserSession(string userId, string publicId, SessionEventReason reason = SessionEventReason.RevokedById)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             _removals++;
@@ -457,7 +457,7 @@ internal sealed class SessionTable
     /// <summary>The id of the live session of <paramref name="userId"/> whose public id is <paramref name="publicId"/>, or <see langword="null"/>.</summary>
     public string? IdOfUserSession(string userId, string publicId)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             return _users.Find(userId, publicId) is { } entry && !entry.IsExpired(now) ? entry.Id : null;
@@ -476,7 +476,7 @@ internal sealed class SessionTable
     /// <summary>The ids of the live sessions bound to a user.</summary>
     public List<string> SessionIdsOf(string userId)
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             var ids = _users.IdsOf(userId);
@@ -600,7 +600,7 @@ internal sealed class SessionTable
     /// </summary>
     public void SweepExpired()
     {
-        var now = _time.GetUtcNow();
+        var now = _clock.GetUtcNow();
         lock (_gate)
         {
             TrimExpired(_anonymous, now, keep: null);

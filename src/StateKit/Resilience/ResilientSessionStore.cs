@@ -248,11 +248,12 @@ public sealed class ResilientSessionStore : ISessionStore, ISessionLister, IDisp
     public Task<ReconciliationReport> ReconcileAsync(CancellationToken cancellationToken = default)
         => _replayer.ReconcileAsync(cancellationToken);
 
-    /// <summary>Releases the concurrency limiter. The primary and fallback stores are not disposed: the caller owns them.</summary>
+    /// <summary>Releases the concurrency limiter and the circuit breaker's timer. The primary and fallback stores are not disposed: the caller owns them.</summary>
     public void Dispose()
     {
         _replayer.Dispose();
         _guard.Dispose();
+        CircuitBreaker.Dispose();
         _router.Dispose();
     }
 
