@@ -17,25 +17,36 @@ internal sealed class SessionClock
 {
     private const long ReanchorMilliseconds = 1_000;
 
+    private static readonly Func<long> SystemTicks = static () => Environment.TickCount64;
+
     private readonly TimeProvider _time;
-    private readonly bool _ticks;
+    private readonly Func<long>? _ticks;
     private Anchor _anchor;
 
     public SessionClock(TimeProvider time)
+        : this(time, ReferenceEquals(time, TimeProvider.System) ? SystemTicks : null)
+    {
+    }
+
+    /// <summary>A clock that reads <paramref name="ticks"/> (milliseconds) between re-reads of <paramref name="time"/>, or asks <paramref name="time"/> every time when <see langword="null"/>; for tests.</summary>
+    internal SessionClock(TimeProvider time, Func<long>? ticks)
     {
         _time = time;
-        _ticks = ReferenceEquals(time, TimeProvider.System);
-        _anchor = new Anchor(Environment.TickCount64, time.GetUtcNow().UtcTicks);
+        _ticks = ticks;
+        _anchor = new Anchor(ticks?.Invoke() ?? 0, time.GetUtcNow().UtcTicks);
     }
+
+    /// <summary>Gets a value indicating whether the clock reads the tick count between wall-clock reads; for tests.</summary>
+    internal bool ReadsTicks => _ticks is not null;
 
     public DateTimeOffset GetUtcNow()
     {
-        if (!_ticks)
+        if (_ticks is null)
         {
             return _time.GetUtcNow();
         }
 
-        var tick = Environment.TickCount64;
+        var tick = _ticks();
         var anchor = Volatile.Read(ref _anchor);
         var elapsed = tick - anchor.Tick;
         if ((ulong)elapsed >= ReanchorMilliseconds)

@@ -1,5 +1,4 @@
 using System;
-using System.Threading;
 using Microsoft.Extensions.Time.Testing;
 using StateKit.Memory;
 
@@ -22,18 +21,34 @@ public sealed class SessionClockTests
     }
 
     [Fact]
-    public void GetUtcNow_OnTheSystemClock_IsTheWallClockToWithinTheTickResolution()
+    public void GetUtcNow_OnTicks_AddsTheMillisecondsToTheWallTime_AndReReadsTheWallClockEverySecond()
     {
-        // The tick-count path adds milliseconds to a wall time: a unit slip (ticks for milliseconds) would be off by hours
-        // within the loop. The bound is loose (a second) so a busy machine cannot fail it.
-        var clock = new SessionClock(TimeProvider.System);
-        var before = TimeProvider.System.GetUtcNow();
-        for (var i = 0; i < 50; i++)
-        {
-            var now = clock.GetUtcNow();
-            var after = TimeProvider.System.GetUtcNow();
-            Assert.InRange(now, before - TimeSpan.FromSeconds(1), after + TimeSpan.FromSeconds(1));
-            Thread.Sleep(30); // crosses a re-read of the wall clock
-        }
+        var wall = new FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+        var start = wall.GetUtcNow();
+        long ticks = 10_000;
+        var clock = new SessionClock(wall, () => ticks);
+
+        // Within the second: the tick count alone, in milliseconds (a unit slip would be off by a factor of 10,000).
+        ticks += 500;
+        Assert.Equal(start + TimeSpan.FromMilliseconds(500), clock.GetUtcNow());
+
+        // A second on: the wall clock is read again, and a step it took meanwhile is seen.
+        wall.Advance(TimeSpan.FromMilliseconds(1_007));
+        ticks += 500;
+        Assert.Equal(start + TimeSpan.FromMilliseconds(1_007), clock.GetUtcNow());
+        ticks += 200;
+        Assert.Equal(start + TimeSpan.FromMilliseconds(1_207), clock.GetUtcNow());
+
+        // A tick count that went back behind the last re-read is not trusted: the wall clock is read.
+        wall.Advance(TimeSpan.FromMilliseconds(300));
+        ticks -= 300;
+        Assert.Equal(start + TimeSpan.FromMilliseconds(1_307), clock.GetUtcNow());
+    }
+
+    [Fact]
+    public void Constructor_OnTheSystemClock_TakesTheTickPath_OnAnyOtherProvider_AsksItEveryTime()
+    {
+        Assert.True(new SessionClock(TimeProvider.System).ReadsTicks);
+        Assert.False(new SessionClock(new FakeTimeProvider()).ReadsTicks);
     }
 }
