@@ -34,6 +34,7 @@ if [[ $mode == ci ]]; then
   bench --memory | tee "$out/memory.md"
   bench --ttfb 40 | tee "$out/ttfb.md"
   bench --cluster 0.3 300 | tee "$out/cluster.md"
+  bash benchmarks/redis-ideas.sh 2000 | tee "$out/redis-ideas.md"
   charts=$out
 else
   bench --filter '*' --job short --iterationCount 10 "$@"
@@ -44,6 +45,7 @@ else
   bench --outage 3 8 | tee "$out/outage.md"
   bench --ttfb 2000 | tee "$out/ttfb.md"
   bench --cluster 3 10000 | tee "$out/cluster.md"
+  bash benchmarks/redis-ideas.sh 200000 | tee "$out/redis-ideas.md"
   charts=docs
 fi
 
