@@ -20,8 +20,8 @@ internal static class RedisFields
     /// <summary>
     /// Builds a snapshot from the session's raw hash: <c>d:</c> fields are the values (kept as the buffers the client
     /// already read, not copied again), <c>m:</c> fields the metadata, <c>w:</c> fields only matter to the commit script.
-    /// The snapshot's last access is this load's time (<paramref name="now"/>) when later than the stored one
-    /// (<paramref name="storedLastAccess"/>, Unix milliseconds): the load is an access, whether or not it writes it.
+    /// The snapshot's last access is the later of <paramref name="now"/> (the time a script that slid it wrote, or 0) and the
+    /// stored one (<paramref name="storedLastAccess"/>, Unix milliseconds).
     /// <see langword="null"/> for no session, or a tombstone (a hash without a version).
     /// </summary>
     public static SessionSnapshot? ReadSnapshot(string id, HashEntry[] fields, long now, out long storedLastAccess)

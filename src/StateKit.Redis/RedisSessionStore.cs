@@ -184,7 +184,8 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
             throw _runner.Unavailable("load", e);
         }
 
-        if (RedisFields.ReadSnapshot(ticket, fields, now, out var lastAccess) is not { } snapshot)
+        // Read with the stored last access: what the idle deadline counts from unless this load writes a newer one.
+        if (RedisFields.ReadSnapshot(ticket, fields, 0, out var lastAccess) is not { } snapshot)
         {
             return null;
         }
@@ -200,6 +201,9 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
         if (now - lastAccess >= writeInterval || Math.Min(idle, absolute - now) < (long)_options.IdleTimeout.TotalMilliseconds)
         {
             Slide(database, key, now);
+
+            // Read again with this load's time as the access it writes (rare: once an interval per session).
+            return RedisFields.ReadSnapshot(ticket, fields, now, out _);
         }
 
         return snapshot;

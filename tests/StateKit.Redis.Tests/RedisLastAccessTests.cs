@@ -23,7 +23,7 @@ public sealed class RedisLastAccessTests(RedisFixture redis) : IClassFixture<Red
     private IDatabase Db => redis.Redis.GetDatabase();
 
     [Fact]
-    public async Task Load_WithinTheInterval_WritesNoAccess_TheSnapshotStillShowsThisLoad()
+    public async Task Load_WithinTheInterval_WritesNoAccess_AndTheSnapshotShowsTheDeadlineThatHolds()
     {
         var store = CreateStore();
         var ticket = await CreateAsync(store);
@@ -32,8 +32,9 @@ public sealed class RedisLastAccessTests(RedisFixture redis) : IClassFixture<Red
         _time.Advance(Interval - TimeSpan.FromSeconds(1));
         var loaded = await store.LoadAsync(ticket);
 
-        Assert.Equal(_time.GetUtcNow(), loaded!.LastAccessedAt);
         Assert.Equal(created, await StoredAccessAsync(ticket));
+        Assert.Equal(created, loaded!.LastAccessedAt.ToUnixTimeMilliseconds());
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(created) + Idle, loaded.ExpiresAt);
     }
 
     [Fact]
@@ -43,9 +44,10 @@ public sealed class RedisLastAccessTests(RedisFixture redis) : IClassFixture<Red
         var ticket = await CreateAsync(store);
 
         _time.Advance(Interval);
-        Assert.NotNull(await store.LoadAsync(ticket));
+        var loaded = await store.LoadAsync(ticket);
 
         Assert.Equal(_time.GetUtcNow().ToUnixTimeMilliseconds(), await StoredAccessAsync(ticket));
+        Assert.Equal(_time.GetUtcNow() + Idle, loaded!.ExpiresAt);
     }
 
     [Fact]
