@@ -3,11 +3,11 @@
 #
 #   bash benchmarks/run.sh          full run: every BenchmarkDotNet class (ShortRun job with 10 iterations: 3 warm-ups,
 #                                   10 measured iterations, one process per case), then the --roundtrips, --concurrency,
-#                                   --e2e, --memory and --ttfb modes, and --outage (UseRedis's defaults with redis-server
+#                                   --e2e, --memory, --ttfb and --cluster modes and redis-ideas.sh, and --outage (UseRedis's defaults with redis-server
 #                                   frozen 8 s; not in --ci), then docs/benchmarks-*.svg and the tables from the CSVs,
 #                                   then EventPipe profiles of the StateKit cases whose targets are hardest (Redis
 #                                   read-modify-write, in-memory, JWT), summarised by benchmarks/profile.py into
-#                                   artifacts/benchmarks/profiles.md. About 25 minutes on 2 cores.
+#                                   artifacts/benchmarks/profiles.md. About 35 minutes on 2 cores.
 #   bash benchmarks/run.sh --ci     smoke mode for CI: every benchmark case once, in process (BenchmarkDotNet's Dry job),
 #                                   and each console mode with tiny bounds. Proves they all run; its numbers mean nothing.
 #
