@@ -189,9 +189,11 @@ public static partial class ClusterReport
             await cluster.RequestAsync(Load.ReadOnly, shape, i);
         }
 
-        for (var i = 0; i < SampleSignIns; i++)
+        // Distinct sessions: a ticket drawn twice would name an id the first sign-in rotated away (nothing to commit).
+        var picks = Enumerable.Range(0, cluster.Tickets.Length).OrderBy(_ => Random.Shared.Next()).Take(SampleSignIns).ToArray();
+        for (var i = 0; i < picks.Length; i++)
         {
-            var session = new StateSession(cluster.Store, cluster.Tickets[Random.Shared.Next(cluster.Tickets.Length)]);
+            var session = new StateSession(cluster.Store, cluster.Tickets[picks[i]]);
             await session.LoadAsync();
             session.BindUser("user" + (i % 3).ToString(CultureInfo.InvariantCulture));
             session.RotateId();
