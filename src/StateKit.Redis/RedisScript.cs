@@ -131,7 +131,8 @@ internal sealed class RedisScript
         return (result, (long)await wait.ConfigureAwait(false));
     }
 
-    private static void Forget(Task task) => task.ContinueWith(
+    /// <summary>Observes a task whose outcome nobody waits for any more, so that its failure is not reported as unobserved.</summary>
+    internal static void Forget(Task task) => task.ContinueWith(
         static t => _ = t.Exception,
         CancellationToken.None,
         TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,

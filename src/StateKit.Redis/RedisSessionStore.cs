@@ -173,7 +173,7 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
             }
             catch
             {
-                _ = expire.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                RedisScript.Forget(expire);
                 throw;
             }
 
