@@ -162,7 +162,10 @@ public sealed class RedisSessionStore : ISessionStore, ISessionLister, IDisposab
             var redis = await _connection.GetAsync().ConfigureAwait(false);
             database = redis.GetDatabase();
             var batch = database.CreateBatch();
-            var read = batch.HashGetAllAsync(key);
+            // From the primary only, as the script load was: while it is gone a load fails typed rather than reading a
+            // replica, so no commit follows a read of state the primary may not have (and no acknowledged-write check
+            // runs against a half-changed cluster map; RedisClusterFailoverTests).
+            var read = batch.HashGetAllAsync(key, CommandFlags.DemandMaster);
 
             // Never resurrects: PEXPIRE of a missing key does nothing. Both replies come back in the same read.
             var expire = batch.KeyExpireAsync(key, _options.IdleTimeout);
