@@ -58,11 +58,28 @@ internal sealed partial class RedisCommandRunner(RedisConnection connection, Red
                 await EnsureWaitSupportedAsync(server).ConfigureAwait(false);
             }
 
-            (result, acknowledged) = await script.EvaluateAndWaitAsync(
-                redis.GetDatabase(), server, key, args, required, (long)options.ReplicaAckTimeout.TotalMilliseconds, logger).ConfigureAwait(false);
+            var timeout = (long)options.ReplicaAckTimeout.TotalMilliseconds;
+            try
+            {
+                (result, acknowledged) = await script.EvaluateAndWaitAsync(server, key, args, required, timeout, logger).ConfigureAwait(false);
+            }
+            catch (RedisServerException e) when (RedisScript.IsMoved(e))
+            {
+                // The slot moved (a reshard, a failover) and nothing was written. The MOVED taught the client the new
+                // owner: the pair goes there once. Asked again the same node, the map has not caught up: fail, typed.
+                var owner = redis.GetServer(key, flags: CommandFlags.DemandMaster);
+                if (Equals(owner.EndPoint, server.EndPoint))
+                {
+                    throw;
+                }
+
+                (result, acknowledged) = await script.EvaluateAndWaitAsync(owner, key, args, required, timeout, logger).ConfigureAwait(false);
+            }
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or InvalidOperationException)
         {
+            // InvalidOperationException: GetServer throws it, rather than fail a task, when no node owns the key (a
+            // failover).
             throw Unavailable(operation, e);
         }
 

@@ -20,6 +20,7 @@ internal sealed class RedisScript
         Text = text;
 #pragma warning disable CA5350 // SHA1 is what Redis names scripts by; it is an identifier here, not a security control.
         Hash = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+        HashHex = Convert.ToHexStringLower(Hash);
 #pragma warning restore CA5350
     }
 
@@ -28,6 +29,9 @@ internal sealed class RedisScript
     public string Text { get; }
 
     public byte[] Hash { get; }
+
+    /// <summary>Gets <see cref="Hash"/> as <c>EVALSHA</c> takes it from a plain command.</summary>
+    public string HashHex { get; }
 
     /// <summary>Runs the script on the node owning <paramref name="key"/>: one round trip, two after a <c>NOSCRIPT</c>.</summary>
     public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey key, RedisValue[] args, ILogger logger)
@@ -89,17 +93,24 @@ internal sealed class RedisScript
     }
 
     /// <summary>
-    /// Runs the script, then <c>WAIT</c> on the same node, sent back to back without awaiting the script: both travel in
-    /// one write and both replies in one read, so the pair is one network round trip. <c>WAIT</c> covers every write sent
-    /// before it on that connection, the script's included. After a <c>NOSCRIPT</c> the pair is sent again with <c>EVAL</c>.
+    /// Runs the script on <paramref name="server"/>, then <c>WAIT</c> on that same node, sent back to back without awaiting
+    /// the script: both travel in one write and both replies in one read, so the pair is one network round trip. <c>WAIT</c>
+    /// covers every write sent before it on that connection, the script's included. After a <c>NOSCRIPT</c> the pair is sent
+    /// again with <c>EVAL</c>.
     /// </summary>
+    /// <remarks>
+    /// The script is addressed to the node, not routed by its key, and never follows a redirect
+    /// (<see cref="CommandFlags.NoRedirect"/>): a write the client routes itself can land on another node than the one
+    /// asked to <c>WAIT</c> (a slot map a reshard or failover made stale, where the client follows <c>MOVED</c>; a dead
+    /// slot owner, where it picks any primary), and that node's replicas would then confirm a write they never saw. A node
+    /// that does not own the key answers <c>MOVED</c> and writes nothing (<see cref="IsMoved"/>).
+    /// </remarks>
     /// <returns>The script's reply and how many replicas acknowledged within <paramref name="timeoutMilliseconds"/>.</returns>
     public async Task<(RedisResult Result, long Acknowledged)> EvaluateAndWaitAsync(
-        IDatabaseAsync database, IServer server, RedisKey key, RedisValue[] args, int replicas, long timeoutMilliseconds, ILogger logger)
+        IServer server, RedisKey key, RedisValue[] args, int replicas, long timeoutMilliseconds, ILogger logger)
     {
-        RedisKey[] keys = [key];
-        var evaluation = database.ScriptEvaluateAsync(Hash, keys, args);
-        var wait = server.ExecuteAsync("WAIT", replicas, timeoutMilliseconds);
+        var evaluation = server.ExecuteAsync("EVALSHA", Call(HashHex, key, args), CommandFlags.NoRedirect);
+        var wait = server.ExecuteAsync("WAIT", [replicas, timeoutMilliseconds], CommandFlags.NoRedirect);
         RedisResult result;
         try
         {
@@ -110,8 +121,8 @@ internal sealed class RedisScript
             // That WAIT covered nothing of ours; its answer is not worth waiting for.
             Forget(wait);
             Log.ScriptReloaded(logger, Name);
-            evaluation = database.ScriptEvaluateAsync(Text, keys, args);
-            wait = server.ExecuteAsync("WAIT", replicas, timeoutMilliseconds);
+            evaluation = server.ExecuteAsync("EVAL", Call(Text, key, args), CommandFlags.NoRedirect);
+            wait = server.ExecuteAsync("WAIT", [replicas, timeoutMilliseconds], CommandFlags.NoRedirect);
             try
             {
                 result = await evaluation.ConfigureAwait(false);
@@ -129,6 +140,24 @@ internal sealed class RedisScript
         }
 
         return (result, (long)await wait.ConfigureAwait(false));
+    }
+
+    /// <summary>Gets whether <paramref name="error"/> is a node's <c>MOVED</c>, which a command sent with <see cref="CommandFlags.NoRedirect"/> surfaces: the node wrote nothing, and the client has learned the slot's owner from it.</summary>
+    public static bool IsMoved(RedisServerException error) => error.Message.Contains("MOVED", StringComparison.Ordinal);
+
+    /// <summary>The arguments of <c>EVAL</c> or <c>EVALSHA</c> over one key, for a command addressed to a node.</summary>
+    private static object[] Call(string script, RedisKey key, RedisValue[] args)
+    {
+        var call = new object[args.Length + 3];
+        call[0] = script;
+        call[1] = 1;
+        call[2] = key;
+        for (var i = 0; i < args.Length; i++)
+        {
+            call[i + 3] = args[i];
+        }
+
+        return call;
     }
 
     /// <summary>Observes a task whose outcome nobody waits for any more, so that its failure is not reported as unobserved.</summary>

@@ -72,6 +72,52 @@ public sealed class RedisReplicatedClusterFixture : IAsyncLifetime
         throw new InvalidOperationException($"No node serves slot {slot}.");
     }
 
+    /// <summary>
+    /// Moves <paramref name="key"/>'s slot, and the keys in it, to <paramref name="target"/>, as <c>redis-cli --cluster
+    /// reshard</c> does (<c>IMPORTING</c>, <c>MIGRATING</c>, <c>MIGRATE</c>, then <c>SETSLOT NODE</c> on every master). A
+    /// client that learned the slot map before keeps its old owner until a <c>MOVED</c> teaches it.
+    /// </summary>
+    public async Task MoveSlotAsync(RedisKey key, TestServer target)
+    {
+        var source = await MasterOfAsync(key);
+        if (source == target)
+        {
+            return;
+        }
+
+        var slot = (long)await Admin.GetServer(source.Endpoint).ExecuteAsync("CLUSTER", "KEYSLOT", (string)key!);
+        var sourceId = (string)(await Admin.GetServer(source.Endpoint).ExecuteAsync("CLUSTER", "MYID"))!;
+        var targetId = (string)(await Admin.GetServer(target.Endpoint).ExecuteAsync("CLUSTER", "MYID"))!;
+        await Admin.GetServer(target.Endpoint).ExecuteAsync("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
+        await Admin.GetServer(source.Endpoint).ExecuteAsync("CLUSTER", "SETSLOT", slot, "MIGRATING", targetId);
+        while (true)
+        {
+            var keys = (RedisResult[])(await Admin.GetServer(source.Endpoint).ExecuteAsync("CLUSTER", "GETKEYSINSLOT", slot, 100))!;
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            object[] migrate = ["127.0.0.1", target.Port, string.Empty, 0, 5000, "KEYS", .. keys.Select(k => (object)(string)k!)];
+            await Admin.GetServer(source.Endpoint).ExecuteAsync("MIGRATE", migrate);
+        }
+
+        foreach (var master in new[] { target, source })
+        {
+            await Admin.GetServer(master.Endpoint).ExecuteAsync("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+        }
+
+        // The other masters learn the new owner by gossip; telling them too makes the move whole at once.
+        foreach (var node in _nodes.Where(n => n != target && n != source && n.ProcessId is not null))
+        {
+            var role = (RedisResult[])(await Admin.GetServer(node.Endpoint).ExecuteAsync("ROLE"))!;
+            if ((string?)role[0] == "master")
+            {
+                await Admin.GetServer(node.Endpoint).ExecuteAsync("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+            }
+        }
+    }
+
     /// <summary>Gets the replica of <paramref name="master"/>, from the replicas' own <c>INFO replication</c>.</summary>
     public async Task<TestServer> ReplicaOfAsync(TestServer master)
     {
