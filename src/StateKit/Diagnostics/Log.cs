@@ -98,7 +98,7 @@ internal static partial class Log
     public static partial void StickyUserSessionSignedOutByLimit(ILogger logger, string nodeId);
 
     // Sessions per user through the circuit breaker (issue 18): 325-329.
-    [LoggerMessage(EventId = 325, EventName = "OutageWritesOfEndedSessionDropped", Level = LogLevel.Information, Message = "Store {Store}: a session ended by public id had outage writes waiting for replay in {Routes} journaled sessions; they were dropped, so the replay cannot bring it back.")]
+    [LoggerMessage(EventId = 325, EventName = "OutageWritesOfEndedSessionDropped", Level = LogLevel.Information, Message = "Store {Store}: a session the primary ended (revoked, signed out, or ended by public id) had outage writes waiting for replay in {Routes} journaled sessions; they were dropped, so the replay cannot bring it back.")]
     public static partial void OutageWritesOfEndedSessionDropped(ILogger logger, string store, int routes);
 
     // Session lifecycle events (issue 16): 80-89.

@@ -151,6 +151,11 @@ public sealed class ResilientSessionStore : ISessionStore, ISessionLister, IDisp
             return _fallback.CommitAsync(commit, cancellationToken);
         }
 
+        if (commit.Revoke)
+        {
+            return CommitRevocationAsync(commit, forwardedTo, cancellationToken);
+        }
+
         var permit = _guard.TryEnter();
         if (!permit.IsAllowed)
         {
@@ -164,12 +169,37 @@ public sealed class ResilientSessionStore : ISessionStore, ISessionLister, IDisp
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Revokes in the primary, through the breaker; while the circuit is open it fails with
+    /// <see cref="SessionStoreRejectedException"/>. Once the primary has revoked the session, the breaker remembers it (at
+    /// most <see cref="ResilienceOptions.JournalCapacity"/> sessions), so that a request which loaded it before and commits
+    /// during a later outage cannot seed the fallback with it, and drops outage writes the journal still holds for it.
+    /// </remarks>
+    public async ValueTask<bool> RevokeAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        var permit = _guard.TryEnter();
-        return permit.IsAllowed
-            ? _guard.RevokeAsync(permit, sessionId, cancellationToken)
-            : ValueTask.FromException<bool>(_guard.Rejected());
+        // Held across the primary's revocation and the routes' end: a replay between them would find the session gone
+        // and start a new one from its outage writes.
+        await _router.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var permit = _guard.TryEnter();
+            if (!permit.IsAllowed)
+            {
+                throw _guard.Rejected();
+            }
+
+            var revoked = await _guard.RevokeAsync(permit, sessionId, cancellationToken).ConfigureAwait(false);
+            if (revoked)
+            {
+                EndClaimsOf(SessionIds.ToPublicId(sessionId));
+            }
+
+            return revoked;
+        }
+        finally
+        {
+            _router.WriteGate.Release();
+        }
     }
 
     /// <inheritdoc />
@@ -226,9 +256,9 @@ public sealed class ResilientSessionStore : ISessionStore, ISessionLister, IDisp
             }
 
             var revoked = await _guard.RevokeUserSessionAsync(permit, userId, publicId, cancellationToken).ConfigureAwait(false);
-            if (revoked && _fallback.EndClaimsOf(publicId) is var ended and > 0)
+            if (revoked)
             {
-                Log.OutageWritesOfEndedSessionDropped(_guard.Logger, Name, ended);
+                EndClaimsOf(publicId);
             }
 
             return revoked;
@@ -260,6 +290,53 @@ public sealed class ResilientSessionStore : ISessionStore, ISessionLister, IDisp
     private ISessionLister Lister => Capabilities.ListsUserSessions
         ? (ISessionLister)_guard.Primary
         : throw new NotSupportedException($"The store '{Name}' under the circuit breaker cannot list a user's sessions (its Capabilities.ListsUserSessions is false); the in-memory and Redis stores can.");
+
+    /// <summary>
+    /// A commit that revokes (a sign-out through <see cref="StateSession.Revoke"/>), sent to the primary under the gate
+    /// <see cref="RevokeAsync"/> takes, for the same reason; once the primary has deleted the session, it is remembered as
+    /// ended. Rare next to other commits, so the gate costs the common path nothing.
+    /// </summary>
+    private async ValueTask<SessionCommitResult> CommitRevocationAsync(SessionCommit commit, string? forwardedTo, CancellationToken cancellationToken)
+    {
+        await _router.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var permit = _guard.TryEnter();
+            if (permit.IsAllowed)
+            {
+                var result = forwardedTo is null
+                    ? await _guard.CommitAsync(permit, commit, cancellationToken).ConfigureAwait(false)
+                    : await HandOverAsync(_guard.CommitAsync(permit, commit, cancellationToken), forwardedTo).ConfigureAwait(false);
+                if (result.Outcome == SessionCommitOutcome.Deleted && commit.Ticket is { } ticket)
+                {
+                    EndClaimsOf(SessionIds.ToPublicId(ticket));
+                }
+
+                return result;
+            }
+
+            if (_options.Outage == OutagePolicy.FailFast)
+            {
+                throw _guard.Rejected();
+            }
+        }
+        finally
+        {
+            _router.WriteGate.Release();
+        }
+
+        // The circuit is open: the fallback journals the revocation, and takes the gate itself.
+        return await _fallback.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The primary ended the session with this public id: see <see cref="FallbackSessions.EndClaimsOf"/>. Called under the gate.</summary>
+    private void EndClaimsOf(string publicId)
+    {
+        if (_fallback.EndClaimsOf(publicId) is var ended and > 0)
+        {
+            Log.OutageWritesOfEndedSessionDropped(_guard.Logger, Name, ended);
+        }
+    }
 
     private static async ValueTask<SessionCommitResult> HandOverAsync(ValueTask<SessionCommitResult> pending, string primaryTicket)
     {
