@@ -20,8 +20,8 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     public async Task ExpiryNotifications_TwoNodesListening_EachNodeReportsEachExpiryOnce()
     {
         var prefix = RedisFixture.UniquePrefix("events-per-node");
-        await using var a = await Node.StartAsync(keyspace.Server.Endpoint, prefix, "redis-a", TimeProvider.System);
-        await using var b = await Node.StartAsync(keyspace.Server.Endpoint, prefix, "redis-b", TimeProvider.System);
+        await using var a = await RedisEventNode.StartAsync(keyspace.Server.Endpoint, prefix, "redis-a", TimeProvider.System);
+        await using var b = await RedisEventNode.StartAsync(keyspace.Server.Endpoint, prefix, "redis-b", TimeProvider.System);
         Assert.True(await a.Raw.ListeningForExpiry);
         Assert.True(await b.Raw.ListeningForExpiry);
         var ids = await CreateAsync(a.Store, 5);
@@ -43,8 +43,8 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     public async Task ExpiryEventsOncePerCluster_TwoNodesListening_ExactlyOneNodeReportsEachExpiry()
     {
         var prefix = RedisFixture.UniquePrefix("events-once");
-        await using var a = await Node.StartAsync(keyspace.Server.Endpoint, prefix, "redis", TimeProvider.System, o => o.ExpiryEventsOncePerCluster = true);
-        await using var b = await Node.StartAsync(keyspace.Server.Endpoint, prefix, "redis", TimeProvider.System, o => o.ExpiryEventsOncePerCluster = true);
+        await using var a = await RedisEventNode.StartAsync(keyspace.Server.Endpoint, prefix, "redis", TimeProvider.System, o => o.ExpiryEventsOncePerCluster = true);
+        await using var b = await RedisEventNode.StartAsync(keyspace.Server.Endpoint, prefix, "redis", TimeProvider.System, o => o.ExpiryEventsOncePerCluster = true);
         Assert.True(await a.Raw.ListeningForExpiry);
         Assert.True(await b.Raw.ListeningForExpiry);
         var ids = await CreateAsync(a.Store, 20);
@@ -62,7 +62,7 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     public async Task ExpiryNotifications_ConnectionWithoutAdmin_CannotReadTheSettingListensAnywayAndReports()
     {
         var prefix = RedisFixture.UniquePrefix("events-no-admin");
-        await using var node = await Node.StartAsync(keyspace.Server.Endpoint, prefix, "redis", TimeProvider.System, allowAdmin: false);
+        await using var node = await RedisEventNode.StartAsync(keyspace.Server.Endpoint, prefix, "redis", TimeProvider.System, allowAdmin: false);
 
         Assert.True(await node.Raw.ListeningForExpiry);
         var ids = await CreateAsync(node.Store, 1);
@@ -74,7 +74,7 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     public async Task ExpiryNotifications_ServerHasThemOff_DetectsItAndDoesNotChangeTheServer()
     {
         var before = await ConfigAsync(plain.Admin);
-        await using var node = await Node.StartAsync(plain.Server.Endpoint, RedisFixture.UniquePrefix("events-off"), "redis", TimeProvider.System);
+        await using var node = await RedisEventNode.StartAsync(plain.Server.Endpoint, RedisFixture.UniquePrefix("events-off"), "redis", TimeProvider.System);
 
         Assert.False(await node.Raw.ListeningForExpiry);
         Assert.Equal(before, await ConfigAsync(plain.Admin));
@@ -86,7 +86,7 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     {
         await using var server = await TestServer.StartRedisAsync([]);
         var prefix = RedisFixture.UniquePrefix("events-enable");
-        await using var node = await Node.StartAsync(server.Endpoint, prefix, "redis", TimeProvider.System, o => o.ExpiryNotifications = RedisExpiryNotifications.Enable);
+        await using var node = await RedisEventNode.StartAsync(server.Endpoint, prefix, "redis", TimeProvider.System, o => o.ExpiryNotifications = RedisExpiryNotifications.Enable);
         await using var admin = await ConnectionMultiplexer.ConnectAsync($"{server.Endpoint},allowAdmin=true");
 
         Assert.True(await node.Raw.ListeningForExpiry);
@@ -100,7 +100,7 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     public async Task Load_SessionPastItsDeadlineBeforeRedisRemovedIt_RaisesExpiredWithItsReason()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var node = await Node.StartAsync(plain.Server.Endpoint, RedisFixture.UniquePrefix("events-load"), "redis", time);
+        await using var node = await RedisEventNode.StartAsync(plain.Server.Endpoint, RedisFixture.UniquePrefix("events-load"), "redis", time);
         var session = node.Store.Open(null);
         session.SetBytes("cart", "1"u8);
         session.BindUser("gina");
@@ -118,7 +118,7 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
     [Fact]
     public async Task RevokeUser_RaisesRevokedForEachSessionOfTheUser()
     {
-        await using var node = await Node.StartAsync(plain.Server.Endpoint, RedisFixture.UniquePrefix("events-user"), "redis", TimeProvider.System);
+        await using var node = await RedisEventNode.StartAsync(plain.Server.Endpoint, RedisFixture.UniquePrefix("events-user"), "redis", TimeProvider.System);
         var ids = new List<string>();
         for (var i = 0; i < 3; i++)
         {
@@ -155,147 +155,9 @@ public sealed class RedisSessionStoreEventsTests(RedisKeyspaceFixture keyspace, 
         return (string)reply[1]!;
     }
 
-    private static async Task<string[]> CreateAsync(ISessionStore store, int count)
-    {
-        var ids = new string[count];
-        for (var i = 0; i < count; i++)
-        {
-            var session = store.Open(null);
-            session.SetBytes("cart", "1"u8);
-            ids[i] = (await session.CommitAsync()).SessionId!;
-        }
+    private Task ExpireAllAsync(string prefix, string[] ids, params RedisEventNode[] nodes) => RedisEventNode.ExpireAllAsync(prefix, ids, keyspace.Direct, nodes);
 
-        return ids;
-    }
+    private static Task ExpireAllAsync(string prefix, string[] ids, IConnectionMultiplexer direct, params RedisEventNode[] nodes) => RedisEventNode.ExpireAllAsync(prefix, ids, direct, nodes);
 
-    // Redis expires each key as its TTL would; every node's listener signals once it handled each notification.
-    private Task ExpireAllAsync(string prefix, string[] ids, params Node[] nodes) => ExpireAllAsync(prefix, ids, keyspace.Direct, nodes);
-
-    private static async Task ExpireAllAsync(string prefix, string[] ids, IConnectionMultiplexer direct, params Node[] nodes)
-    {
-        var handled = nodes.Select(n => n.Expect(ids)).ToArray();
-        var db = direct.GetDatabase();
-        // Not 1 ms: Redis 7.0 adds a relative TTL to the command's start time but checks it against the clock read after, so a
-        // 1 ms TTL sometimes counts as already past and the key is deleted on the spot, as DEL ("del" event, no "expired"):
-        // about 1 key in 2,000 with redis-cli, the cause of this class's rare 30 s timeouts.
-        foreach (var id in ids)
-        {
-            Assert.True(await db.KeyExpireAsync($"{prefix}s:{{{id}}}", TimeSpan.FromMilliseconds(20)));
-        }
-
-        // Reading a key past its TTL expires it there and then (and notifies), rather than whenever Redis's background
-        // cycle samples it: the wait polls the key's real state, 1 ms at a time (the TTLs run out together, in about 20 ms).
-        foreach (var id in ids)
-        {
-            while (await db.KeyExistsAsync($"{prefix}s:{{{id}}}"))
-            {
-                await Task.Delay(1);
-            }
-        }
-
-        try
-        {
-            await Task.WhenAll(handled).WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        catch (TimeoutException)
-        {
-            var left = await Task.WhenAll(ids.Select(async id => (id, await db.KeyExistsAsync($"{prefix}s:{{{id}}}"))));
-            throw new TimeoutException($"Not every node handled every expiry: {string.Join("; ", nodes.Select(n => n.Pending))}; keys still present: {left.Count(l => l.Item2)}.");
-        }
-    }
-
-    private sealed class Node : IAsyncDisposable
-    {
-        private readonly ServiceProvider _provider;
-        private readonly ConnectionMultiplexer _redis;
-        private bool _stopped;
-
-        private Node(ServiceProvider provider, ConnectionMultiplexer redis, SessionEventRecorder recorder)
-        {
-            _provider = provider;
-            _redis = redis;
-            Recorder = recorder;
-            Store = provider.GetRequiredService<ISessionStore>();
-            Raw = provider.GetRequiredService<RawStore>().Store!;
-        }
-
-        public SessionEventRecorder Recorder { get; }
-
-        public ISessionStore Store { get; }
-
-        public RedisSessionStore Raw { get; }
-
-        public static async Task<Node> StartAsync(string endpoint, string prefix, string name, TimeProvider time, Action<RedisSessionStoreOptions>? configure = null, bool allowAdmin = true)
-        {
-            // allowAdmin, so that the store can read (and, when told to, set) notify-keyspace-events. A patient asyncTimeout:
-            // a claim that timed out on a starved CI machine would be reported by both nodes (at least once, by design),
-            // which is not what these tests are about.
-            var redis = await ConnectionMultiplexer.ConnectAsync(
-                $"{endpoint},abortConnect=false,asyncTimeout=30000,allowAdmin={(allowAdmin ? "true" : "false")}");
-            var recorder = new SessionEventRecorder();
-            var raw = new RawStore();
-            var services = new ServiceCollection();
-            services.AddSingleton(time);
-            services.AddSingleton(raw);
-            services.AddStateKit(kit => kit
-                .UseStore<RedisSessionStoreOptions>(
-                    "redis",
-                    o =>
-                    {
-                        o.KeyPrefix = prefix;
-                        o.Name = name;
-                        configure?.Invoke(o);
-                    },
-                    (sp, o) => raw.Store = new RedisSessionStore(redis, o, sp.GetService<TimeProvider>()))
-                .OnSessionEvent(recorder.HandleAsync));
-            var provider = services.BuildServiceProvider();
-            await SessionEventRecorder.StartHostedAsync(provider);
-            return new Node(provider, redis, recorder);
-        }
-
-        public string Pending { get; private set; } = string.Empty;
-
-        /// <summary>A task that completes once this node's listener handled a notification for every one of <paramref name="ids"/>.</summary>
-        public Task Expect(string[] ids)
-        {
-            var pending = new HashSet<string>(ids, StringComparer.Ordinal);
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Raw.ExpiryListener!.Handled = id =>
-            {
-                lock (pending)
-                {
-                    if (pending.Remove(id) && pending.Count == 0)
-                    {
-                        done.TrySetResult();
-                    }
-
-                    Pending = $"{Raw.GetHashCode()}: {pending.Count} left";
-                }
-            };
-            return done.Task;
-        }
-
-        /// <summary>Stops the node's event queue after it delivered everything raised so far.</summary>
-        public async Task StopAsync()
-        {
-            if (!_stopped)
-            {
-                _stopped = true;
-                await SessionEventRecorder.StopHostedAsync(_provider);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await StopAsync();
-            Raw.Dispose();
-            await _provider.DisposeAsync();
-            await _redis.DisposeAsync();
-        }
-    }
-
-    private sealed class RawStore
-    {
-        public RedisSessionStore? Store { get; set; }
-    }
+    private static Task<string[]> CreateAsync(ISessionStore store, int count) => RedisEventNode.CreateAsync(store, count);
 }
