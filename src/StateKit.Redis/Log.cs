@@ -55,6 +55,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 131, EventName = "RedisExpiryNotificationsOff", Level = LogLevel.Information, Message = "The Redis server of store '{StoreName}' has notify-keyspace-events '{Flags}', without expired events: a session Redis expires is reported only if a load meets it first. Set notify-keyspace-events to include 'Ex', or RedisSessionStoreOptions.ExpiryNotifications = Enable.")]
     public static partial void ExpiryNotificationsOff(ILogger logger, string storeName, string flags);
 
+    [LoggerMessage(EventId = 137, EventName = "RedisExpiryNotificationsPartlyOff", Level = LogLevel.Warning, Message = "Some primaries of the Redis store '{StoreName}' have notify-keyspace-events without expired events ({Endpoints}): a session Redis expires there is reported only if a load meets it first. Set notify-keyspace-events to include 'Ex' on every node, or RedisSessionStoreOptions.ExpiryNotifications = Enable.")]
+    public static partial void ExpiryNotificationsPartlyOff(ILogger logger, string storeName, string endpoints);
+
     [LoggerMessage(EventId = 132, EventName = "RedisExpiryNotificationsUnknown", Level = LogLevel.Information, Message = "The Redis store '{StoreName}' could not read notify-keyspace-events ({Error}); it listens to expired events anyway, and reports them if the server sends them.")]
     public static partial void ExpiryNotificationsUnknown(ILogger logger, string storeName, string error);
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -66,33 +67,17 @@ internal sealed class RedisExpiryListener : IDisposable
         try
         {
             var redis = await _connection.GetAsync().ConfigureAwait(false);
-            var db = redis.GetDatabase();
-            string? flags = null;
-            try
+            var database = redis.GetDatabase().Database;
+            var flags = await EnsureExpiredEventsAsync(redis, storeName).ConfigureAwait(false);
+            if (flags is null)
             {
-                var reply = (RedisResult[])(await db.ExecuteAsync("CONFIG", "GET", "notify-keyspace-events").ConfigureAwait(false))!;
-                flags = reply.Length == 2 ? (string?)reply[1] ?? string.Empty : string.Empty;
-            }
-            catch (Exception e) when (e is RedisException or RedisCommandException or TimeoutException)
-            {
-                Log.ExpiryNotificationsUnknown(_logger, storeName, e.Message);
+                return false;
             }
 
-            if (flags is not null && !SendsExpiredEvents(flags))
-            {
-                if (_options.ExpiryNotifications != RedisExpiryNotifications.Enable)
-                {
-                    Log.ExpiryNotificationsOff(_logger, storeName, flags);
-                    return false;
-                }
-
-                // Keeps what other clients asked for, and adds keyevent (E) and expired (x).
-                flags += (flags.Contains('E', StringComparison.Ordinal) ? string.Empty : "E") + (flags.Contains('x', StringComparison.Ordinal) ? string.Empty : "x");
-                await db.ExecuteAsync("CONFIG", "SET", "notify-keyspace-events", flags).ConfigureAwait(false);
-            }
-
-            var channel = $"__keyevent@{db.Database}__:expired";
-            _channel = RedisChannel.Literal(channel);
+            // A keyevent channel from RedisChannel.KeyEvent is subscribed on every primary of a cluster, and again on a new
+            // one after a failover: Redis keeps a node's keyspace notifications on that node.
+            _channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, database);
+            var channelName = _channel.ToString();
             await redis.GetSubscriber().SubscribeAsync(_channel, _onMessage).ConfigureAwait(false);
             _subscribed = redis;
             if (_disposed)
@@ -102,7 +87,7 @@ internal sealed class RedisExpiryListener : IDisposable
                 return false;
             }
 
-            Log.ExpiryNotificationsListening(_logger, storeName, channel, flags ?? "?");
+            Log.ExpiryNotificationsListening(_logger, storeName, channelName, flags);
             return true;
         }
         catch (Exception e) when (e is RedisException or RedisCommandException or TimeoutException or SessionStoreUnavailableException)
@@ -110,6 +95,78 @@ internal sealed class RedisExpiryListener : IDisposable
             Log.ExpiryNotificationsFailed(_logger, storeName, e);
             return false;
         }
+    }
+
+    /// <summary>
+    /// Reads <c>notify-keyspace-events</c> on every node the connection reaches (a standalone server, or each master and
+    /// replica of a cluster) and, with <see cref="RedisExpiryNotifications.Enable"/>, adds expired events where they are
+    /// off: on replicas too, so that a replica promoted by a failover keeps sending them.
+    /// </summary>
+    /// <returns>The flags to report, "?" when they could not be read; null when no primary sends expired events and the store should not listen.</returns>
+    private async Task<string?> EnsureExpiredEventsAsync(IConnectionMultiplexer redis, string storeName)
+    {
+        string? sending = null;
+        var primariesOff = new List<string>();
+        var off = new List<(IServer Server, string Flags)>();
+        foreach (var server in redis.GetServers())
+        {
+            if (!server.IsConnected)
+            {
+                continue;
+            }
+
+            string flags;
+            try
+            {
+                var reply = (RedisResult[])(await server.ExecuteAsync("CONFIG", "GET", "notify-keyspace-events").ConfigureAwait(false))!;
+                flags = reply.Length == 2 ? (string?)reply[1] ?? string.Empty : string.Empty;
+            }
+            catch (Exception e) when (e is RedisException or RedisCommandException or TimeoutException)
+            {
+                // CONFIG refused (a managed Redis, or no allowAdmin): listen anyway; a channel nobody publishes to costs nothing.
+                Log.ExpiryNotificationsUnknown(_logger, storeName, e.Message);
+                return "?";
+            }
+
+            if (SendsExpiredEvents(flags))
+            {
+                sending ??= server.IsReplica ? null : flags;
+                continue;
+            }
+
+            off.Add((server, flags));
+            if (!server.IsReplica)
+            {
+                primariesOff.Add(server.EndPoint.ToString()!);
+            }
+        }
+
+        if (off.Count > 0 && _options.ExpiryNotifications == RedisExpiryNotifications.Enable)
+        {
+            foreach (var (server, flags) in off)
+            {
+                // Keeps what other clients asked for, and adds keyevent (E) and expired (x).
+                var enabled = flags + (flags.Contains('E', StringComparison.Ordinal) ? string.Empty : "E") + (flags.Contains('x', StringComparison.Ordinal) ? string.Empty : "x");
+                await server.ExecuteAsync("CONFIG", "SET", "notify-keyspace-events", enabled).ConfigureAwait(false);
+                sending ??= server.IsReplica ? null : enabled;
+            }
+
+            return sending ?? "?";
+        }
+
+        if (primariesOff.Count == 0)
+        {
+            return sending ?? "?";
+        }
+
+        if (sending is null)
+        {
+            Log.ExpiryNotificationsOff(_logger, storeName, off[0].Flags);
+            return null;
+        }
+
+        Log.ExpiryNotificationsPartlyOff(_logger, storeName, string.Join(", ", primariesOff));
+        return sending;
     }
 
     private void OnExpired(RedisChannel channel, RedisValue key)
