@@ -35,6 +35,16 @@ internal static class RedisDefaults
     // comes back (128 random bits), so a minute is plenty and the keys clean themselves up.
     public static readonly TimeSpan ExpiryClaimLifetime = TimeSpan.FromMinutes(1);
 
+    // After a failed connection or a topology change, how often and how long the expiry listener looks for a primary its
+    // subscription does not cover. A Redis Cluster failover takes about twice cluster-node-timeout (15 s by default), and
+    // the multiplexer learns of it after that; a scan of its server list every half second costs nothing next to it.
+    public static readonly TimeSpan ExpiryWatchInterval = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan ExpiryWatchPeriod = TimeSpan.FromMinutes(2);
+
+    // While a primary has no subscriber, how often the expiry listener has the multiplexer reconfigure (StackExchange.Redis
+    // itself reconfigures on a MOVED at most every 5 s).
+    public static readonly TimeSpan ExpiryReconfigureInterval = TimeSpan.FromSeconds(5);
+
     // The store's own multiplexer: a backstop above OperationTimeout, so a command the guard gave up on leaves the
     // multiplexer's queue within a second instead of five, and a connect attempt to a dead host gives up as soon.
     public const int ClientTimeoutMilliseconds = 1000;

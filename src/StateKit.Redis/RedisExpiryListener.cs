@@ -21,6 +21,12 @@ internal sealed class RedisExpiryListener : IDisposable
     private readonly SessionEventSink _events;
     private readonly ILogger _logger;
     private readonly Action<RedisChannel, RedisValue> _onMessage;
+    private readonly EventHandler<EndPointEventArgs> _onConfigurationChanged;
+    private readonly EventHandler<HashSlotMovedEventArgs> _onHashSlotMoved;
+    private readonly EventHandler<ConnectionFailedEventArgs> _onConnectionFailed;
+    private readonly Lock _coveredLock = new();
+    private HashSet<string> _covered = new(StringComparer.Ordinal);
+    private int _watching;
     private IConnectionMultiplexer? _subscribed;
     private volatile bool _disposed;
     private RedisChannel _channel;
@@ -33,11 +39,26 @@ internal sealed class RedisExpiryListener : IDisposable
         _events = events;
         _logger = logger;
         _onMessage = OnExpired;
+        _onConfigurationChanged = (sender, _) => OnTopologyChanged(sender);
+        _onHashSlotMoved = (sender, _) => OnTopologyChanged(sender);
+        _onConnectionFailed = (sender, _) => OnTopologyChanged(sender);
         Listening = ListenAsync();
     }
 
     /// <summary>Gets or sets a hook called after each notification for a session key was handled (raised, or lost its claim); for tests.</summary>
     internal Action<string>? Handled { get; set; }
+
+    /// <summary>Gets or sets a hook called once the subscription was extended to a primary that appeared; for tests.</summary>
+    internal Action? Resubscribed { get; set; }
+
+    /// <summary>Gets whether the subscription in place covers the primary at <paramref name="endpoint"/>; for tests.</summary>
+    internal bool Covers(string endpoint)
+    {
+        lock (_coveredLock)
+        {
+            return _covered.Contains(endpoint);
+        }
+    }
 
     /// <summary>Gets a task that ends with whether the store listens: false when the server has expired events off, or subscribing failed.</summary>
     public Task<bool> Listening { get; }
@@ -52,6 +73,9 @@ internal sealed class RedisExpiryListener : IDisposable
     {
         if (Interlocked.Exchange(ref _subscribed, null) is { } redis)
         {
+            redis.ConfigurationChanged -= _onConfigurationChanged;
+            redis.HashSlotMoved -= _onHashSlotMoved;
+            redis.ConnectionFailed -= _onConnectionFailed;
             redis.GetSubscriber().Unsubscribe(_channel, _onMessage, CommandFlags.FireAndForget);
         }
     }
@@ -78,7 +102,12 @@ internal sealed class RedisExpiryListener : IDisposable
             // one after a failover: Redis keeps a node's keyspace notifications on that node.
             _channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, database);
             var channelName = _channel.ToString();
+            var primaries = Primaries(redis);
             await redis.GetSubscriber().SubscribeAsync(_channel, _onMessage).ConfigureAwait(false);
+            Covered(primaries);
+            redis.ConfigurationChanged += _onConfigurationChanged;
+            redis.HashSlotMoved += _onHashSlotMoved;
+            redis.ConnectionFailed += _onConnectionFailed;
             _subscribed = redis;
             if (_disposed)
             {
@@ -167,6 +196,119 @@ internal sealed class RedisExpiryListener : IDisposable
 
         Log.ExpiryNotificationsPartlyOff(_logger, storeName, string.Join(", ", primariesOff));
         return sending;
+    }
+
+    /// <summary>
+    /// A connection failed, a node changed role, or a slot moved: the primaries may be changing. A replica a failover
+    /// promotes does not get the keyevent subscription by itself (a test kills a master and hears nothing from its
+    /// successor for 30 s), and the multiplexer may learn of the promotion only after the event that announced trouble. So
+    /// for <see cref="RedisDefaults.ExpiryWatchPeriod"/> the listener checks, every
+    /// <see cref="RedisDefaults.ExpiryWatchInterval"/>, each connected primary it has not seen a subscriber on
+    /// (<c>PUBSUB NUMSUB</c>), and while one has none it has the multiplexer reconfigure, which subscribes the channel
+    /// there. Expiries on the new primary before that are missed: they are seen on load, as without notifications.
+    /// </summary>
+    private void OnTopologyChanged(object? sender)
+    {
+        if (_disposed || sender is not IConnectionMultiplexer redis || Interlocked.Exchange(ref _watching, 1) == 1)
+        {
+            return;
+        }
+
+        _ = WatchAsync(redis);
+    }
+
+    private async Task WatchAsync(IConnectionMultiplexer redis)
+    {
+        try
+        {
+            // Off the multiplexer's event thread.
+            await Task.Yield();
+            var checks = (int)(RedisDefaults.ExpiryWatchPeriod / RedisDefaults.ExpiryWatchInterval);
+            var reconfigureEvery = (int)(RedisDefaults.ExpiryReconfigureInterval / RedisDefaults.ExpiryWatchInterval);
+            var sinceReconfigure = reconfigureEvery;
+            for (var i = 0; i < checks && !_disposed; i++, sinceReconfigure++)
+            {
+                if (await CoverAsync(redis).ConfigureAwait(false) && sinceReconfigure >= reconfigureEvery)
+                {
+                    // A full reconfiguration makes StackExchange.Redis subscribe every multi-node channel on the primaries it
+                    // now knows. Unsubscribing and subscribing again does not do: the subscribe waits on the dead primary,
+                    // which the multiplexer still counts, until its timeout.
+                    sinceReconfigure = 0;
+                    Log.ExpiryNotificationsResubscribed(_logger, _events.StoreName);
+                    await redis.ConfigureAsync().ConfigureAwait(false);
+                }
+
+                // Real time, whatever the store's clock: it waits for Redis servers and the multiplexer.
+                await Task.Delay(RedisDefaults.ExpiryWatchInterval, TimeProvider.System).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Log.ExpiryNotificationsFailed(_logger, _events.StoreName, e);
+        }
+        finally
+        {
+            Volatile.Write(ref _watching, 0);
+        }
+    }
+
+    /// <summary>
+    /// Asks each connected primary not yet known to carry the subscription (<c>PUBSUB NUMSUB</c>) whether it does now, and
+    /// adds those that do to the covered set. Another client's subscription to the same channel counts too: the check
+    /// tells a primary nobody listens to from one somebody does, which is what a failover's successor needs.
+    /// </summary>
+    /// <returns>Whether a connected primary has no subscriber.</returns>
+    private async Task<bool> CoverAsync(IConnectionMultiplexer redis)
+    {
+        var uncovered = false;
+        var channel = _channel.ToString();
+        foreach (var server in redis.GetServers())
+        {
+            var endpoint = server.EndPoint.ToString()!;
+            if (server is not { IsReplica: false, IsConnected: true } || Covers(endpoint))
+            {
+                continue;
+            }
+
+            var reply = (RedisResult[])(await server.ExecuteAsync("PUBSUB", "NUMSUB", channel).ConfigureAwait(false))!;
+            if (reply.Length == 2 && (long)reply[1] > 0)
+            {
+                lock (_coveredLock)
+                {
+                    _covered.Add(endpoint);
+                }
+
+                Resubscribed?.Invoke();
+            }
+            else
+            {
+                uncovered = true;
+            }
+        }
+
+        return uncovered;
+    }
+
+    private void Covered(HashSet<string> primaries)
+    {
+        lock (_coveredLock)
+        {
+            _covered = primaries;
+        }
+    }
+
+    private static HashSet<string> Primaries(IConnectionMultiplexer redis)
+    {
+        var primaries = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var server in redis.GetServers())
+        {
+            if (server is { IsReplica: false, IsConnected: true })
+            {
+                primaries.Add(server.EndPoint.ToString()!);
+            }
+        }
+
+        return primaries;
     }
 
     private void OnExpired(RedisChannel channel, RedisValue key)
