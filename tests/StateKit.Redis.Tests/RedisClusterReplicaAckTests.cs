@@ -25,13 +25,7 @@ public sealed class RedisClusterReplicaAckTests(RedisReplicatedClusterFixture cl
         options.ReplicaAckTimeout = TimeSpan.FromMilliseconds(300);
         await using var store = new RedisSessionStore(options);
 
-        // Created and changed once while the map is right: the client knows the slot's owner, and the scripts are loaded.
-        var session = store.Open(null);
-        session.Set("n", 1, ContractJsonContext.Default.Int32);
-        await session.CommitAsync();
-        session.Set("n", 2, ContractJsonContext.Default.Int32);
-        await session.CommitAsync();
-        var key = (RedisKey)$"{prefix}s:{{{session.Ticket}}}";
+        var (session, key) = await CreateAsync(store, prefix);
 
         // The slot moves to another master whose replica is frozen: that master can apply a write, but nothing can copy it.
         var source = await cluster.MasterOfAsync(key);
@@ -65,12 +59,7 @@ public sealed class RedisClusterReplicaAckTests(RedisReplicatedClusterFixture cl
         var prefix = RedisFixture.UniquePrefix("cluster-ack-resharded");
         var options = FailoverScenario.Options(cluster.Configuration, prefix);
         await using var store = new RedisSessionStore(options);
-        var session = store.Open(null);
-        session.Set("n", 1, ContractJsonContext.Default.Int32);
-        await session.CommitAsync();
-        session.Set("n", 2, ContractJsonContext.Default.Int32);
-        await session.CommitAsync();
-        var key = (RedisKey)$"{prefix}s:{{{session.Ticket}}}";
+        var (session, key) = await CreateAsync(store, prefix);
 
         var source = await cluster.MasterOfAsync(key);
         var target = await OtherMasterAsync(source);
@@ -84,6 +73,17 @@ public sealed class RedisClusterReplicaAckTests(RedisReplicatedClusterFixture cl
         var replica = await cluster.ReplicaOfAsync(target);
         var onReplica = await cluster.Admin.GetServer(replica.Endpoint).ExecuteAsync("HGET", key, "d:n");
         Assert.Equal("3", (string?)onReplica);
+    }
+
+    /// <summary>Creates a session and changes it once while the slot map is right: the client knows the slot's owner, and the scripts are loaded.</summary>
+    private static async Task<(StateSession Session, RedisKey Key)> CreateAsync(RedisSessionStore store, string prefix)
+    {
+        var session = store.Open(null);
+        session.Set("n", 1, ContractJsonContext.Default.Int32);
+        await session.CommitAsync();
+        session.Set("n", 2, ContractJsonContext.Default.Int32);
+        await session.CommitAsync();
+        return (session, $"{prefix}s:{{{session.Ticket}}}");
     }
 
     private async Task<TestServer> OtherMasterAsync(TestServer master)

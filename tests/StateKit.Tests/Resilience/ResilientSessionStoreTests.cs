@@ -383,15 +383,26 @@ public sealed class ResilientSessionStoreTests : IDisposable
         Assert.Null(await _primary.LoadAsync(ticket));
     }
 
-    [Fact]
-    public async Task RevokedWhileUp_RequestThatLoadedItBeforeCommitsDuringTheOutage_DoesNotSeedTheFallbackWithIt()
+    [Theory]
+    [InlineData("revoke")]
+    [InlineData("sign-out")]
+    public async Task EndedWhileUp_RequestThatLoadedItBeforeCommitsDuringTheOutage_DoesNotSeedTheFallbackWithIt(string end)
     {
         var store = Create(OutagePolicy.FallbackWithJournal);
         var ticket = await SeedAsync(("user", "ana"));
-        var loaded = await store.LoadAsync(ticket); // a request in flight while the session is revoked (a stolen ticket, say)
-        Assert.True(await store.RevokeAsync(ticket));
-        await OpenCircuitAsync(store);
+        var loaded = await store.LoadAsync(ticket); // a request in flight while the session ends (on a stolen ticket, say)
+        if (end == "revoke")
+        {
+            Assert.True(await store.RevokeAsync(ticket));
+        }
+        else
+        {
+            var signOut = store.Open(ticket);
+            signOut.Revoke();
+            Assert.Equal(SessionCommitOutcome.Deleted, (await signOut.CommitAsync()).Outcome);
+        }
 
+        await OpenCircuitAsync(store);
         var result = await store.CommitAsync(new SessionCommit
         {
             Ticket = ticket,
@@ -399,29 +410,7 @@ public sealed class ResilientSessionStoreTests : IDisposable
             Upserts = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal) { ["cart"] = "2"u8.ToArray() },
         });
 
-        // Not a fallback copy of the revoked session, still signed in as ana for the outage: NotFound, as for any dead session.
-        Assert.Equal(SessionCommitOutcome.NotFound, result.Outcome);
-        Assert.Equal(0, store.JournalDepth);
-    }
-
-    [Fact]
-    public async Task SignedOutWhileUp_RequestThatLoadedItBeforeCommitsDuringTheOutage_DoesNotSeedTheFallbackWithIt()
-    {
-        var store = Create(OutagePolicy.FallbackWithJournal);
-        var ticket = await SeedAsync(("user", "ana"));
-        var loaded = await store.LoadAsync(ticket);
-        var signOut = store.Open(ticket);
-        signOut.Revoke();
-        Assert.Equal(SessionCommitOutcome.Deleted, (await signOut.CommitAsync()).Outcome);
-        await OpenCircuitAsync(store);
-
-        var result = await store.CommitAsync(new SessionCommit
-        {
-            Ticket = ticket,
-            Base = loaded,
-            Upserts = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal) { ["cart"] = "2"u8.ToArray() },
-        });
-
+        // Not a fallback copy of the ended session, still signed in as ana for the outage: NotFound, as for any dead session.
         Assert.Equal(SessionCommitOutcome.NotFound, result.Outcome);
         Assert.Equal(0, store.JournalDepth);
     }
