@@ -58,7 +58,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 137, EventName = "RedisExpiryNotificationsPartlyOff", Level = LogLevel.Warning, Message = "Some primaries of the Redis store '{StoreName}' have notify-keyspace-events without expired events ({Endpoints}): a session Redis expires there is reported only if a load meets it first. Set notify-keyspace-events to include 'Ex' on every node, or RedisSessionStoreOptions.ExpiryNotifications = Enable.")]
     public static partial void ExpiryNotificationsPartlyOff(ILogger logger, string storeName, string endpoints);
 
-    [LoggerMessage(EventId = 138, EventName = "RedisExpiryNotificationsResubscribed", Level = LogLevel.Information, Message = "A primary appeared that the Redis store '{StoreName}' did not listen to (a failover or a new node); the connection was reconfigured, which subscribes it to expired keyspace notifications there.")]
+    [LoggerMessage(EventId = 138, EventName = "RedisExpiryNotificationsResubscribed", Level = LogLevel.Information, Message = "A Redis primary had no subscriber to expired keyspace notifications (a failover, or a new node); the Redis store '{StoreName}' had its connection reconfigured, which subscribes it there.")]
     public static partial void ExpiryNotificationsResubscribed(ILogger logger, string storeName);
 
     [LoggerMessage(EventId = 132, EventName = "RedisExpiryNotificationsUnknown", Level = LogLevel.Information, Message = "The Redis store '{StoreName}' could not read notify-keyspace-events ({Error}); it listens to expired events anyway, and reports them if the server sends them.")]

@@ -48,10 +48,10 @@ internal sealed class RedisExpiryListener : IDisposable
     /// <summary>Gets or sets a hook called after each notification for a session key was handled (raised, or lost its claim); for tests.</summary>
     internal Action<string>? Handled { get; set; }
 
-    /// <summary>Gets or sets a hook called once the subscription was extended to a primary that appeared; for tests.</summary>
-    internal Action? Resubscribed { get; set; }
+    /// <summary>Gets or sets a hook called when a primary is found to carry the subscription (see <see cref="Covers"/>); for tests.</summary>
+    internal Action? CoverageChanged { get; set; }
 
-    /// <summary>Gets whether the subscription in place covers the primary at <paramref name="endpoint"/>; for tests.</summary>
+    /// <summary>Gets whether the primary at <paramref name="endpoint"/> was subscribed at the start or has been seen with a subscriber since; for tests.</summary>
     internal bool Covers(string endpoint)
     {
         lock (_coveredLock)
@@ -98,8 +98,9 @@ internal sealed class RedisExpiryListener : IDisposable
                 return false;
             }
 
-            // A keyevent channel from RedisChannel.KeyEvent is subscribed on every primary of a cluster, and again on a new
-            // one after a failover: Redis keeps a node's keyspace notifications on that node.
+            // Redis keeps a node's keyspace notifications on that node. A keyevent channel from RedisChannel.KeyEvent is
+            // subscribed on every primary of a cluster; a primary that appears later, after a reconfiguration
+            // (OnTopologyChanged).
             _channel = RedisChannel.KeyEvent(KeyNotificationType.Expired, database);
             var channelName = _channel.ToString();
             var primaries = Primaries(redis);
@@ -234,8 +235,8 @@ internal sealed class RedisExpiryListener : IDisposable
                     // now knows. Unsubscribing and subscribing again does not do: the subscribe waits on the dead primary,
                     // which the multiplexer still counts, until its timeout.
                     sinceReconfigure = 0;
-                    Log.ExpiryNotificationsResubscribed(_logger, _events.StoreName);
                     await redis.ConfigureAsync().ConfigureAwait(false);
+                    Log.ExpiryNotificationsResubscribed(_logger, _events.StoreName);
                 }
 
                 // Real time, whatever the store's clock: it waits for Redis servers and the multiplexer.
@@ -278,7 +279,7 @@ internal sealed class RedisExpiryListener : IDisposable
                     _covered.Add(endpoint);
                 }
 
-                Resubscribed?.Invoke();
+                CoverageChanged?.Invoke();
             }
             else
             {

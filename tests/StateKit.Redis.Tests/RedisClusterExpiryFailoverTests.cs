@@ -57,7 +57,7 @@ public sealed class RedisClusterExpiryFailoverTests(RedisReplicatedClusterFixtur
         // it reconfigure, which subscribes the new primary; an expiry there before that would be seen only on load.
         var listener = node.Raw.ExpiryListener!;
         var covered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        listener.Resubscribed = () =>
+        listener.CoverageChanged = () =>
         {
             if (listener.Covers(replica.Endpoint))
             {
